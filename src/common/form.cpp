@@ -11,8 +11,8 @@ int HexValue(char c) {
 }
 
 bool IsUnreserved(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
 }
 
 }  // namespace
@@ -47,7 +47,8 @@ std::optional<FormFields> ParseForm(std::string_view body) {
     if (segment.empty()) continue;
     size_t eq = segment.find('=');
     auto name = PercentDecode(segment.substr(0, eq), true);
-    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : segment.substr(eq + 1), true);
+    auto value =
+        PercentDecode(eq == std::string_view::npos ? std::string_view() : segment.substr(eq + 1), true);
     if (!name || !value) return std::nullopt;
     fields.emplace_back(std::move(*name), std::move(*value));
   }

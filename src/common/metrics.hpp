@@ -43,8 +43,8 @@ class Metrics {
   struct Family {
     std::string type;
     std::string help;
-    std::map<std::string, uint64_t> counters;      // key: rendered label set
-    std::map<std::string, Histogram> histograms;   // key: rendered label set
+    std::map<std::string, uint64_t> counters;     // key: rendered label set
+    std::map<std::string, Histogram> histograms;  // key: rendered label set
   };
 
   mutable std::mutex mutex_;

@@ -28,8 +28,8 @@ enum class SignatureScheme {
 // (exactly as JWK carries them after base64url decoding, RFC 7518 §6). Private fields are empty
 // for public keys.
 struct RsaComponents {
-  std::string n, e;                      // public
-  std::string d, p, q, dp, dq, qi;       // private (all or none)
+  std::string n, e;                 // public
+  std::string d, p, q, dp, dq, qi;  // private (all or none)
 };
 struct EcComponents {
   std::string x, y;  // 32 bytes each for P-256

@@ -15,10 +15,10 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Request: one parsed HTTP/1.1 request. Header names are lowercased; order and repeats kept.
 struct Request {
-  std::string method;   // "GET", "POST", ... as sent
-  std::string target;   // request-target as sent (path + "?" + query)
-  std::string path;     // target before '?', not decoded
-  std::string query;    // target after '?', not decoded ("" when absent)
+  std::string method;  // "GET", "POST", ... as sent
+  std::string target;  // request-target as sent (path + "?" + query)
+  std::string path;    // target before '?', not decoded
+  std::string query;   // target after '?', not decoded ("" when absent)
   Headers headers;
   std::string body;
   std::string remote_address;  // peer IP

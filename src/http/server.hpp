@@ -27,14 +27,14 @@ struct TlsOptions {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;              // 0: pick a free port (see Server::port())
+  uint16_t port = 8080;  // 0: pick a free port (see Server::port())
   int network_threads = 1;
   int handler_threads = 2;
-  int max_in_flight = 1024;          // requests queued or running on the handler pool
+  int max_in_flight = 1024;  // requests queued or running on the handler pool
   size_t max_header_bytes = 8 * 1024;
   size_t max_body_bytes = 64 * 1024;
-  std::chrono::seconds read_timeout{10};   // whole request (headers + body) must arrive in this
-  std::chrono::seconds idle_timeout{30};   // keep-alive connection with no request
+  std::chrono::seconds read_timeout{10};              // whole request (headers + body) must arrive in this
+  std::chrono::seconds idle_timeout{30};              // keep-alive connection with no request
   int max_requests_per_second_per_connection = 5000;  // token bucket; 429 and close past it
   std::optional<TlsOptions> tls;
   std::chrono::seconds shutdown_grace{10};

@@ -64,7 +64,7 @@ class ClientStore {
 // SigningKeyRecord: one JWS signing key. private_pem is PKCS#8 PEM.
 struct SigningKeyRecord {
   std::string kid;
-  std::string alg;          // "RS256" (also usable for PS256), "ES256", "EdDSA"
+  std::string alg;  // "RS256" (also usable for PS256), "ES256", "EdDSA"
   std::string private_pem;
   std::string state = "active";  // "active" (later: "next", "retired")
   int64_t created_at = 0;

@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# Latchkey vs oidc-provider benchmark (run as `make bench` or `bash bench/run.sh`).
+#
+# Starts each server on 127.0.0.1 in turn, checks that its token endpoint really
+# issues tokens, drives it with the same wrk load, and records throughput,
+# latency, server CPU time and RSS. Writes bench/results/latest.md and prints it.
+#
+# Environment knobs (defaults in brackets):
+#   LATCHKEY_BIN          Latchkey binary [build/release/src/cli/latchkey, built if needed]
+#   BENCH_ONLY            all | latchkey | oidc-provider                     [all]
+#   BENCH_THREADS         wrk threads                                        [2]
+#   BENCH_CONNECTIONS     wrk connections                                    [32]
+#   BENCH_DURATION        measured seconds per scenario                      [10]
+#   BENCH_WARMUP          warm-up seconds per scenario (not measured)        [2]
+#   BENCH_SIGN_SECONDS    seconds per openssl speed test                     [3]
+#   BENCH_SERVER_CPUS     pin the server with taskset -c (e.g. 0)            [unpinned]
+#   BENCH_WRK_CPUS        pin wrk with taskset -c (e.g. 1)                   [unpinned]
+#   BENCH_LATCHKEY_LOG    file for Latchkey's request log                    [/dev/null]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+RESULTS="$BENCH/results"
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNECTIONS:-32}
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+SIGN_SECONDS=${BENCH_SIGN_SECONDS:-3}
+ONLY=${BENCH_ONLY:-all}
+LATCHKEY_LOG=${BENCH_LATCHKEY_LOG:-/dev/null}
+AUDIENCE_SCOPE=api
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+
+case "$ONLY" in all|latchkey|oidc-provider) ;; *) die "BENCH_ONLY must be all, latchkey or oidc-provider (got '$ONLY')";; esac
+want() { [[ "$ONLY" == all || "$ONLY" == "$1" ]]; }
+
+# ---------------------------------------------------------------- processes
+SERVER_PIDS=()
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-bench.XXXXXX")
+
+stop_pid() {
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid did not stop on SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+pin() { # pin <cpus-or-empty> cmd...
+  local cpus=$1; shift
+  if [[ -n "$cpus" ]]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
+}
+
+# ---------------------------------------------------------------- helpers
+for tool in wrk node npm curl openssl getconf; do
+  command -v "$tool" >/dev/null || die "'$tool' is required (wrk: apt-get install wrk)"
+done
+CLK_TCK=$(getconf CLK_TCK)
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+cpu_ticks() { # utime+stime of a process (all threads), in clock ticks
+  sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+wait_http() { # wait_http <pid> <url> <what>
+  local pid=$1 url=$2 what=$3 i code
+  for i in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || die "$what exited during start-up"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+    [[ "$code" == 200 ]] && return 0
+    sleep 0.1
+  done
+  die "$what did not answer 200 on $url within 15 s"
+}
+
+basic_auth() { # basic_auth <client_id> <client_secret> -> base64 value (RFC 6749 2.3.1)
+  node -e 'const f=encodeURIComponent;process.stdout.write(Buffer.from(f(process.argv[1])+":"+f(process.argv[2])).toString("base64"))' "$1" "$2"
+}
+
+check_token() { # check_token <what> <url> <basic> <expected alg>
+  local what=$1 url=$2 auth=$3 alg=$4 out
+  out=$(curl -s -w '\n%{http_code}' -X POST "$url" \
+    -H "Authorization: Basic $auth" \
+    -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data "grant_type=client_credentials&scope=$AUDIENCE_SCOPE") || die "$what: token request failed"
+  CHECK_BODY="$out" node -e '
+    const [what, alg] = process.argv.slice(1);
+    const raw = process.env.CHECK_BODY; const nl = raw.lastIndexOf("\n");
+    const status = raw.slice(nl + 1), body = raw.slice(0, nl);
+    const fail = (m) => { console.error(`[bench] ERROR: ${what}: ${m}\n[bench] response (${status}): ${body.slice(0, 400)}`); process.exit(1); };
+    if (status !== "200") fail(`token endpoint answered ${status}, expected 200`);
+    let j; try { j = JSON.parse(body); } catch { fail("token response is not JSON"); }
+    if (typeof j.access_token !== "string" || !j.access_token) fail("no access_token in token response");
+    const parts = j.access_token.split(".");
+    if (parts.length !== 3) fail("access_token is not a JWS compact JWT");
+    const hdr = JSON.parse(Buffer.from(parts[0], "base64url").toString());
+    if (hdr.alg !== alg) fail(`access token alg is ${hdr.alg}, expected ${alg}`);
+    console.error(`[bench] ${what}: token endpoint OK (200, access_token ${hdr.alg}, ${j.access_token.length} chars)`);
+  ' "$what" "$alg"
+}
+
+check_get() { # check_get <what> <url> <jwks|discovery>
+  local what=$1 url=$2 kind=$3 out
+  out=$(curl -s -w '\n%{http_code}' "$url") || die "$what: GET $url failed"
+  CHECK_BODY="$out" node -e '
+    const [what, kind] = process.argv.slice(1);
+    const raw = process.env.CHECK_BODY; const nl = raw.lastIndexOf("\n");
+    const status = raw.slice(nl + 1), body = raw.slice(0, nl);
+    const fail = (m) => { console.error(`[bench] ERROR: ${what}: ${m}`); process.exit(1); };
+    if (status !== "200") fail(`${kind} answered ${status}`);
+    let j; try { j = JSON.parse(body); } catch { fail(`${kind} is not JSON`); }
+    if (kind === "jwks" && !(Array.isArray(j.keys) && j.keys.length)) fail("JWKS has no keys");
+    if (kind === "discovery" && !j.issuer) fail("discovery has no issuer");
+    if (kind === "jwks") console.error(`[bench] ${what}: /jwks OK (${j.keys.map(k => k.kty + "/" + (k.alg || "?")).join(", ")})`);
+  ' "$what" "$kind"
+}
+
+RESULTS_JSONL="$WORK/results.jsonl"
+: >"$RESULTS_JSONL"
+RAW="$RESULTS/raw"
+
+run_scenario() { # run_scenario <server> <pid> <scenario> <url> <basic-or-empty> <idle rss kib>
+  local server=$1 pid=$2 scenario=$3 url=$4 auth=$5 idle=$6 c0 c1 rss line raw
+  raw="$RAW/$server-$scenario.txt"
+  log "$server / $scenario: warm-up ${WARMUP}s, then ${DURATION}s measured ($THREADS threads, $CONNS connections)"
+  (pin "${BENCH_WRK_CPUS:-}" env BENCH_BASIC_AUTH="$auth" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" \
+      -s "$BENCH/wrk.lua" "$url") >"$raw.warmup" 2>&1 || die "wrk warm-up failed, see $raw.warmup"
+  kill -0 "$pid" 2>/dev/null || die "$server died during warm-up"
+  c0=$(cpu_ticks "$pid")
+  (pin "${BENCH_WRK_CPUS:-}" env BENCH_BASIC_AUTH="$auth" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+      --latency -s "$BENCH/wrk.lua" "$url") >"$raw" 2>&1 || die "wrk failed, see $raw"
+  c1=$(cpu_ticks "$pid")
+  rss=$(rss_kib "$pid")
+  line=$(grep '^BENCH_RESULT ' "$raw") || die "no BENCH_RESULT line in $raw"
+  grep '^BENCH_FIRST_NON2XX ' "$raw" | sed "s/^/[bench] $server \/ $scenario: /" >&2 || true
+  node -e '
+    const [server, scenario, line, c0, c1, tck, idle, rss] = process.argv.slice(1);
+    const r = Object.fromEntries(line.split(" ").slice(1).map(kv => kv.split("=")).map(([k, v]) => [k, Number(v)]));
+    const cpu_s = (Number(c1) - Number(c0)) / Number(tck);
+    const out = { server, scenario, ...r, cpu_s, req_per_cpu_s: cpu_s > 0 ? r.requests / cpu_s : null,
+      rss_idle_kib: Number(idle), rss_after_kib: Number(rss),
+      socket_errors: r.err_connect + r.err_read + r.err_write + r.err_timeout };
+    console.log(JSON.stringify(out));
+    console.error(`[bench] ${server} / ${scenario}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50_ms.toFixed(2)} ms, p99 ${r.p99_ms.toFixed(2)} ms, ` +
+      `${cpu_s.toFixed(2)} CPU-s, non-2xx ${r.non2xx}`);
+  ' "$server" "$scenario" "$line" "$c0" "$c1" "$CLK_TCK" "$idle" "$rss" >>"$RESULTS_JSONL"
+}
+
+mkdir -p "$RESULTS" "$RAW"
+
+# ---------------------------------------------------------------- prerequisites
+LATCHKEY=""
+if want latchkey; then
+  if [[ -n "${LATCHKEY_BIN:-}" ]]; then
+    LATCHKEY=$LATCHKEY_BIN
+  else
+    LATCHKEY="$ROOT/build/release/src/cli/latchkey"
+    log "building Latchkey (release preset)"
+    if [[ ! -f "$ROOT/build/release/CMakeCache.txt" ]]; then
+      (cd "$ROOT" && cmake --preset release) >&2 || die "cmake --preset release failed"
+    fi
+    (cd "$ROOT" && cmake --build build/release -j2) >&2 \
+      || die "building Latchkey failed (cmake --build build/release); set LATCHKEY_BIN or BENCH_ONLY=oidc-provider"
+  fi
+  [[ -x "$LATCHKEY" ]] || die "Latchkey binary not found at $LATCHKEY (set LATCHKEY_BIN, or BENCH_ONLY=oidc-provider to run the reference side alone)"
+fi
+
+OP_VERSION=""
+if want oidc-provider; then
+  locked=$(node -e 'console.log(require(process.argv[1]).packages["node_modules/oidc-provider"].version)' "$BENCH/package-lock.json")
+  have=$(node -e 'try{console.log(require(process.argv[1]).version)}catch{console.log("")}' "$BENCH/node_modules/oidc-provider/package.json")
+  if [[ "$have" != "$locked" ]]; then
+    log "installing oidc-provider $locked (npm ci --prefix bench)"
+    npm ci --prefix "$BENCH" --no-audit --no-fund >&2 || die "npm ci --prefix bench failed"
+  fi
+  OP_VERSION=$locked
+fi
+
+# ---------------------------------------------------------------- signing ceiling
+log "measuring the per-core signing ceiling (openssl speed -seconds $SIGN_SECONDS)"
+ES256_SIGN=$(openssl speed -mr -seconds "$SIGN_SECONDS" ecdsap256 2>/dev/null | awk -F: '/^\+F4:/ && $3 == 256 {print $4; exit}')
+RS256_SIGN=$(openssl speed -mr -seconds "$SIGN_SECONDS" rsa2048 2>/dev/null | awk -F: '/^\+F2:/ && $3 == 2048 {print $4; exit}')
+[[ -n "$ES256_SIGN" && -n "$RS256_SIGN" ]] || die "could not parse openssl speed output"
+log "ceiling: ECDSA P-256 ${ES256_SIGN%.*} sign/s, RSA-2048 ${RS256_SIGN%.*} sign/s"
+
+# ---------------------------------------------------------------- Latchkey
+LATCHKEY_VERSION=""
+if want latchkey; then
+  LATCHKEY_VERSION=$(timeout 5 "$LATCHKEY" --version 2>/dev/null | head -1 | grep -i latchkey || true)
+  port=$(free_port)
+  base="http://127.0.0.1:$port"
+  data="$WORK/latchkey-data"
+  mkdir -p "$data"
+  log "starting Latchkey on $base"
+  (pin "${BENCH_SERVER_CPUS:-}" "$LATCHKEY" serve --dev --data-dir "$data" \
+      --listen "127.0.0.1:$port" --issuer "$base") >/dev/null 2>"$LATCHKEY_LOG" &
+  lk_pid=$!
+  SERVER_PIDS+=("$lk_pid")
+  wait_http "$lk_pid" "$base/.well-known/openid-configuration" Latchkey
+
+  create_client() { # create_client <id> <alg> -> "id secret"
+    "$LATCHKEY" client create --data-dir "$data" --id "$1" --grant-type client_credentials \
+        --scope "$AUDIENCE_SCOPE" --access-token-alg "$2" --json \
+      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);if(!j.client_id||!j.client_secret)process.exit(1);console.log(j.client_id+" "+j.client_secret)})' \
+      || die "latchkey client create --id $1 failed"
+  }
+  creds=$(create_client bench ES256) || exit 1
+  read -r es_id es_secret <<<"$creds"
+  creds=$(create_client bench-rs RS256) || exit 1
+  read -r rs_id rs_secret <<<"$creds"
+  es_auth=$(basic_auth "$es_id" "$es_secret")
+  rs_auth=$(basic_auth "$rs_id" "$rs_secret")
+
+  check_token Latchkey "$base/token" "$es_auth" ES256
+  check_token Latchkey "$base/token" "$rs_auth" RS256
+  check_get Latchkey "$base/jwks" jwks
+  check_get Latchkey "$base/.well-known/openid-configuration" discovery
+
+  idle=$(rss_kib "$lk_pid")
+  run_scenario latchkey "$lk_pid" cc-es256 "$base/token" "$es_auth" "$idle"
+  run_scenario latchkey "$lk_pid" cc-rs256 "$base/token" "$rs_auth" "$idle"
+  run_scenario latchkey "$lk_pid" jwks "$base/jwks" "" "$idle"
+  run_scenario latchkey "$lk_pid" discovery "$base/.well-known/openid-configuration" "" "$idle"
+  stop_pid "$lk_pid"
+fi
+
+# ---------------------------------------------------------------- oidc-provider
+if want oidc-provider; then
+  op_auth=$(basic_auth bench bench-secret)
+  start_op() { # start_op <alg>; sets op_pid, op_base
+    local port
+    port=$(free_port)
+    op_base="http://127.0.0.1:$port"
+    log "starting oidc-provider $OP_VERSION ($1 access tokens) on $op_base"
+    (cd "$BENCH" && pin "${BENCH_SERVER_CPUS:-}" env NODE_ENV=production OP_PORT="$port" OP_ALG="$1" \
+        OP_CLIENT_ID=bench OP_CLIENT_SECRET=bench-secret node "$BENCH/oidc-provider.mjs") >"$WORK/oidc-provider-$1.log" 2>&1 &
+    op_pid=$!
+    SERVER_PIDS+=("$op_pid")
+    wait_http "$op_pid" "$op_base/.well-known/openid-configuration" oidc-provider
+    check_token oidc-provider "$op_base/token" "$op_auth" "$1"
+  }
+
+  start_op ES256
+  check_get oidc-provider "$op_base/jwks" jwks
+  check_get oidc-provider "$op_base/.well-known/openid-configuration" discovery
+  idle=$(rss_kib "$op_pid")
+  run_scenario oidc-provider "$op_pid" cc-es256 "$op_base/token" "$op_auth" "$idle"
+  run_scenario oidc-provider "$op_pid" jwks "$op_base/jwks" "" "$idle"
+  run_scenario oidc-provider "$op_pid" discovery "$op_base/.well-known/openid-configuration" "" "$idle"
+  stop_pid "$op_pid"
+
+  start_op RS256
+  idle=$(rss_kib "$op_pid")
+  run_scenario oidc-provider "$op_pid" cc-rs256 "$op_base/token" "$op_auth" "$idle"
+  stop_pid "$op_pid"
+fi
+
+# ---------------------------------------------------------------- report
+cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map(a => { const i = a.indexOf("="); return [a.slice(0, i), a.slice(i + 1)]; }))))' \
+  "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  "cpu=${cpu_model:-unknown}" "cores=$(nproc)" "kernel=$(uname -sr)" \
+  "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  "latchkey_version=$LATCHKEY_VERSION" "oidc_provider_version=$OP_VERSION" \
+  "node=$(node --version)" "wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}')" \
+  "openssl=$(openssl version | awk '{print $1, $2}')" \
+  "threads=$THREADS" "connections=$CONNS" "duration=$DURATION" "warmup=$WARMUP" \
+  "sign_seconds=$SIGN_SECONDS" "es256_sign_s=$ES256_SIGN" "rs256_sign_s=$RS256_SIGN" \
+  "server_cpus=${BENCH_SERVER_CPUS:-}" "wrk_cpus=${BENCH_WRK_CPUS:-}" >"$WORK/meta.json"
+
+node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" >"$RESULTS/latest.md"
+cp "$RESULTS_JSONL" "$RESULTS/latest.jsonl"
+cat "$RESULTS/latest.md"
+log "wrote $RESULTS/latest.md (raw wrk output in $RAW/)"
+
+if node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").filter(Boolean).map(JSON.parse);process.exit(l.some(r=>r.non2xx>0||r.socket_errors>0)?1:0)' "$RESULTS_JSONL"; then
+  exit 0
+fi
+log "some scenarios had non-2xx responses or socket errors; see the table"
+exit 3

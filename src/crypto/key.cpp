@@ -1,0 +1,408 @@
+#include "crypto/key.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <cstring>
+
+namespace latchkey::crypto {
+
+namespace {
+
+// The one set of OpenSSL ownership aliases for this module.
+template <class T, void (*F)(T*)>
+struct Deleter {
+  void operator()(T* p) const { F(p); }
+};
+using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
+using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
+using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
+using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
+
+constexpr int kMinRsaBits = 2048;
+constexpr size_t kP256Bytes = 32;
+constexpr size_t kEd25519Bytes = 32;
+
+std::shared_ptr<EVP_PKEY> Share(EVP_PKEY* p) { return std::shared_ptr<EVP_PKEY>(p, EVP_PKEY_free); }
+
+const unsigned char* Bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+BnPtr ToBn(std::string_view bytes) {
+  return BnPtr(BN_bin2bn(Bytes(bytes), static_cast<int>(bytes.size()), nullptr));
+}
+
+std::string FromBn(const BIGNUM* bn, int pad_to = 0) {
+  const int len = pad_to > 0 ? pad_to : BN_num_bytes(bn);
+  std::string out(static_cast<size_t>(len), '\0');
+  if (BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(out.data()), len) != len) return {};
+  return out;
+}
+
+// GetBn reads one big-number parameter; empty when absent.
+std::string GetBn(const EVP_PKEY* pkey, const char* name, int pad_to = 0) {
+  BIGNUM* raw = nullptr;
+  if (EVP_PKEY_get_bn_param(pkey, name, &raw) != 1) return {};
+  BnPtr bn(raw);
+  return FromBn(bn.get(), pad_to);
+}
+
+// FromData builds an EVP_PKEY of `type_name` from an OSSL_PARAM list.
+EVP_PKEY* FromData(const char* type_name, OSSL_PARAM_BLD* bld, bool is_private) {
+  ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type_name, nullptr));
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1) return nullptr;
+  EVP_PKEY* pkey = nullptr;
+  if (EVP_PKEY_fromdata(ctx.get(), &pkey, is_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                        params.get()) != 1) {
+    return nullptr;
+  }
+  return pkey;
+}
+
+bool IsP256(const EVP_PKEY* pkey) {
+  char name[64] = {0};
+  size_t len = 0;
+  if (EVP_PKEY_get_group_name(pkey, name, sizeof(name), &len) != 1) return false;
+  return std::strcmp(name, "prime256v1") == 0 || std::strcmp(name, "P-256") == 0;
+}
+
+// Classify maps a parsed key onto the three key types we support, enforcing the size rules.
+Result<KeyType> Classify(const EVP_PKEY* pkey) {
+  if (EVP_PKEY_is_a(pkey, "RSA")) {
+    // RSA under 2048 bits is factorable by well-funded attackers (RFC 7518 §3.3 requires 2048).
+    if (EVP_PKEY_get_bits(pkey) < kMinRsaBits) return Error::kInvalidKey;
+    return KeyType::kRsa;
+  }
+  if (EVP_PKEY_is_a(pkey, "EC")) {
+    if (!IsP256(pkey)) return Error::kInvalidKey;
+    return KeyType::kEcP256;
+  }
+  if (EVP_PKEY_is_a(pkey, "ED25519")) return KeyType::kEd25519;
+  return Error::kUnsupported;
+}
+
+const EVP_MD* DigestFor(SignatureScheme scheme) {
+  // Ed25519 hashes internally (PureEdDSA, RFC 8032): no message digest may be configured.
+  return scheme == SignatureScheme::kEd25519 ? nullptr : EVP_sha256();
+}
+
+// ConfigurePss sets PS256's parameters: MGF1 with SHA-256 and a salt as long as the hash
+// (RFC 7518 §3.5). Pinning the salt length on verify too means only exactly-PS256 signatures pass.
+bool ConfigurePss(EVP_PKEY_CTX* pctx) {
+  return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1;
+}
+
+bool ConfigureScheme(EVP_PKEY_CTX* pctx, SignatureScheme scheme) {
+  if (scheme == SignatureScheme::kRsaPssSha256) return ConfigurePss(pctx);
+  if (scheme == SignatureScheme::kRsaPkcs1Sha256)
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+  return true;
+}
+
+}  // namespace
+
+Key Key::Wrap(std::shared_ptr<evp_pkey_st> pkey, KeyType type, bool has_private) {
+  Key k;
+  k.pkey_ = std::move(pkey);
+  k.type_ = type;
+  k.has_private_ = has_private;
+  return k;
+}
+
+Result<Key> Key::PublicOnly() const {
+  if (!pkey_) return Error::kInvalidKey;
+  OSSL_PARAM* raw = nullptr;
+  if (EVP_PKEY_todata(pkey_.get(), EVP_PKEY_PUBLIC_KEY, &raw) != 1) return Error::kInternal;
+  ParamPtr params(raw);
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+  EVP_PKEY* out = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &out, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return Error::kInternal;
+  }
+  return Wrap(Share(out), type_, false);
+}
+
+Result<std::string> Key::PrivatePem() const {
+  if (!pkey_ || !has_private_) return Error::kInvalidKey;
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    return Error::kInternal;
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  if (len <= 0) return Error::kInternal;
+  return std::string(data, static_cast<size_t>(len));
+}
+
+Result<RsaComponents> Key::Rsa(bool include_private) const {
+  if (!pkey_ || type_ != KeyType::kRsa) return Error::kUnsupported;
+  RsaComponents c;
+  c.n = GetBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_N);
+  c.e = GetBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_E);
+  if (c.n.empty() || c.e.empty()) return Error::kInternal;
+  if (include_private && has_private_) {
+    c.d = GetBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_D);
+    c.p = GetBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_FACTOR1);
+    c.q = GetBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_FACTOR2);
+    c.dp = GetBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_EXPONENT1);
+    c.dq = GetBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_EXPONENT2);
+    c.qi = GetBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_COEFFICIENT1);
+  }
+  return c;
+}
+
+Result<EcComponents> Key::Ec(bool include_private) const {
+  if (!pkey_ || type_ != KeyType::kEcP256) return Error::kUnsupported;
+  EcComponents c;
+  // JWK requires the full fixed-width field element (RFC 7518 §6.2.1.2), so pad to 32 bytes.
+  c.x = GetBn(pkey_.get(), OSSL_PKEY_PARAM_EC_PUB_X, kP256Bytes);
+  c.y = GetBn(pkey_.get(), OSSL_PKEY_PARAM_EC_PUB_Y, kP256Bytes);
+  if (c.x.size() != kP256Bytes || c.y.size() != kP256Bytes) return Error::kInternal;
+  if (include_private && has_private_) {
+    c.d = GetBn(pkey_.get(), OSSL_PKEY_PARAM_PRIV_KEY, kP256Bytes);
+    if (c.d.size() != kP256Bytes) return Error::kInternal;
+  }
+  return c;
+}
+
+Result<OkpComponents> Key::Okp(bool include_private) const {
+  if (!pkey_ || type_ != KeyType::kEd25519) return Error::kUnsupported;
+  OkpComponents c;
+  c.x.assign(kEd25519Bytes, '\0');
+  size_t len = c.x.size();
+  if (EVP_PKEY_get_raw_public_key(pkey_.get(), reinterpret_cast<unsigned char*>(c.x.data()), &len) != 1 ||
+      len != kEd25519Bytes) {
+    return Error::kInternal;
+  }
+  if (include_private && has_private_) {
+    c.d.assign(kEd25519Bytes, '\0');
+    len = c.d.size();
+    if (EVP_PKEY_get_raw_private_key(pkey_.get(), reinterpret_cast<unsigned char*>(c.d.data()), &len) != 1 ||
+        len != kEd25519Bytes) {
+      return Error::kInternal;
+    }
+  }
+  return c;
+}
+
+Result<Key> GenerateKey(KeyType type) {
+  EVP_PKEY* pkey = nullptr;
+  switch (type) {
+    case KeyType::kRsa:
+      pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(kMinRsaBits));
+      break;
+    case KeyType::kEcP256: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
+    case KeyType::kEd25519: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
+  }
+  if (pkey == nullptr) return Error::kInternal;
+  return Key::Wrap(Share(pkey), type, true);
+}
+
+Result<Key> KeyFromPrivatePem(std::string_view pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return Error::kInternal;
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (raw == nullptr) return Error::kInvalidKey;
+  auto pkey = Share(raw);
+  auto type = Classify(pkey.get());
+  if (!type) return Error::kInvalidKey;
+  return Key::Wrap(std::move(pkey), *type, true);
+}
+
+Result<Key> KeyFromRsa(const RsaComponents& c) {
+  if (c.n.empty() || c.e.empty()) return Error::kInvalidKey;
+  const bool has_crt = !c.p.empty() || !c.q.empty() || !c.dp.empty() || !c.dq.empty() || !c.qi.empty();
+  const bool full_crt = !c.p.empty() && !c.q.empty() && !c.dp.empty() && !c.dq.empty() && !c.qi.empty();
+  // RFC 7518 §6.3.2: the CRT parameters come all together or not at all, and never without "d".
+  if (has_crt && (!full_crt || c.d.empty())) return Error::kInvalidKey;
+  const bool is_private = !c.d.empty();
+
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  BnPtr n = ToBn(c.n), e = ToBn(c.e), d, p, q, dp, dq, qi;
+  if (!bld || !n || !e) return Error::kInternal;
+  // A modulus under 2048 bits is rejected before any use (RFC 7518 §3.3).
+  if (BN_num_bits(n.get()) < kMinRsaBits) return Error::kInvalidKey;
+  // An even or tiny exponent makes the "public key" meaningless (e = 1 verifies anything).
+  if (!BN_is_odd(e.get()) || BN_num_bits(e.get()) < 2 || BN_num_bits(e.get()) > 64) return Error::kInvalidKey;
+  bool ok = OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) == 1 &&
+            OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) == 1;
+  if (is_private) {
+    d = ToBn(c.d);
+    ok = ok && d && OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_D, d.get()) == 1;
+  }
+  if (full_crt) {
+    p = ToBn(c.p), q = ToBn(c.q), dp = ToBn(c.dp), dq = ToBn(c.dq), qi = ToBn(c.qi);
+    ok = ok && p && q && dp && dq && qi &&
+         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_FACTOR1, p.get()) == 1 &&
+         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_FACTOR2, q.get()) == 1 &&
+         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_EXPONENT1, dp.get()) == 1 &&
+         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_EXPONENT2, dq.get()) == 1 &&
+         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qi.get()) == 1;
+  }
+  if (!ok) return Error::kInternal;
+  EVP_PKEY* raw = FromData("RSA", bld.get(), is_private);
+  if (raw == nullptr) return Error::kInvalidKey;
+  auto pkey = Share(raw);
+  if (full_crt) {
+    // Mismatched CRT parameters would produce faulty signatures that leak the factorisation
+    // (the Bellcore attack), so check the private key is consistent before accepting it.
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+    if (!ctx || EVP_PKEY_pairwise_check(ctx.get()) != 1) return Error::kInvalidKey;
+  }
+  return Key::Wrap(std::move(pkey), KeyType::kRsa, is_private);
+}
+
+Result<Key> KeyFromEc(const EcComponents& c) {
+  if (c.x.size() != kP256Bytes || c.y.size() != kP256Bytes) return Error::kInvalidKey;
+  if (!c.d.empty() && c.d.size() != kP256Bytes) return Error::kInvalidKey;
+  const bool is_private = !c.d.empty();
+  std::string point;
+  point.reserve(1 + 2 * kP256Bytes);
+  point.push_back('\x04');  // SEC 1 uncompressed point
+  point.append(c.x).append(c.y);
+
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld) return Error::kInternal;
+  BnPtr d;
+  bool ok =
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) == 1;
+  if (is_private) {
+    d = ToBn(c.d);
+    ok = ok && d && OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) == 1;
+  }
+  if (!ok) return Error::kInternal;
+  EVP_PKEY* raw = FromData("EC", bld.get(), is_private);
+  if (raw == nullptr) return Error::kInvalidKey;
+  auto pkey = Share(raw);
+  // An off-curve point enables invalid-curve attacks that recover private scalars; a private key
+  // whose d does not match (x, y) would sign with a key nobody can verify.
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+  if (!ctx) return Error::kInternal;
+  if (EVP_PKEY_public_check(ctx.get()) != 1) return Error::kInvalidKey;
+  if (is_private && EVP_PKEY_pairwise_check(ctx.get()) != 1) return Error::kInvalidKey;
+  return Key::Wrap(std::move(pkey), KeyType::kEcP256, is_private);
+}
+
+Result<Key> KeyFromOkp(const OkpComponents& c) {
+  if (c.x.size() != kEd25519Bytes) return Error::kInvalidKey;
+  if (c.d.empty()) {
+    EVP_PKEY* raw = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, Bytes(c.x), c.x.size());
+    if (raw == nullptr) return Error::kInvalidKey;
+    return Key::Wrap(Share(raw), KeyType::kEd25519, false);
+  }
+  if (c.d.size() != kEd25519Bytes) return Error::kInvalidKey;
+  EVP_PKEY* raw = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, Bytes(c.d), c.d.size());
+  if (raw == nullptr) return Error::kInvalidKey;
+  Key key = Key::Wrap(Share(raw), KeyType::kEd25519, true);
+  // The public key is derived from the seed; a JWK whose "x" disagrees is corrupt or forged.
+  auto derived = key.Okp(false);
+  if (!derived || derived->x != c.x) return Error::kInvalidKey;
+  return key;
+}
+
+bool SchemeFitsKey(SignatureScheme scheme, KeyType type) {
+  switch (scheme) {
+    case SignatureScheme::kRsaPkcs1Sha256:
+    case SignatureScheme::kRsaPssSha256: return type == KeyType::kRsa;
+    case SignatureScheme::kEcdsaP256Sha256: return type == KeyType::kEcP256;
+    case SignatureScheme::kEd25519: return type == KeyType::kEd25519;
+  }
+  return false;
+}
+
+Result<std::string> Sign(const Key& key, SignatureScheme scheme, std::string_view data) {
+  if (!key.valid() || !key.has_private()) return Error::kInvalidKey;
+  if (!SchemeFitsKey(scheme, key.type())) return Error::kUnsupported;
+  // A fresh EVP_MD_CTX per call keeps concurrent signing on the shared, immutable EVP_PKEY safe.
+  MdCtxPtr md_ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by md_ctx
+  if (!md_ctx || EVP_DigestSignInit(md_ctx.get(), &pctx, DigestFor(scheme), nullptr, key.raw()) != 1 ||
+      !ConfigureScheme(pctx, scheme)) {
+    return Error::kInternal;
+  }
+  // ECDSA P-256 DER is at most 72 bytes, Ed25519 64, RSA the modulus size: a stack buffer covers
+  // the hot ES256/EdDSA path without a sizing call.
+  unsigned char buf[1024];
+  size_t len = sizeof(buf);
+  std::string rsa_sig;
+  unsigned char* out = buf;
+  if (key.type() == KeyType::kRsa) {
+    len = static_cast<size_t>(EVP_PKEY_get_size(key.raw()));
+    rsa_sig.assign(len, '\0');
+    out = reinterpret_cast<unsigned char*>(rsa_sig.data());
+  }
+  if (EVP_DigestSign(md_ctx.get(), out, &len, Bytes(data), data.size()) != 1) return Error::kInternal;
+  if (key.type() == KeyType::kRsa) {
+    rsa_sig.resize(len);
+    return rsa_sig;
+  }
+  if (scheme == SignatureScheme::kEd25519) return std::string(reinterpret_cast<char*>(buf), len);
+
+  // JWS carries ECDSA signatures as fixed-width R || S (RFC 7518 §3.4), not DER.
+  const unsigned char* p = buf;
+  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
+  if (!sig) return Error::kInternal;
+  const BIGNUM* r = nullptr;
+  const BIGNUM* s = nullptr;
+  ECDSA_SIG_get0(sig.get(), &r, &s);
+  std::string raw(2 * kP256Bytes, '\0');
+  auto* dst = reinterpret_cast<unsigned char*>(raw.data());
+  if (BN_bn2binpad(r, dst, kP256Bytes) != static_cast<int>(kP256Bytes) ||
+      BN_bn2binpad(s, dst + kP256Bytes, kP256Bytes) != static_cast<int>(kP256Bytes)) {
+    return Error::kInternal;
+  }
+  return raw;
+}
+
+bool Verify(const Key& key, SignatureScheme scheme, std::string_view data, std::string_view signature) {
+  // The key type decides which schemes may run: an RSA public key must never be used as an HMAC
+  // secret or an EC key (algorithm confusion, RFC 8725 §2.1).
+  if (!key.valid() || !SchemeFitsKey(scheme, key.type())) return false;
+
+  unsigned char der[80];
+  const unsigned char* sig_ptr = Bytes(signature);
+  size_t sig_len = signature.size();
+  if (scheme == SignatureScheme::kEcdsaP256Sha256) {
+    // Exactly 64 bytes: accepting DER or other lengths would make signatures malleable.
+    if (signature.size() != 2 * kP256Bytes) return false;
+    EcdsaSigPtr sig(ECDSA_SIG_new());
+    BIGNUM* r = BN_bin2bn(sig_ptr, kP256Bytes, nullptr);
+    BIGNUM* s = BN_bin2bn(sig_ptr + kP256Bytes, kP256Bytes, nullptr);
+    if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+      BN_free(r);
+      BN_free(s);
+      return false;
+    }
+    if (i2d_ECDSA_SIG(sig.get(), nullptr) > static_cast<int>(sizeof(der))) return false;
+    unsigned char* der_out = der;
+    const int der_len = i2d_ECDSA_SIG(sig.get(), &der_out);
+    if (der_len <= 0) return false;
+    sig_ptr = der;
+    sig_len = static_cast<size_t>(der_len);
+  } else if (key.type() == KeyType::kRsa) {
+    if (signature.size() != static_cast<size_t>(EVP_PKEY_get_size(key.raw()))) return false;
+  }
+
+  MdCtxPtr md_ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (!md_ctx || EVP_DigestVerifyInit(md_ctx.get(), &pctx, DigestFor(scheme), nullptr, key.raw()) != 1 ||
+      !ConfigureScheme(pctx, scheme)) {
+    return false;
+  }
+  return EVP_DigestVerify(md_ctx.get(), sig_ptr, sig_len, Bytes(data), data.size()) == 1;
+}
+
+}  // namespace latchkey::crypto

@@ -1,0 +1,519 @@
+#include "http/server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "common/log.hpp"
+#include "common/strings.hpp"
+
+namespace latchkey::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kRequestsTotal = "latchkey_http_requests_total";
+constexpr std::string_view kRequestDuration = "latchkey_http_request_duration_seconds";
+constexpr std::string_view kHtmlCsp =
+    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'";
+
+// NewRequestId returns 16 random hex chars. An id for correlating logs, not a secret: a fast PRNG
+// is enough.
+std::string NewRequestId() {
+  thread_local std::mt19937_64 engine{(static_cast<uint64_t>(std::random_device{}()) << 32) ^
+                                      std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(engine()));
+  return std::string(buf, 16);
+}
+
+// HttpDate returns the current time as an IMF-fixdate (RFC 9110 §5.6.7).
+std::string HttpDate() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
+                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+Response ErrorJson(int status, std::string_view error, std::string_view description = {}) {
+  boost::json::object body;
+  body["error"] = error;
+  if (!description.empty()) body["error_description"] = description;
+  return Response::Json(status, boost::json::serialize(body));
+}
+
+// TokenBucket limits requests per connection: `rate` tokens per second, burst `rate`.
+class TokenBucket {
+ public:
+  explicit TokenBucket(int rate) : rate_(rate), tokens_(rate), last_(std::chrono::steady_clock::now()) {}
+
+  // TryTake returns true and consumes a token when one is available. A rate <= 0 disables the limit.
+  bool TryTake() {
+    if (rate_ <= 0) return true;
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    tokens_ = std::min<double>(rate_, tokens_ + elapsed * rate_);
+    if (tokens_ < 1.0) return false;
+    tokens_ -= 1.0;
+    return true;
+  }
+
+ private:
+  int rate_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+// ConnectionBase: what shutdown needs to see of a live connection.
+struct ConnectionBase {
+  virtual ~ConnectionBase() = default;
+  // CloseIfIdle closes the socket when the connection is waiting for its next request. Must run
+  // on the connection's strand.
+  virtual void CloseIfIdle() = 0;
+  virtual asio::any_io_executor Executor() = 0;
+};
+
+template <class Stream>
+struct Connection : ConnectionBase {
+  template <class... Args>
+  explicit Connection(Args&&... args) : stream(std::forward<Args>(args)...) {}
+
+  void CloseIfIdle() override {
+    if (idle) {
+      beast::error_code ec;
+      beast::get_lowest_layer(stream).socket().close(ec);
+    }
+  }
+  asio::any_io_executor Executor() override { return stream.get_executor(); }
+
+  Stream stream;
+  bool idle = true;  // touched only on the connection's strand
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions opts, const Router& r, common::Metrics& m)
+      : options(std::move(opts)),
+        router(r),
+        metrics(m),
+        pool(static_cast<size_t>(std::max(1, options.handler_threads))),
+        ioc(std::max(1, options.network_threads)),
+        acceptor(ioc),
+        signals(ioc) {}
+
+  ~Impl() {
+    // Handlers still running on the pool post their completion to `ioc`; wait for them before the
+    // io_context goes away.
+    pool.join();
+  }
+
+  // State for one request being processed; lives in the connection coroutine.
+  struct Exchange {
+    Request request;
+    std::string route = "unmatched";
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    bool head = false;
+  };
+
+  template <class Stream>
+  asio::awaitable<void> Session(std::shared_ptr<Connection<Stream>> conn, std::string remote);
+  template <class Stream>
+  asio::awaitable<bool> WriteResponse(Connection<Stream>& conn, Exchange& exchange, Response response,
+                                      bool keep_alive);
+  asio::awaitable<Response> RunHandler(const Request& request);
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> Shutdown();
+  void Register(uint64_t id, const std::shared_ptr<ConnectionBase>& conn);
+  void Unregister(uint64_t id);
+
+  ServerOptions options;
+  const Router& router;
+  common::Metrics& metrics;
+  std::optional<asio::ssl::context> ssl_ctx;  // outlives every stream (declared before ioc)
+  std::mutex connections_mutex;
+  std::unordered_map<uint64_t, std::weak_ptr<ConnectionBase>> connections;
+  uint64_t next_connection_id = 0;  // guarded by connections_mutex
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+  asio::thread_pool pool;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+};
+
+void Server::Impl::Register(uint64_t id, const std::shared_ptr<ConnectionBase>& conn) {
+  std::lock_guard lock(connections_mutex);
+  connections.emplace(id, conn);
+}
+
+void Server::Impl::Unregister(uint64_t id) {
+  std::lock_guard lock(connections_mutex);
+  connections.erase(id);
+}
+
+asio::awaitable<Response> Server::Impl::RunHandler(const Request& request) {
+  // The one catch-all per request (STYLE.md): a handler bug costs one 500, not the process.
+  try {
+    co_return router.Dispatch(request);
+  } catch (const std::exception& e) {
+    common::LogError("handler threw", {{"request_id", request.request_id}, {"what", e.what()}});
+  } catch (...) {
+    common::LogError("handler threw", {{"request_id", request.request_id}, {"what", "unknown"}});
+  }
+  co_return ErrorJson(500, "server_error");
+}
+
+template <class Stream>
+asio::awaitable<bool> Server::Impl::WriteResponse(Connection<Stream>& conn, Exchange& exchange,
+                                                  Response response, bool keep_alive) {
+  bhttp::response<bhttp::string_body> res;
+  res.version(11);
+  res.result(static_cast<unsigned>(response.status));
+  for (auto& [name, value] : response.headers) res.insert(name, value);
+  res.set(bhttp::field::server, "latchkey");
+  res.set(bhttp::field::date, HttpDate());
+  res.set("X-Request-Id", exchange.request.request_id);
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  if (!response.Header("Cache-Control")) res.set(bhttp::field::cache_control, "no-store");
+  auto content_type = response.Header("Content-Type");
+  if (content_type && content_type->substr(0, 9) == "text/html") {
+    res.set("Content-Security-Policy", kHtmlCsp);
+    res.set("X-Frame-Options", "DENY");
+  }
+  if (exchange.request.tls) res.set(bhttp::field::strict_transport_security, "max-age=31536000");
+  const size_t body_bytes = response.body.size();
+  res.content_length(body_bytes);
+  // HEAD (RFC 9110 §9.3.2): the GET headers, Content-Length included, and no content.
+  if (!exchange.head) res.body() = std::move(response.body);
+  res.keep_alive(keep_alive);
+
+  // Logged and counted before the write so an observer that has the response also sees the metrics;
+  // the duration therefore excludes sending.
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.start).count();
+  const std::string status = std::to_string(response.status);
+  // The path only: the query string can carry codes and tokens. Never headers or body.
+  common::LogInfo("request", {{"request_id", exchange.request.request_id},
+                              {"method", exchange.request.method},
+                              {"path", exchange.request.path},
+                              {"route", exchange.route},
+                              {"status", response.status},
+                              {"bytes", exchange.head ? 0 : body_bytes},
+                              {"duration_ms", seconds * 1000.0},
+                              {"remote", exchange.request.remote_address}});
+  metrics.Increment(kRequestsTotal,
+                    {{"route", exchange.route}, {"method", exchange.request.method}, {"status", status}});
+  metrics.Observe(kRequestDuration, {{"route", exchange.route}}, seconds);
+  beast::get_lowest_layer(conn.stream).expires_after(options.read_timeout);
+  bhttp::serializer<false, bhttp::string_body> serializer(res);
+  if (exchange.head) serializer.split(true);
+  beast::error_code ec;
+  if (exchange.head) {
+    std::tie(ec, std::ignore) = co_await bhttp::async_write_header(conn.stream, serializer, kAwait);
+  } else {
+    std::tie(ec, std::ignore) = co_await bhttp::async_write(conn.stream, serializer, kAwait);
+  }
+
+  co_return !ec;
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Connection<Stream>> conn, std::string remote) {
+  const bool tls = options.tls.has_value();
+  auto& lowest = beast::get_lowest_layer(conn->stream);
+  uint64_t id;
+  {
+    std::lock_guard lock(connections_mutex);
+    id = next_connection_id++;
+  }
+  Register(id, conn);
+  struct Unregisterer {
+    Impl* impl;
+    uint64_t id;
+    ~Unregisterer() { impl->Unregister(id); }
+  } unregisterer{this, id};
+
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    lowest.expires_after(options.read_timeout);
+    auto [ec] = co_await conn->stream.async_handshake(asio::ssl::stream_base::server, kAwait);
+    if (ec) co_return;
+  }
+
+  beast::flat_buffer buffer;
+  TokenBucket bucket(options.max_requests_per_second_per_connection);
+  bool first = true;
+  for (;;) {
+    if (stopping.load()) break;
+    // Wait for the first byte of the next request under the idle deadline; the whole request then
+    // has read_timeout. A slow-loris client trickling bytes hits the read deadline and is cut off.
+    if (first) {
+      lowest.expires_after(options.read_timeout);
+    } else {
+      lowest.expires_after(options.idle_timeout);
+    }
+    if (buffer.size() == 0) {
+      conn->idle = true;
+      auto [ec, n] = co_await conn->stream.async_read_some(buffer.prepare(4096), kAwait);
+      conn->idle = false;
+      if (ec) break;  // eof, timeout, closed by shutdown: nothing to answer
+      buffer.commit(n);
+    }
+    conn->idle = false;
+    if (!first) lowest.expires_after(options.read_timeout);
+    first = false;
+
+    Exchange exchange;
+    exchange.request.request_id = NewRequestId();
+    exchange.request.remote_address = remote;
+    exchange.request.tls = tls;
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<size_t>(options.max_header_bytes, UINT32_MAX)));
+    parser.body_limit(options.max_body_bytes);
+    auto [read_ec, read_n] = co_await bhttp::async_read(conn->stream, buffer, parser, kAwait);
+    if (read_ec) {
+      // Socket errors, timeouts and EOF mid-request: just close. Parse errors: answer, then close.
+      if (read_ec.category() != bhttp::make_error_code(bhttp::error::end_of_stream).category() ||
+          read_ec == bhttp::error::end_of_stream || read_ec == bhttp::error::partial_message) {
+        break;
+      }
+      Response response;
+      if (read_ec == bhttp::error::header_limit) {
+        response = ErrorJson(431, "invalid_request", "request header fields too large");
+      } else if (read_ec == bhttp::error::body_limit) {
+        response = ErrorJson(413, "invalid_request", "request body too large");
+      } else {
+        response = ErrorJson(400, "invalid_request", "malformed HTTP request");
+      }
+      if (parser.is_header_done()) {
+        exchange.request.method = std::string(parser.get().method_string());
+        std::string_view target = parser.get().target();
+        exchange.request.path = std::string(target.substr(0, target.find('?')));
+      }
+      co_await WriteResponse(*conn, exchange, std::move(response), false);
+      break;
+    }
+
+    auto req = parser.release();
+    Request& request = exchange.request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    const size_t question = request.target.find('?');
+    request.path = request.target.substr(0, question);
+    request.query = question == std::string::npos ? std::string() : request.target.substr(question + 1);
+    request.headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
+    for (const auto& field : req) {
+      request.headers.emplace_back(common::ToLower(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(req.body());
+    exchange.head = request.method == "HEAD";
+    exchange.route = std::string(router.RouteName(request.path));
+    bool keep_alive = req.keep_alive();
+
+    Response response;
+    if (!bucket.TryTake()) {
+      response = ErrorJson(429, "temporarily_unavailable", "too many requests on this connection");
+      response.SetHeader("Retry-After", "1");
+      keep_alive = false;
+    } else if (in_flight.fetch_add(1) >= options.max_in_flight) {
+      // Past the cap: refuse now rather than queue without bound.
+      in_flight.fetch_sub(1);
+      response = ErrorJson(503, "temporarily_unavailable", "server busy");
+      response.SetHeader("Retry-After", "1");
+    } else {
+      response = co_await asio::co_spawn(
+          pool, [this, &request]() -> asio::awaitable<Response> { return RunHandler(request); },
+          asio::use_awaitable);
+      in_flight.fetch_sub(1);
+    }
+    if (stopping.load()) keep_alive = false;
+    bool written = co_await WriteResponse(*conn, exchange, std::move(response), keep_alive);
+    if (!written || !keep_alive) break;
+  }
+
+  // Orderly close: TLS close_notify (bounded), then FIN.
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    if (lowest.socket().is_open()) {
+      lowest.expires_after(std::chrono::seconds(1));
+      co_await conn->stream.async_shutdown(kAwait);
+    }
+  }
+  beast::error_code ec;
+  lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+  lowest.socket().close(ec);
+}
+
+asio::awaitable<void> Server::Impl::AcceptLoop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kAwait);
+    if (ec) {
+      if (stopping.load() || !acceptor.is_open()) co_return;
+      continue;  // e.g. a connection reset before accept, or EMFILE: keep serving
+    }
+    beast::error_code ep_ec;
+    auto endpoint = socket.remote_endpoint(ep_ec);
+    std::string remote = ep_ec ? std::string() : endpoint.address().to_string();
+    auto executor = socket.get_executor();
+    if (ssl_ctx) {
+      auto conn =
+          std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), *ssl_ctx);
+      asio::co_spawn(executor, Session(std::move(conn), std::move(remote)), asio::detached);
+    } else {
+      auto conn = std::make_shared<Connection<beast::tcp_stream>>(std::move(socket));
+      asio::co_spawn(executor, Session(std::move(conn), std::move(remote)), asio::detached);
+    }
+  }
+}
+
+asio::awaitable<void> Server::Impl::Shutdown() {
+  if (stopping.exchange(true)) co_return;
+  common::LogInfo("shutting down", {{"grace_seconds", options.shutdown_grace.count()}});
+  beast::error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  const auto deadline = std::chrono::steady_clock::now() + options.shutdown_grace;
+  asio::steady_timer timer(ioc);
+  for (;;) {
+    // Close connections waiting for a next request; busy ones close after their response. Repeat,
+    // since a connection can turn idle between rounds.
+    std::vector<std::shared_ptr<ConnectionBase>> live;
+    {
+      std::lock_guard lock(connections_mutex);
+      for (auto& [id, weak] : connections) {
+        if (auto conn = weak.lock()) live.push_back(std::move(conn));
+      }
+    }
+    if (live.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    for (auto& conn : live) {
+      auto executor = conn->Executor();
+      asio::post(executor, [c = std::move(conn)] { c->CloseIfIdle(); });
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(kAwait);
+  }
+  ioc.stop();
+}
+
+Server::Server(ServerOptions options, const Router& router, common::Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {
+  metrics.Describe(kRequestsTotal, "counter", "HTTP requests by route, method and status.");
+  metrics.Describe(kRequestDuration, "histogram", "HTTP request duration in seconds by route.");
+}
+
+Server::~Server() = default;
+
+common::Result<uint16_t, StartError> Server::Start() {
+  Impl& impl = *impl_;
+  if (impl.options.tls) {
+    asio::ssl::context ctx(asio::ssl::context::tls_server);
+    beast::error_code ec;
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                    ec);
+    if (!ec) ctx.use_certificate_chain_file(impl.options.tls->cert_file, ec);
+    if (!ec) ctx.use_private_key_file(impl.options.tls->key_file, asio::ssl::context::pem, ec);
+    if (ec) {
+      common::LogError("tls config", {{"error", ec.message()}});
+      return StartError::kTlsConfig;
+    }
+    impl.ssl_ctx.emplace(std::move(ctx));
+  }
+
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  auto address = asio::ip::make_address(impl.options.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, impl.options.port);
+  } else {
+    tcp::resolver resolver(impl.ioc);
+    auto results = resolver.resolve(impl.options.host, std::to_string(impl.options.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) {
+      common::LogError("bind failed", {{"host", impl.options.host}, {"error", ec.message()}});
+      return StartError::kBindFailed;
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  impl.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl.acceptor.bind(endpoint, ec);
+  if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    common::LogError("bind failed",
+                     {{"host", impl.options.host}, {"port", impl.options.port}, {"error", ec.message()}});
+    beast::error_code ignored;
+    impl.acceptor.close(ignored);
+    return StartError::kBindFailed;
+  }
+  uint16_t port = impl.acceptor.local_endpoint(ec).port();
+  common::LogInfo("listening",
+                  {{"host", impl.options.host}, {"port", port}, {"tls", impl.ssl_ctx.has_value()}});
+  return port;
+}
+
+void Server::Run() {
+  Impl& impl = *impl_;
+  impl.signals.add(SIGINT);
+  impl.signals.add(SIGTERM);
+  impl.signals.async_wait([&impl](const beast::error_code& ec, int) {
+    if (!ec) asio::co_spawn(impl.ioc, impl.Shutdown(), asio::detached);
+  });
+  asio::co_spawn(impl.ioc, impl.AcceptLoop(), asio::detached);
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl.options.network_threads; ++i) {
+    threads.emplace_back([&impl] { impl.ioc.run(); });
+  }
+  impl.ioc.run();
+  for (auto& thread : threads) thread.join();
+  // Handlers that outlived the grace period still finish; their completions are dropped.
+  impl.pool.join();
+}
+
+void Server::Stop() {
+  asio::post(impl_->ioc,
+             [impl = impl_.get()] { asio::co_spawn(impl->ioc, impl->Shutdown(), asio::detached); });
+}
+
+}  // namespace latchkey::http

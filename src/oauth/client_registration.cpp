@@ -1,0 +1,78 @@
+#include "oauth/client_registration.hpp"
+
+#include <algorithm>
+
+#include <boost/url/parse.hpp>
+
+#include "jose/jose.hpp"
+#include "oauth/scope.hpp"
+
+namespace latchkey::oauth {
+namespace {
+
+bool IsClientIdChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '~' || c == '-';
+}
+
+Error Invalid(std::string what) { return MakeError(ErrorCode::kInvalidRequest, std::move(what)); }
+
+bool IsAbsoluteUriWithoutFragment(const std::string& uri) {
+  auto parsed = boost::urls::parse_absolute_uri(uri);
+  // parse_absolute_uri already refuses a fragment (RFC 3986 §4.3 absolute-URI); RFC 6749 §3.1.2:
+  // "The endpoint URI MUST NOT include a fragment component."
+  return parsed.has_value() && uri.find('#') == std::string::npos;
+}
+
+}  // namespace
+
+const std::vector<std::string>& ImplementedGrantTypes() {
+  static const std::vector<std::string> kGrantTypes = {"client_credentials"};
+  return kGrantTypes;
+}
+
+Result<void> ValidateClient(const store::ClientRecord& client) {
+  const std::string& id = client.client_id;
+  if (id.empty() || id.size() > 128 || !std::all_of(id.begin(), id.end(), IsClientIdChar)) {
+    return Invalid("client_id must be 1-128 characters of A-Z a-z 0-9 . _ ~ -");
+  }
+  const std::string& method = client.token_endpoint_auth_method;
+  if (method != "client_secret_basic" && method != "client_secret_post" && method != "none") {
+    return Invalid("token_endpoint_auth_method must be client_secret_basic, client_secret_post or none");
+  }
+  if ((method == "none") != client.secret_hash.empty()) {
+    return Invalid("a public client uses token_endpoint_auth_method none, a confidential client a secret");
+  }
+  if (client.grant_types.empty()) return Invalid("at least one grant type is required");
+  for (const auto& grant : client.grant_types) {
+    const auto& implemented = ImplementedGrantTypes();
+    if (std::find(implemented.begin(), implemented.end(), grant) == implemented.end()) {
+      return Invalid("grant type '" + grant + "' is not supported");
+    }
+    if (grant == "client_credentials" && client.secret_hash.empty()) {
+      return Invalid("client_credentials requires a confidential client (RFC 6749 section 4.4)");
+    }
+  }
+  for (const auto& uri : client.redirect_uris) {
+    if (!IsAbsoluteUriWithoutFragment(uri))
+      return Invalid("redirect URI '" + uri + "' is not an absolute URI");
+  }
+  for (const auto& uri : client.post_logout_redirect_uris) {
+    if (!IsAbsoluteUriWithoutFragment(uri)) {
+      return Invalid("post-logout redirect URI '" + uri + "' is not an absolute URI");
+    }
+  }
+  for (const auto& scope : client.scopes) {
+    auto parsed = ParseScope(scope);
+    if (!parsed || parsed->size() != 1) return Invalid("scope '" + scope + "' is not a valid scope token");
+  }
+  if (!client.access_token_alg.empty() && !jose::ParseAlg(client.access_token_alg)) {
+    return Invalid("access token algorithm must be ES256, RS256, PS256 or EdDSA");
+  }
+  if (client.access_token_lifetime < 0 || client.access_token_lifetime > 86400) {
+    return Invalid("access token lifetime must be 0 (server default) to 86400 seconds");
+  }
+  return {};
+}
+
+}  // namespace latchkey::oauth

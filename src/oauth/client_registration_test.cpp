@@ -1,0 +1,61 @@
+#include "oauth/client_registration.hpp"
+
+#include <functional>
+
+#include <gtest/gtest.h>
+
+#include "oauth/client_auth.hpp"
+
+namespace latchkey::oauth {
+namespace {
+
+store::ClientRecord Valid() {
+  store::ClientRecord c;
+  c.client_id = "svc-1.a_b~";
+  c.secret_hash = HashClientSecret("s");
+  c.grant_types = {"client_credentials"};
+  c.scopes = {"api", "read:all"};
+  c.redirect_uris = {"https://app.example/cb"};
+  return c;
+}
+
+TEST(ValidateClient, AcceptsAValidConfidentialClient) { EXPECT_TRUE(ValidateClient(Valid()).has_value()); }
+
+TEST(ValidateClient, RejectedTable) {
+  struct Case {
+    const char* name;
+    std::function<void(store::ClientRecord&)> mutate;
+  };
+  const Case kRejected[] = {
+      {"empty id", [](auto& c) { c.client_id = ""; }},
+      {"id with space", [](auto& c) { c.client_id = "a b"; }},
+      {"id with colon", [](auto& c) { c.client_id = "a:b"; }},
+      {"id too long", [](auto& c) { c.client_id = std::string(129, 'a'); }},
+      {"unknown auth method", [](auto& c) { c.token_endpoint_auth_method = "private_key_jwt"; }},
+      {"none with a secret", [](auto& c) { c.token_endpoint_auth_method = "none"; }},
+      {"no grant types", [](auto& c) { c.grant_types.clear(); }},
+      {"unimplemented grant", [](auto& c) { c.grant_types = {"password"}; }},
+      {"public client_credentials (RFC 6749 4.4)",
+       [](auto& c) {
+         c.secret_hash.clear();
+         c.token_endpoint_auth_method = "none";
+       }},
+      {"redirect with fragment (RFC 6749 3.1.2)",
+       [](auto& c) { c.redirect_uris = {"https://a.example/cb#x"}; }},
+      {"relative redirect", [](auto& c) { c.redirect_uris = {"/cb"}; }},
+      {"bad scope", [](auto& c) { c.scopes = {"a b"}; }},
+      {"bad alg", [](auto& c) { c.access_token_alg = "HS256"; }},
+      {"none alg", [](auto& c) { c.access_token_alg = "none"; }},
+      {"negative lifetime", [](auto& c) { c.access_token_lifetime = -1; }},
+  };
+  for (const auto& c : kRejected) {
+    store::ClientRecord client = Valid();
+    c.mutate(client);
+    auto got = ValidateClient(client);
+    ASSERT_FALSE(got.has_value()) << c.name;
+    EXPECT_EQ(got.error().code, ErrorCode::kInvalidRequest) << c.name;
+  }
+}
+
+}  // namespace
+}  // namespace latchkey::oauth

@@ -1,0 +1,46 @@
+#pragma once
+
+// OAuth errors as values: exactly the codes of RFC 6749 §4.1.2.1 and §5.2 (and later RFC 6750
+// §3.1, RFC 8628 §3.5, OIDC Core §3.1.2.6). The endpoint adapter turns an Error into the status,
+// body and headers its RFC prescribes.
+
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace latchkey::oauth {
+
+enum class ErrorCode {
+  kInvalidRequest = 0,      // RFC 6749 §5.2
+  kInvalidClient,           // RFC 6749 §5.2 (401)
+  kInvalidGrant,            // RFC 6749 §5.2
+  kUnauthorizedClient,      // RFC 6749 §5.2
+  kUnsupportedGrantType,    // RFC 6749 §5.2
+  kInvalidScope,            // RFC 6749 §5.2
+  kServerError,             // RFC 6749 §4.1.2.1 (also used for 500 at the token endpoint)
+  kTemporarilyUnavailable,  // RFC 6749 §4.1.2.1 (503)
+};
+
+// ErrorCodeName returns the RFC spelling ("invalid_request", ...).
+std::string_view ErrorCodeName(ErrorCode code);
+
+// Error: an RFC error code plus a short description that is safe to show the client (never a
+// secret, never internal detail).
+struct Error {
+  ErrorCode code = ErrorCode::kInvalidRequest;
+  std::string description;
+};
+
+template <class T>
+using Result = common::Result<T, Error>;
+
+// MakeError builds an Error (readability helper for `return MakeError(...)`).
+inline Error MakeError(ErrorCode code, std::string description) {
+  return Error{code, std::move(description)};
+}
+
+// ErrorJson renders {"error": ..., "error_description": ...} (RFC 6749 §5.2).
+std::string ErrorJson(const Error& error);
+
+}  // namespace latchkey::oauth

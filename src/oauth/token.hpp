@@ -1,0 +1,95 @@
+#pragma once
+
+// The token endpoint (RFC 6749 §3.2, §4.4, §5): request parsing, the client_credentials grant, and
+// RFC 9068 JWT access tokens. Pure: no sockets, no database; the client is handed in already
+// looked up, keys and time are injected.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/random.hpp"
+#include "jose/jose.hpp"
+#include "oauth/client_auth.hpp"
+#include "oauth/error.hpp"
+#include "oauth/params.hpp"
+#include "store/store.hpp"
+
+namespace latchkey::oauth {
+
+// TokenHttpRequest: the parts of an HTTP request the token endpoint reads.
+struct TokenHttpRequest {
+  std::string_view method;
+  std::optional<std::string_view> content_type;
+  size_t authorization_count = 0;
+  std::optional<std::string_view> authorization;
+  std::string_view body;
+};
+
+// TokenRequest: a syntactically valid token request.
+struct TokenRequest {
+  std::string grant_type;
+  PresentedCredentials credentials;
+  Params params;
+};
+
+// ParseTokenRequest checks the transport rules of RFC 6749 §3.2 (POST, form-encoded body) and
+// §3.1/§3.2 (no repeated parameters) and extracts the client's credentials. invalid_request for a
+// wrong content type, a malformed or repeated parameter, a missing grant_type or more than one
+// Authorization header; invalid_client when no client is identified.
+Result<TokenRequest> ParseTokenRequest(const TokenHttpRequest& http);
+
+// SigningKeys: the active signing key per algorithm (nullptr when there is none).
+struct SigningKeys {
+  std::vector<jose::SigningKey> keys;
+  const jose::SigningKey* Find(jose::Alg alg) const;
+};
+
+// TokenPolicy: server-wide settings the grants apply.
+struct TokenPolicy {
+  std::string issuer;
+  std::string audience;                  // aud of access tokens (RFC 9068 §3)
+  int64_t access_token_lifetime = 3600;  // seconds, when the client sets none
+  jose::Alg access_token_alg = jose::Alg::kES256;
+  std::vector<jose::Alg> allowed_algs = {jose::Alg::kES256, jose::Alg::kRS256, jose::Alg::kPS256,
+                                         jose::Alg::kEdDSA};
+};
+
+// TokenResponse: a successful RFC 6749 §5.1 response.
+struct TokenResponse {
+  std::string access_token;
+  std::string token_type = "Bearer";
+  int64_t expires_in = 0;
+  std::string scope;
+};
+
+// TokenResponseJson renders the §5.1 JSON body.
+std::string TokenResponseJson(const TokenResponse& response);
+
+// AccessTokenClaims: the RFC 9068 §2.2 claims of a JWT access token.
+struct AccessTokenClaims {
+  std::string iss, sub, aud, client_id, scope, jti;
+  int64_t iat = 0, exp = 0;
+};
+
+// AccessTokenPayload renders the claims as the JWT payload JSON.
+std::string AccessTokenPayload(const AccessTokenClaims& claims);
+
+// IssueAccessToken signs an RFC 9068 access token (`typ: at+jwt`) for `client` with `scope`.
+// server_error when no key exists for the algorithm chosen (a configuration fault).
+Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::string subject,
+                                       const std::vector<std::string>& scope, const TokenPolicy& policy,
+                                       const SigningKeys& keys, const common::Clock& clock,
+                                       common::Random& random);
+
+// ClientCredentialsGrant decides an RFC 6749 §4.4 request from an authenticated `client`:
+// unauthorized_client unless the client registered the grant (public clients can never use it,
+// §4.4), invalid_scope per GrantScope, then an access token whose sub is the client id.
+Result<TokenResponse> ClientCredentialsGrant(const TokenRequest& request, const store::ClientRecord& client,
+                                             const TokenPolicy& policy, const SigningKeys& keys,
+                                             const common::Clock& clock, common::Random& random);
+
+}  // namespace latchkey::oauth

@@ -1,0 +1,282 @@
+#include "server/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <map>
+
+#include <yaml-cpp/yaml.h>
+#include <boost/url/parse.hpp>
+
+#include "common/strings.hpp"
+#include "jose/jose.hpp"
+
+namespace latchkey::server {
+namespace {
+
+using SetResult = std::optional<std::string>;  // an error message, or nullopt on success
+using Setter = std::function<SetResult(Config&, const std::string&)>;
+
+SetResult SetInt(int64_t& field, const std::string& value, int64_t min, int64_t max) {
+  int64_t parsed = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || ptr != value.data() + value.size() || parsed < min || parsed > max) {
+    return "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  }
+  field = parsed;
+  return std::nullopt;
+}
+
+Setter Int64(int64_t Config::*member, int64_t min, int64_t max) {
+  return [=](Config& c, const std::string& v) { return SetInt(c.*member, v, min, max); };
+}
+
+Setter Int(int Config::*member, int64_t min, int64_t max) {
+  return [=](Config& c, const std::string& v) -> SetResult {
+    int64_t parsed = 0;
+    if (auto err = SetInt(parsed, v, min, max)) return err;
+    c.*member = static_cast<int>(parsed);
+    return std::nullopt;
+  };
+}
+
+Setter String(std::string Config::*member) {
+  return [=](Config& c, const std::string& v) -> SetResult {
+    c.*member = v;
+    return std::nullopt;
+  };
+}
+
+std::vector<std::string> SplitList(const std::string& v) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= v.size()) {
+    size_t comma = v.find(',', start);
+    if (comma == std::string::npos) comma = v.size();
+    auto item = common::Trim(std::string_view(v).substr(start, comma - start));
+    if (!item.empty()) out.emplace_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+SetResult CheckAlg(const std::string& alg) {
+  if (!jose::ParseAlg(alg)) return "unknown algorithm '" + alg + "' (supported: ES256, RS256, PS256, EdDSA)";
+  return std::nullopt;
+}
+
+const std::map<std::string, Setter>& Fields() {
+  static const std::map<std::string, Setter> kFields = {
+      {"issuer", String(&Config::issuer)},
+      {"listen",
+       [](Config& c, const std::string& v) -> SetResult {
+         if (!ParseListen(v)) return "must be HOST:PORT";
+         c.listen = v;
+         return std::nullopt;
+       }},
+      {"data_dir", String(&Config::data_dir)},
+      {"storage",
+       [](Config& c, const std::string& v) -> SetResult {
+         if (v != "sqlite" && (v.rfind("sqlite:", 0) != 0 || v.size() == 7)) {
+           return "must be 'sqlite' or 'sqlite:PATH'";
+         }
+         c.storage = v;
+         return std::nullopt;
+       }},
+      {"tls.cert_file", String(&Config::tls_cert_file)},
+      {"tls.key_file", String(&Config::tls_key_file)},
+      {"http.network_threads", Int(&Config::network_threads, 1, 64)},
+      {"http.handler_threads", Int(&Config::handler_threads, 1, 256)},
+      {"http.max_in_flight", Int(&Config::max_in_flight, 1, 1'000'000)},
+      {"http.max_header_bytes", Int64(&Config::max_header_bytes, 1024, 1 << 20)},
+      {"http.max_body_bytes", Int64(&Config::max_body_bytes, 1024, 16 << 20)},
+      {"http.read_timeout_seconds", Int64(&Config::read_timeout_seconds, 1, 3600)},
+      {"http.idle_timeout_seconds", Int64(&Config::idle_timeout_seconds, 1, 3600)},
+      {"http.max_requests_per_second_per_connection",
+       Int64(&Config::max_requests_per_second_per_connection, 1, 10'000'000)},
+      {"tokens.access_token_lifetime", Int64(&Config::access_token_lifetime, 1, 86400)},
+      {"tokens.access_token_alg",
+       [](Config& c, const std::string& v) -> SetResult {
+         if (auto err = CheckAlg(v)) return err;
+         c.access_token_alg = v;
+         return std::nullopt;
+       }},
+      {"tokens.access_token_audience", String(&Config::access_token_audience)},
+      {"keys.allowed_algs",
+       [](Config& c, const std::string& v) -> SetResult {
+         auto algs = SplitList(v);
+         if (algs.empty()) return "must list at least one algorithm";
+         for (const auto& a : algs) {
+           if (auto err = CheckAlg(a)) return err;
+         }
+         c.allowed_algs = algs;
+         return std::nullopt;
+       }},
+      {"log_level",
+       [](Config& c, const std::string& v) -> SetResult {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error")
+           return "must be debug, info, warn or error";
+         c.log_level = v;
+         return std::nullopt;
+       }},
+  };
+  return kFields;
+}
+
+std::string EnvName(const std::string& key) {
+  std::string name = "LATCHKEY_";
+  for (char c : key)
+    name.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return name;
+}
+
+// Flatten walks a YAML mapping into dotted keys; scalars as text, sequences joined by commas.
+std::optional<std::string> Flatten(const YAML::Node& node, const std::string& prefix,
+                                   std::map<std::string, std::string>& out) {
+  for (const auto& item : node) {
+    std::string key = prefix + item.first.as<std::string>();
+    const YAML::Node& value = item.second;
+    if (value.IsMap()) {
+      if (auto err = Flatten(value, key + ".", out)) return err;
+    } else if (value.IsSequence()) {
+      std::string joined;
+      for (const auto& element : value) {
+        if (!element.IsScalar()) return "config: '" + key + "' must be a list of values";
+        if (!joined.empty()) joined.push_back(',');
+        joined += element.as<std::string>();
+      }
+      out[key] = joined;
+    } else if (value.IsScalar()) {
+      out[key] = value.as<std::string>();
+    } else if (value.IsNull()) {
+      out[key] = "";
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string host = listen.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return std::nullopt;
+  }
+  std::string port_text = listen.substr(colon + 1);
+  int port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 || port > 65535 ||
+      port_text.empty()) {
+    return std::nullopt;
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+common::Result<Config, ConfigError> LoadConfig(const std::optional<std::string>& file, const EnvLookup& env) {
+  Config config;
+  std::map<std::string, std::string> values;
+  if (file) {
+    try {
+      YAML::Node root = YAML::LoadFile(*file);
+      if (!root.IsNull()) {
+        if (!root.IsMap()) return ConfigError{"config: " + *file + " must hold a mapping of keys"};
+        if (auto err = Flatten(root, "", values)) return ConfigError{*err};
+      }
+    } catch (const YAML::Exception& e) {
+      return ConfigError{"config: cannot read " + *file + ": " + e.what()};
+    }
+  }
+  const auto& fields = Fields();
+  for (const auto& [key, value] : values) {
+    auto it = fields.find(key);
+    if (it == fields.end()) return ConfigError{"config: unknown key '" + key + "' in " + *file};
+    if (auto err = it->second(config, value)) {
+      return ConfigError{"config: invalid value for '" + key + "' in " + *file + ": " + *err};
+    }
+  }
+  for (const auto& [key, setter] : fields) {
+    std::string name = EnvName(key);
+    if (auto value = env(name)) {
+      if (auto err = setter(config, *value)) {
+        return ConfigError{"config: invalid value for '" + key + "' from " + name + ": " + *err};
+      }
+    }
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return ConfigError{"config: 'tls.cert_file' and 'tls.key_file' must be set together"};
+  }
+  if (std::find(config.allowed_algs.begin(), config.allowed_algs.end(), config.access_token_alg) ==
+      config.allowed_algs.end()) {
+    return ConfigError{"config: 'tokens.access_token_alg' (" + config.access_token_alg +
+                       ") is not in 'keys.allowed_algs'"};
+  }
+  return config;
+}
+
+common::Result<void, ConfigError> ValidateForServing(const Config& config) {
+  if (config.issuer.empty()) return ConfigError{"config: 'issuer' is required (or run with --dev)"};
+  auto url = boost::urls::parse_absolute_uri(config.issuer);
+  if (!url) return ConfigError{"config: 'issuer' must be an absolute URL"};
+  // RFC 8414 §2: "a URL that uses the "https" scheme and has no query or fragment components".
+  if (url->has_query() || url->has_fragment() || url->has_userinfo()) {
+    return ConfigError{"config: 'issuer' must not have a query, fragment or user info"};
+  }
+  if (!config.issuer.empty() && config.issuer.back() == '/') {
+    return ConfigError{"config: 'issuer' must not end with '/'"};
+  }
+  std::string scheme(url->scheme());
+  if (scheme == "http") {
+    if (!IsLoopbackHost(std::string_view(url->encoded_host()))) {
+      return ConfigError{"config: 'issuer' must use https (http is allowed only for loopback hosts)"};
+    }
+  } else if (scheme != "https") {
+    return ConfigError{"config: 'issuer' must use https"};
+  }
+  return {};
+}
+
+std::string DatabasePath(const Config& config) {
+  if (config.storage.rfind("sqlite:", 0) == 0) return config.storage.substr(7);
+  return config.data_dir + "/latchkey.db";
+}
+
+http::ServerOptions HttpOptions(const Config& config) {
+  http::ServerOptions o;
+  if (auto hp = ParseListen(config.listen)) {
+    o.host = hp->first;
+    o.port = hp->second;
+  }
+  o.network_threads = config.network_threads;
+  o.handler_threads = config.handler_threads;
+  o.max_in_flight = config.max_in_flight;
+  o.max_header_bytes = static_cast<size_t>(config.max_header_bytes);
+  o.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  o.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
+  o.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  o.max_requests_per_second_per_connection = static_cast<int>(config.max_requests_per_second_per_connection);
+  if (!config.tls_cert_file.empty()) o.tls = http::TlsOptions{config.tls_cert_file, config.tls_key_file};
+  return o;
+}
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+std::vector<std::string> KnownKeys() {
+  std::vector<std::string> keys;
+  for (const auto& [key, setter] : Fields()) keys.push_back(key);
+  return keys;
+}
+
+}  // namespace latchkey::server

@@ -1,0 +1,72 @@
+#pragma once
+
+// Configuration: a YAML file, every key overridable by an environment variable, validated at
+// start-up. The key `http.max_body_bytes` is overridden by LATCHKEY_HTTP_MAX_BODY_BYTES: the
+// dotted path upper-cased with '.' replaced by '_', prefixed with LATCHKEY_. Lists are YAML
+// sequences in the file and comma-separated in the environment.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "http/server.hpp"
+
+namespace latchkey::server {
+
+struct Config {
+  std::string issuer;                     // https URL (http only for loopback hosts)
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT ([v6]:PORT)
+  std::string data_dir = "./latchkey-data";
+  std::string storage = "sqlite";  // "sqlite" (DATA_DIR/latchkey.db) or "sqlite:PATH"
+  std::string tls_cert_file;       // both set: serve HTTPS
+  std::string tls_key_file;
+  int network_threads = 1;
+  int handler_threads = 2;
+  int max_in_flight = 1024;
+  int64_t max_header_bytes = 8 * 1024;
+  int64_t max_body_bytes = 64 * 1024;
+  int64_t read_timeout_seconds = 10;
+  int64_t idle_timeout_seconds = 30;
+  int64_t max_requests_per_second_per_connection = 5000;
+  int64_t access_token_lifetime = 3600;  // seconds
+  std::string access_token_alg = "ES256";
+  std::string access_token_audience;  // default: the issuer
+  std::vector<std::string> allowed_algs = {"ES256", "RS256", "PS256", "EdDSA"};
+  std::string log_level = "info";
+  bool dev = false;
+};
+
+// ConfigError: the first problem found, naming the key (and where it came from).
+struct ConfigError {
+  std::string message;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// LoadConfig reads `file` (when given; its keys must all be known), then applies environment
+// overrides via `env`, then validates every value. Never throws.
+common::Result<Config, ConfigError> LoadConfig(const std::optional<std::string>& file, const EnvLookup& env);
+
+// ValidateForServing checks what `serve` needs beyond LoadConfig: an issuer that is an absolute
+// https URL (http allowed only for loopback hosts) without query or fragment (RFC 8414 §2).
+common::Result<void, ConfigError> ValidateForServing(const Config& config);
+
+// ParseListen splits HOST:PORT; nullopt when malformed.
+std::optional<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen);
+
+// DatabasePath returns the SQLite file the config points at.
+std::string DatabasePath(const Config& config);
+
+// HttpOptions maps the config onto the HTTP server's options.
+http::ServerOptions HttpOptions(const Config& config);
+
+// ProcessEnv looks names up in the process environment.
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+// KnownKeys lists every configuration key (for docs and tests).
+std::vector<std::string> KnownKeys();
+
+}  // namespace latchkey::server

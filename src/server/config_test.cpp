@@ -1,0 +1,129 @@
+#include "server/config.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace latchkey::server {
+namespace {
+
+EnvLookup Env(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::string WriteTemp(const std::string& text) {
+  std::string path = ::testing::TempDir() + "latchkey-config-" +
+                     std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(LoadConfig, DefaultsWithoutFileOrEnvironment) {
+  auto config = LoadConfig(std::nullopt, Env({}));
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->listen, "127.0.0.1:8080");
+  EXPECT_EQ(config->access_token_alg, "ES256");
+  EXPECT_EQ(DatabasePath(*config), "./latchkey-data/latchkey.db");
+}
+
+TEST(LoadConfig, ReadsNestedYamlAndListsAndEnvironmentOverrides) {
+  std::string path = WriteTemp(
+      "issuer: https://id.example\n"
+      "http:\n  max_body_bytes: 4096\n"
+      "tokens:\n  access_token_alg: RS256\n  access_token_lifetime: 600\n"
+      "keys:\n  allowed_algs: [RS256, ES256]\n");
+  auto config =
+      LoadConfig(path, Env({{"LATCHKEY_HTTP_MAX_BODY_BYTES", "8192"}, {"LATCHKEY_LISTEN", "0.0.0.0:9000"}}));
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->issuer, "https://id.example");
+  EXPECT_EQ(config->max_body_bytes, 8192);  // the environment wins over the file
+  EXPECT_EQ(config->listen, "0.0.0.0:9000");
+  EXPECT_EQ(config->access_token_alg, "RS256");
+  EXPECT_EQ(config->access_token_lifetime, 600);
+  EXPECT_EQ(config->allowed_algs, (std::vector<std::string>{"RS256", "ES256"}));
+  std::remove(path.c_str());
+}
+
+TEST(LoadConfig, ErrorsNameTheBadKey) {
+  struct Case {
+    std::string yaml;
+    std::map<std::string, std::string> env;
+    std::string expected_in_message;
+  };
+  const Case kCases[] = {
+      {"isuer: https://x\n", {}, "'isuer'"},
+      {"http:\n  max_body_bytes: lots\n", {}, "'http.max_body_bytes'"},
+      {"http:\n  max_body_bytes: 10\n", {}, "'http.max_body_bytes'"},
+      {"listen: nowhere\n", {}, "'listen'"},
+      {"tokens:\n  access_token_alg: HS256\n", {}, "'tokens.access_token_alg'"},
+      {"tokens:\n  access_token_alg: none\n", {}, "'tokens.access_token_alg'"},
+      {"keys:\n  allowed_algs: [RS256]\n", {}, "'tokens.access_token_alg'"},
+      {"tls:\n  cert_file: /x.pem\n", {}, "'tls.key_file'"},
+      {"", {{"LATCHKEY_HTTP_HANDLER_THREADS", "-1"}}, "LATCHKEY_HTTP_HANDLER_THREADS"},
+      {"storage: postgres://x\n", {}, "'storage'"},
+      {"- a\n- b\n", {}, "mapping"},
+      {"a: [\n", {}, "cannot read"},
+  };
+  for (const auto& c : kCases) {
+    std::string path = WriteTemp(c.yaml);
+    auto config = LoadConfig(path, Env(c.env));
+    ASSERT_FALSE(config.has_value()) << c.yaml;
+    EXPECT_NE(config.error().message.find(c.expected_in_message), std::string::npos)
+        << c.yaml << " -> " << config.error().message;
+    std::remove(path.c_str());
+  }
+}
+
+TEST(LoadConfig, MissingFileIsAnError) {
+  auto config = LoadConfig(std::string("/nonexistent/latchkey.yaml"), Env({}));
+  ASSERT_FALSE(config.has_value());
+  EXPECT_NE(config.error().message.find("/nonexistent/latchkey.yaml"), std::string::npos);
+}
+
+// RFC 8414 §2: the issuer is an https URL with no query or fragment.
+TEST(ValidateForServing, Rfc8414Section2Issuer) {
+  const std::pair<const char*, bool> kCases[] = {
+      {"https://id.example", true},    {"https://id.example/tenant", true},
+      {"http://127.0.0.1:8080", true}, {"http://localhost:8080", true},
+      {"http://[::1]:8080", true},     {"http://id.example", false},
+      {"https://id.example/", false},  {"https://id.example?x=1", false},
+      {"https://id.example#f", false}, {"ftp://id.example", false},
+      {"id.example", false},           {"", false},
+  };
+  for (const auto& [issuer, ok] : kCases) {
+    Config config;
+    config.issuer = issuer;
+    EXPECT_EQ(ValidateForServing(config).has_value(), ok) << issuer;
+  }
+}
+
+TEST(ParseListen, HostPortForms) {
+  EXPECT_EQ(ParseListen("127.0.0.1:0"), std::make_pair(std::string("127.0.0.1"), uint16_t{0}));
+  EXPECT_EQ(ParseListen("[::1]:8443"), std::make_pair(std::string("::1"), uint16_t{8443}));
+  for (const char* bad : {"", "8080", ":80", "host:", "host:65536", "host:-1", "::1:80", "h:8x"}) {
+    EXPECT_FALSE(ParseListen(bad).has_value()) << bad;
+  }
+}
+
+TEST(KnownKeys, ExampleConfigMentionsEveryKey) {
+  std::ifstream in("config/latchkey.example.yaml");
+  ASSERT_TRUE(in.good()) << "config/latchkey.example.yaml must exist";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& key : KnownKeys()) {
+    std::string leaf = key.substr(key.rfind('.') + 1);
+    EXPECT_NE(text.find(leaf + ":"), std::string::npos) << key;
+  }
+  // And the example itself loads.
+  auto config = LoadConfig(std::string("config/latchkey.example.yaml"), Env({}));
+  EXPECT_TRUE(config.has_value()) << (config ? "" : config.error().message);
+}
+
+}  // namespace
+}  // namespace latchkey::server

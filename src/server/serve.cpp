@@ -1,0 +1,181 @@
+#include "server/serve.hpp"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "crypto/digest.hpp"
+#include "http/server.hpp"
+#include "oauth/client_auth.hpp"
+#include "server/provider.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace latchkey::server {
+namespace {
+
+common::LogLevel ParseLevel(const std::string& level) {
+  if (level == "debug") return common::LogLevel::kDebug;
+  if (level == "warn") return common::LogLevel::kWarn;
+  if (level == "error") return common::LogLevel::kError;
+  return common::LogLevel::kInfo;
+}
+
+struct DemoClient {
+  const char* id;
+  const char* name;
+  const char* alg;
+};
+constexpr DemoClient kDemoClients[] = {
+    {"demo-service", "Demo service (ES256 access tokens)", "ES256"},
+    {"demo-service-rs256", "Demo service (RS256 access tokens)", "RS256"},
+};
+
+// SeedDevClients creates the demo clients on first start and keeps their secrets in
+// DATA_DIR/dev-clients.json (mode 0600) so later starts can print them again. Dev mode only.
+void SeedDevClients(const Config& config, store::Store& store, const common::Clock& clock) {
+  std::string path = config.data_dir + "/dev-clients.json";
+  boost::json::object secrets;
+  if (std::ifstream in(path); in) {
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(text, ec);
+    if (!ec && parsed.is_object()) secrets = parsed.as_object();
+  }
+  crypto::SystemRandom random;
+  for (const auto& demo : kDemoClients) {
+    bool exists = store.GetClient(demo.id).has_value();
+    if (exists && secrets.contains(demo.id)) continue;
+    std::string secret = oauth::GenerateClientSecret(random);
+    store::ClientRecord client;
+    client.client_id = demo.id;
+    client.client_name = demo.name;
+    client.secret_hash = oauth::HashClientSecret(secret);
+    client.grant_types = {"client_credentials"};
+    client.scopes = {"api", "read", "write"};
+    client.access_token_alg = demo.alg;
+    client.created_at = client.updated_at = clock.NowSeconds();
+    auto written = exists ? store.UpdateClient(client) : store.CreateClient(client);
+    if (!written) continue;
+    secrets[demo.id] = secret;
+  }
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << boost::json::serialize(secrets) << "\n";
+  }
+  ::chmod(path.c_str(), 0600);
+
+  std::printf("\nLatchkey dev mode: issuer %s\n", config.issuer.c_str());
+  std::printf("Demo clients (client_credentials, scopes: api read write):\n");
+  for (const auto& demo : kDemoClients) {
+    if (!secrets.contains(demo.id)) continue;
+    std::printf("  client_id=%-20s client_secret=%s  (%s)\n", demo.id,
+                std::string(secrets.at(demo.id).as_string()).c_str(), demo.alg);
+  }
+  std::printf("Try:\n  curl -s -u demo-service:%s -d grant_type=client_credentials %s/token\n\n",
+              secrets.contains("demo-service") ? std::string(secrets.at("demo-service").as_string()).c_str()
+                                               : "SECRET",
+              config.issuer.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+common::Result<std::unique_ptr<store::Store>, std::string> OpenStore(const Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return "cannot create data directory " + config.data_dir + ": " + ec.message();
+  ::chmod(config.data_dir.c_str(), 0700);
+  std::string path = DatabasePath(config);
+  auto opened = store::sqlite::OpenSqliteStore(path);
+  if (!opened) {
+    return std::string(opened.error() == store::Error::kCorrupt
+                           ? "database " + path + " has a schema newer than this binary"
+                           : "cannot open database " + path);
+  }
+  return std::move(*opened);
+}
+
+int Serve(Config config) {
+  common::SetLogLevel(ParseLevel(config.log_level));
+  auto store = OpenStore(config);
+  if (!store) {
+    std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
+    return 1;
+  }
+
+  common::Metrics metrics;
+  http::Router router;
+  http::ServerOptions options = HttpOptions(config);
+  // The issuer may depend on the bound port (dev mode with port 0), so bind before building the
+  // provider; no request is served until Run().
+  std::unique_ptr<http::Server> server;
+  server = std::make_unique<http::Server>(options, router, metrics);
+  auto port = server->Start();
+  if (!port) {
+    std::fprintf(stderr, "latchkey: cannot listen on %s\n", config.listen.c_str());
+    return 1;
+  }
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  std::string address = host + ":" + std::to_string(*port);
+  if (config.issuer.empty() && config.dev) {
+    config.issuer = (options.tls ? "https://" : "http://") + address;
+  }
+  if (auto valid = ValidateForServing(config); !valid) {
+    std::fprintf(stderr, "latchkey: %s\n", valid.error().message.c_str());
+    return 2;
+  }
+
+  common::SystemClock clock;
+  crypto::SystemRandom random;
+  Provider provider(config, **store, clock, random, metrics);
+  if (auto loaded = provider.Load(); !loaded) {
+    std::fprintf(stderr, "latchkey: %s\n", loaded.error().c_str());
+    return 1;
+  }
+  if (config.dev) {
+    SeedDevClients(config, **store, clock);
+    provider.ReloadIfChanged();
+  }
+  provider.Register(router);
+
+  // Admin commands write to the same database; poll its revision so their changes apply within
+  // about a second without a restart.
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread reloader([&] {
+    std::unique_lock lock(stop_mutex);
+    while (!stop_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping; })) {
+      lock.unlock();
+      provider.ReloadIfChanged();
+      lock.lock();
+    }
+  });
+
+  common::LogInfo("listening",
+                  {{"address", address}, {"issuer", config.issuer}, {"tls", options.tls.has_value()}});
+  server->Run();
+  {
+    std::lock_guard lock(stop_mutex);
+    stopping = true;
+  }
+  stop_cv.notify_all();
+  reloader.join();
+  common::LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace latchkey::server

@@ -1,0 +1,631 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "common/log.hpp"
+#include "store/sqlite/sqlite_testing.hpp"
+
+namespace latchkey::store::sqlite {
+namespace {
+
+// kBusyTimeoutMs: how long a statement waits for another connection's (or process's) write lock
+// before failing with SQLITE_BUSY -> kUnavailable. Writes are short, so 5 s only expires when
+// something is badly wrong.
+constexpr int kBusyTimeoutMs = 5000;
+
+// kMaxIdleConnections: connections kept open for reuse. More may be open at once (one per thread
+// inside a call); the extra ones are closed when returned.
+constexpr std::size_t kMaxIdleConnections = 8;
+
+// kMigrations: the schema, as an ordered list. Entry i brings the schema to version i + 1. Append
+// only: never edit or reorder an entry that has shipped. List fields are JSON arrays of strings
+// (every byte survives: JSON escapes quotes, control characters and NUL).
+constexpr std::array<std::string_view, 1> kMigrations = {
+    R"sql(
+CREATE TABLE clients (
+  client_id TEXT PRIMARY KEY NOT NULL,
+  client_name TEXT NOT NULL,
+  secret_hash BLOB NOT NULL,
+  token_endpoint_auth_method TEXT NOT NULL,
+  redirect_uris TEXT NOT NULL,
+  grant_types TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  post_logout_redirect_uris TEXT NOT NULL,
+  access_token_lifetime INTEGER NOT NULL,
+  access_token_alg TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE signing_keys (
+  kid TEXT PRIMARY KEY NOT NULL,
+  alg TEXT NOT NULL,
+  private_pem TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX signing_keys_by_created_at ON signing_keys (created_at, kid);
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY NOT NULL,
+  value INTEGER NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('revision', 0);
+)sql",
+};
+
+constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)";
+constexpr std::string_view kSelectSchemaVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr std::string_view kInsertMigration =
+    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, CAST(strftime('%s', 'now') AS INTEGER))";
+
+constexpr std::string_view kBeginImmediate = "BEGIN IMMEDIATE";
+constexpr std::string_view kCommit = "COMMIT";
+constexpr std::string_view kRollback = "ROLLBACK";
+constexpr std::string_view kBumpRevision = "UPDATE meta SET value = value + 1 WHERE key = 'revision'";
+constexpr std::string_view kSelectRevision = "SELECT value FROM meta WHERE key = 'revision'";
+
+constexpr std::string_view kSelectClient =
+    "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
+    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, created_at, updated_at "
+    "FROM clients WHERE client_id = ?1";
+constexpr std::string_view kSelectAllClients =
+    "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
+    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, created_at, updated_at "
+    "FROM clients ORDER BY client_id";
+constexpr std::string_view kInsertClient =
+    "INSERT INTO clients (client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, "
+    "grant_types, scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, created_at, "
+    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+constexpr std::string_view kUpdateClient =
+    "UPDATE clients SET client_name = ?2, secret_hash = ?3, token_endpoint_auth_method = ?4, "
+    "redirect_uris = ?5, grant_types = ?6, scopes = ?7, post_logout_redirect_uris = ?8, "
+    "access_token_lifetime = ?9, access_token_alg = ?10, created_at = ?11, updated_at = ?12 "
+    "WHERE client_id = ?1";
+constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id = ?1";
+
+constexpr std::string_view kSelectAllKeys =
+    "SELECT kid, alg, private_pem, state, created_at FROM signing_keys ORDER BY created_at, kid";
+constexpr std::string_view kInsertKey =
+    "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+// MapError translates a SQLite result code into the store's error. A lock held by another
+// connection or process, or an I/O failure, is transient (kUnavailable: the caller answers 503);
+// a duplicate key is kConflict; anything else means the file or this code is wrong (kCorrupt).
+Error MapError(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+    case SQLITE_PERM:
+    case SQLITE_INTERRUPT: return Error::kUnavailable;
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) return Error::kConflict;
+      return Error::kCorrupt;
+    default: return Error::kCorrupt;
+  }
+}
+
+// Fail logs the SQLite message (never a bound value: those may be secrets) and returns the error.
+Error Fail(sqlite3* db, int rc, std::string_view what) {
+  Error error = MapError(rc);
+  // A duplicate key is an expected answer (an admin re-creating a client), not an incident.
+  common::LogLevel level = error == Error::kConflict ? common::LogLevel::kDebug : common::LogLevel::kWarn;
+  const char* message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  common::Log(level, "sqlite store error", {{"op", what}, {"code", rc}, {"message", message}});
+  return error;
+}
+
+// Connection owns one sqlite3 handle and its prepared statements. Used by one thread at a time
+// (the pool hands it out exclusively).
+class Connection {
+ public:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  sqlite3* db() { return db_; }
+
+  // Prepare returns the statement for `sql`, compiling it on first use and reusing it after.
+  // `sql` must outlive the connection (all callers pass the constants above).
+  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
+    if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return Fail(db_, rc, "prepare");
+    }
+    statements_.emplace(sql, stmt);
+    return stmt;
+  }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
+};
+
+// Statement is one use of a cached prepared statement: bind, step, and on destruction reset and
+// clear the bindings so the next user starts clean and no read snapshot stays open.
+class Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  // Bind* return the SQLite result code; text and blobs are copied (SQLITE_TRANSIENT) with their
+  // exact length, so NUL bytes survive.
+  int BindText(int index, std::string_view value) {
+    return sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  }
+  int BindBlob(int index, std::string_view value) {
+    // A null pointer would bind SQL NULL; a zero-length blob needs a non-null pointer.
+    static constexpr char kEmpty = 0;
+    return sqlite3_bind_blob64(stmt_, index, value.empty() ? &kEmpty : value.data(), value.size(),
+                               SQLITE_TRANSIENT);
+  }
+  int BindInt64(int index, int64_t value) { return sqlite3_bind_int64(stmt_, index, value); }
+
+  // Step returns SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+
+  std::string ColumnString(int index) {
+    const void* data = sqlite3_column_blob(stmt_, index);  // also works for TEXT, without conversion
+    int size = sqlite3_column_bytes(stmt_, index);
+    if (data == nullptr || size <= 0) return {};
+    return std::string(static_cast<const char*>(data), static_cast<std::size_t>(size));
+  }
+  int64_t ColumnInt64(int index) { return sqlite3_column_int64(stmt_, index); }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// ExecScript runs `sql` (possibly several statements, no parameters) without caching it.
+Result<void> ExecScript(sqlite3* db, std::string_view sql, std::string_view what) {
+  std::string text(sql);
+  int rc = sqlite3_exec(db, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Fail(db, rc, what);
+  return {};
+}
+
+// Run prepares (cached) and steps a statement that returns no rows.
+Result<void> Run(Connection& conn, std::string_view sql) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt) return stmt.error();
+  Statement s(*stmt);
+  int rc = s.Step();
+  if (rc != SQLITE_DONE) return Fail(conn.db(), rc, sql);
+  return {};
+}
+
+// OpenConnection opens the file and configures the connection. busy_timeout is set first so that
+// switching to WAL waits for, rather than fails on, another process holding a lock.
+Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path) {
+  sqlite3* db = nullptr;
+  // NOMUTEX: the pool gives each connection to one thread at a time.
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  auto conn = std::make_unique<Connection>(db);  // closes `db` on every path, even a failed open
+  if (rc != SQLITE_OK) return Fail(db, rc, "open");
+  sqlite3_extended_result_codes(db, 1);
+  rc = sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  if (rc != SQLITE_OK) return Fail(db, rc, "busy_timeout");
+  if (auto r = ExecScript(db, "PRAGMA foreign_keys=ON", "foreign_keys"); !r) return r.error();
+
+  // journal_mode answers with the mode now in force; a file system without shared memory support
+  // would silently stay in rollback mode, where readers block the writer.
+  sqlite3_stmt* raw = nullptr;
+  rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &raw, nullptr);
+  if (rc != SQLITE_OK) return Fail(db, rc, "journal_mode");
+  rc = sqlite3_step(raw);
+  std::string mode;
+  if (rc == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(raw, 0);
+    if (text != nullptr) mode = reinterpret_cast<const char*>(text);
+  }
+  sqlite3_finalize(raw);
+  if (rc != SQLITE_ROW) return Fail(db, rc, "journal_mode");
+  if (mode != "wal") {
+    common::LogError("sqlite store: WAL journal mode unavailable", {{"mode", mode}});
+    return Error::kUnavailable;
+  }
+  // In WAL mode, NORMAL is durable against application crashes and keeps the database consistent
+  // across power loss (the last transactions may roll back).
+  if (auto r = ExecScript(db, "PRAGMA synchronous=NORMAL", "synchronous"); !r) return r.error();
+  return conn;
+}
+
+// Transaction holds BEGIN IMMEDIATE: the write lock is taken up front, so two writers queue on the
+// busy timeout instead of one failing when it upgrades a read snapshot that went stale. Rolls back
+// unless Commit succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Connection& conn) : conn_(conn) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (open_) (void)Run(conn_, kRollback);
+  }
+
+  Result<void> Begin() {
+    auto r = Run(conn_, kBeginImmediate);
+    if (r) open_ = true;
+    return r;
+  }
+
+  Result<void> Commit() {
+    auto r = Run(conn_, kCommit);
+    if (r) open_ = false;
+    return r;
+  }
+
+ private:
+  Connection& conn_;
+  bool open_ = false;
+};
+
+// Pool hands out connections exclusively; thread-safe.
+class Pool {
+ public:
+  explicit Pool(std::string path) : path_(std::move(path)) {}
+
+  // Lease returns the connection to the pool when destroyed.
+  class Lease {
+   public:
+    Lease(Pool& pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (conn_) pool_.Release(std::move(conn_));
+    }
+    Connection& operator*() { return *conn_; }
+
+   private:
+    Pool& pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  Result<Lease> Acquire() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        auto conn = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(conn));
+      }
+    }
+    auto conn = OpenConnection(path_);
+    if (!conn) return conn.error();
+    return Lease(*this, std::move(*conn));
+  }
+
+ private:
+  void Release(std::unique_ptr<Connection> conn) {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(conn));
+  }
+
+  std::string path_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+// EncodeList stores a list as a JSON array of strings.
+std::string EncodeList(const std::vector<std::string>& values) {
+  boost::json::array array;
+  array.reserve(values.size());
+  for (const auto& v : values) array.emplace_back(boost::json::string_view(v.data(), v.size()));
+  return boost::json::serialize(array);
+}
+
+// DecodeList parses what EncodeList wrote; kCorrupt for anything else. Invalid UTF-8 is accepted
+// because EncodeList passes arbitrary bytes through unchanged.
+Result<std::vector<std::string>> DecodeList(std::string_view text) {
+  boost::json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  boost::system::error_code ec;
+  boost::json::value value =
+      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
+  if (ec || !value.is_array()) return Error::kCorrupt;
+  std::vector<std::string> out;
+  out.reserve(value.get_array().size());
+  for (const auto& element : value.get_array()) {
+    if (!element.is_string()) return Error::kCorrupt;
+    const auto& s = element.get_string();
+    out.emplace_back(s.data(), s.size());
+  }
+  return out;
+}
+
+Result<ClientRecord> ReadClient(Statement& s) {
+  ClientRecord c;
+  c.client_id = s.ColumnString(0);
+  c.client_name = s.ColumnString(1);
+  c.secret_hash = s.ColumnString(2);
+  c.token_endpoint_auth_method = s.ColumnString(3);
+  std::vector<std::string>* lists[] = {&c.redirect_uris, &c.grant_types, &c.scopes,
+                                       &c.post_logout_redirect_uris};
+  for (int i = 0; i < 4; ++i) {
+    auto list = DecodeList(s.ColumnString(4 + i));
+    if (!list) {
+      common::LogError("sqlite store: undecodable list column",
+                       {{"client_id", c.client_id}, {"column", 4 + i}});
+      return list.error();
+    }
+    *lists[i] = std::move(*list);
+  }
+  c.access_token_lifetime = s.ColumnInt64(8);
+  c.access_token_alg = s.ColumnString(9);
+  c.created_at = s.ColumnInt64(10);
+  c.updated_at = s.ColumnInt64(11);
+  return c;
+}
+
+// BindClient binds the twelve columns in table order to ?1..?12.
+int BindClient(Statement& s, const ClientRecord& c) {
+  int rc = SQLITE_OK;
+  auto check = [&rc](int r) {
+    if (rc == SQLITE_OK) rc = r;
+  };
+  check(s.BindText(1, c.client_id));
+  check(s.BindText(2, c.client_name));
+  check(s.BindBlob(3, c.secret_hash));
+  check(s.BindText(4, c.token_endpoint_auth_method));
+  check(s.BindText(5, EncodeList(c.redirect_uris)));
+  check(s.BindText(6, EncodeList(c.grant_types)));
+  check(s.BindText(7, EncodeList(c.scopes)));
+  check(s.BindText(8, EncodeList(c.post_logout_redirect_uris)));
+  check(s.BindInt64(9, c.access_token_lifetime));
+  check(s.BindText(10, c.access_token_alg));
+  check(s.BindInt64(11, c.created_at));
+  check(s.BindInt64(12, c.updated_at));
+  return rc;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::string path) : pool_(std::move(path)) {}
+
+  // Migrate applies pending migrations, one transaction each. BEGIN IMMEDIATE serialises two
+  // processes opening a fresh file at once: the second one waits, then sees the new version.
+  Result<void> Migrate() {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    for (;;) {
+      Transaction tx(conn);
+      if (auto r = tx.Begin(); !r) return r;
+      if (auto r = ExecScript(conn.db(), kCreateMigrationsTable, "schema_migrations"); !r) return r;
+      auto version = QueryInt64(conn, kSelectSchemaVersion);
+      if (!version) return version.error();
+      if (*version > static_cast<int64_t>(kMigrations.size())) {
+        common::LogError("sqlite store: database schema is newer than this binary",
+                         {{"db_version", *version}, {"known_version", kMigrations.size()}});
+        return Error::kCorrupt;
+      }
+      if (*version == static_cast<int64_t>(kMigrations.size())) return tx.Commit();
+      const int64_t next = *version + 1;
+      if (auto r = ExecScript(conn.db(), kMigrations[static_cast<std::size_t>(*version)], "migration"); !r) {
+        return r;
+      }
+      auto stmt = conn.Prepare(kInsertMigration);
+      if (!stmt) return stmt.error();
+      {
+        Statement s(*stmt);
+        s.BindInt64(1, next);
+        if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "record migration");
+      }
+      if (auto r = tx.Commit(); !r) return r;
+      common::LogInfo("sqlite store: applied migration", {{"version", next}});
+    }
+  }
+
+  Result<ClientRecord> GetClient(const std::string& client_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectClient);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindText(1, client_id); rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.db(), rc, "get client");
+    return ReadClient(s);
+  }
+
+  Result<std::vector<ClientRecord>> ListClients() override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectAllClients);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    std::vector<ClientRecord> out;
+    for (;;) {
+      int rc = s.Step();
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return Fail(conn.db(), rc, "list clients");
+      auto client = ReadClient(s);
+      if (!client) return client.error();
+      out.push_back(std::move(*client));
+    }
+  }
+
+  Result<void> CreateClient(const ClientRecord& client) override {
+    return Write([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kInsertClient);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "create client");
+      return {};
+    });
+  }
+
+  Result<void> UpdateClient(const ClientRecord& client) override {
+    return Write([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kUpdateClient);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "update client");
+      if (sqlite3_changes(conn.db()) == 0) return Error::kNotFound;
+      return {};
+    });
+  }
+
+  Result<void> DeleteClient(const std::string& client_id) override {
+    return Write([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kDeleteClient);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = s.BindText(1, client_id); rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "delete client");
+      if (sqlite3_changes(conn.db()) == 0) return Error::kNotFound;
+      return {};
+    });
+  }
+
+  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectAllKeys);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    std::vector<SigningKeyRecord> out;
+    for (;;) {
+      int rc = s.Step();
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return Fail(conn.db(), rc, "list signing keys");
+      SigningKeyRecord key;
+      key.kid = s.ColumnString(0);
+      key.alg = s.ColumnString(1);
+      key.private_pem = s.ColumnString(2);
+      key.state = s.ColumnString(3);
+      key.created_at = s.ColumnInt64(4);
+      out.push_back(std::move(key));
+    }
+  }
+
+  Result<void> AddSigningKey(const SigningKeyRecord& key) override {
+    return Write([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kInsertKey);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindText(1, key.kid);
+      if (rc == SQLITE_OK) rc = s.BindText(2, key.alg);
+      if (rc == SQLITE_OK) rc = s.BindText(3, key.private_pem);
+      if (rc == SQLITE_OK) rc = s.BindText(4, key.state);
+      if (rc == SQLITE_OK) rc = s.BindInt64(5, key.created_at);
+      if (rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "add signing key");
+      return {};
+    });
+  }
+
+  Result<int64_t> Revision() override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    return QueryInt64(**lease, kSelectRevision);
+  }
+
+ private:
+  // Write runs `body` and bumps the revision in one IMMEDIATE transaction, so a reader in any
+  // process sees the new rows and the new revision together or not at all.
+  template <class Body>
+  Result<void> Write(Body&& body) {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    Transaction tx(conn);
+    if (auto r = tx.Begin(); !r) return r;
+    if (auto r = body(conn); !r) return r;
+    if (auto r = Run(conn, kBumpRevision); !r) return r;
+    if (sqlite3_changes(conn.db()) != 1) {
+      common::LogError("sqlite store: revision row missing");
+      return Error::kCorrupt;
+    }
+    return tx.Commit();
+  }
+
+  // QueryInt64 returns the first column of the single row `sql` yields; kCorrupt when none.
+  static Result<int64_t> QueryInt64(Connection& conn, std::string_view sql) {
+    auto stmt = conn.Prepare(sql);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kCorrupt;
+    if (rc != SQLITE_ROW) return Fail(conn.db(), rc, sql);
+    return s.ColumnInt64(0);
+  }
+
+  Pool pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  auto store = std::make_unique<SqliteStore>(path);
+  if (auto r = store->Migrate(); !r) return r.error();
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Result<std::vector<std::string>> QueryFirstColumnForTesting(const std::string& path, const std::string& sql) {
+  auto conn = OpenConnection(path);
+  if (!conn) return conn.error();
+  sqlite3* db = (*conn)->db();
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return Fail(db, rc, "prepare (testing)");
+  }
+  std::vector<std::string> out;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(raw, 0);
+    out.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+  }
+  sqlite3_finalize(raw);
+  if (rc != SQLITE_DONE) return Fail(db, rc, "step (testing)");
+  return out;
+}
+
+Result<void> ExecForTesting(const std::string& path, const std::string& sql) {
+  auto conn = OpenConnection(path);
+  if (!conn) return conn.error();
+  return ExecScript((*conn)->db(), sql, "exec (testing)");
+}
+
+}  // namespace latchkey::store::sqlite

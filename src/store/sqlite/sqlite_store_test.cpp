@@ -1,0 +1,286 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/sqlite_testing.hpp"
+#include "store/testing/store_contract.hpp"
+
+namespace latchkey::store::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// TempDbPath returns a fresh path in the temp directory, unique per process and call.
+std::string TempDbPath() {
+  static std::atomic<int> counter{0};
+  fs::path p = fs::temp_directory_path() / ("latchkey_store_test_" + std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter.fetch_add(1)) + ".db");
+  return p.string();
+}
+
+// RemoveDb deletes the database and its WAL side files.
+void RemoveDb(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path + suffix, ec);
+}
+
+// TempDb owns a temp path for one test and deletes the files when destroyed.
+class TempDb {
+ public:
+  TempDb() : path_(TempDbPath()) {}
+  TempDb(const TempDb&) = delete;
+  TempDb& operator=(const TempDb&) = delete;
+  ~TempDb() { RemoveDb(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// TempFileStore forwards to a SQLite store and deletes its file when destroyed.
+class TempFileStore final : public Store {
+ public:
+  TempFileStore(std::unique_ptr<TempDb> db, std::unique_ptr<Store> inner)
+      : db_(std::move(db)), inner_(std::move(inner)) {}
+  ~TempFileStore() override { inner_.reset(); }  // close before db_ deletes the files
+
+  Result<ClientRecord> GetClient(const std::string& id) override { return inner_->GetClient(id); }
+  Result<std::vector<ClientRecord>> ListClients() override { return inner_->ListClients(); }
+  Result<void> CreateClient(const ClientRecord& c) override { return inner_->CreateClient(c); }
+  Result<void> UpdateClient(const ClientRecord& c) override { return inner_->UpdateClient(c); }
+  Result<void> DeleteClient(const std::string& id) override { return inner_->DeleteClient(id); }
+  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override { return inner_->ListSigningKeys(); }
+  Result<void> AddSigningKey(const SigningKeyRecord& k) override { return inner_->AddSigningKey(k); }
+  Result<int64_t> Revision() override { return inner_->Revision(); }
+
+ private:
+  std::unique_ptr<TempDb> db_;
+  std::unique_ptr<Store> inner_;
+};
+
+struct SqliteStoreFactory {
+  static std::unique_ptr<Store> Make() {
+    auto db = std::make_unique<TempDb>();
+    auto store = sqlite::OpenSqliteStore(db->path());
+    if (!store) {
+      ADD_FAILURE() << "OpenSqliteStore failed: " << static_cast<int>(store.error());
+      return nullptr;
+    }
+    return std::make_unique<TempFileStore>(std::move(db), std::move(*store));
+  }
+};
+
+}  // namespace
+
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContractTest, SqliteStoreFactory);
+
+namespace {
+
+std::unique_ptr<Store> OpenOrDie(const std::string& path) {
+  auto store = sqlite::OpenSqliteStore(path);
+  EXPECT_TRUE(store.has_value()) << "error " << static_cast<int>(store.error());
+  return store ? std::move(*store) : nullptr;
+}
+
+TEST(SqliteStoreTest, DataPersistsAcrossCloseAndReopen) {
+  TempDb db;
+  ClientRecord awkward = MakeAwkwardClient();
+  SigningKeyRecord key{"kid-1", "ES256", "pem\nlines\n", "active", 42};
+  int64_t revision = 0;
+  {
+    auto store = OpenOrDie(db.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateClient(awkward).has_value());
+    ASSERT_TRUE(store->AddSigningKey(key).has_value());
+    revision = *store->Revision();
+  }
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  auto got = store->GetClient(awkward.client_id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, awkward);
+  auto keys = store->ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(*keys, std::vector<SigningKeyRecord>{key});
+  EXPECT_EQ(*store->Revision(), revision);
+}
+
+TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
+  TempDb db;
+  const std::string kVersions = "SELECT version FROM schema_migrations ORDER BY version";
+  { ASSERT_NE(OpenOrDie(db.path()), nullptr); }
+  auto first = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, std::vector<std::string>{"1"});
+  auto applied_at = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT applied_at FROM schema_migrations");
+  ASSERT_TRUE(applied_at.has_value());
+  ASSERT_EQ(applied_at->size(), 1u);
+  EXPECT_GT(std::stoll(applied_at->front()), 1600000000);
+
+  // A second open with data in place neither re-runs migration 1 (its CREATE TABLE would fail) nor
+  // records it twice, and leaves the data alone.
+  {
+    auto store = OpenOrDie(db.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateClient(MakeClient("app")).has_value());
+  }
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->GetClient("app").has_value());
+  auto second = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(*second, std::vector<std::string>{"1"});
+}
+
+TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
+  // Like the server and an admin command started together on a fresh file: BEGIN IMMEDIATE makes
+  // the second opener wait and then find the schema already in place.
+  TempDb db;
+  constexpr int kOpeners = 4;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kOpeners; ++i) {
+    threads.emplace_back([&, i] {
+      auto store = sqlite::OpenSqliteStore(db.path());
+      if (!store || !(*store)->CreateClient(MakeClient("c" + std::to_string(i))).has_value()) ++failures;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto versions = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations");
+  ASSERT_TRUE(versions.has_value());
+  EXPECT_EQ(*versions, std::vector<std::string>{"1"});
+}
+
+TEST(SqliteStoreTest, FutureSchemaVersionIsCorrupt) {
+  TempDb db;
+  { ASSERT_NE(OpenOrDie(db.path()), nullptr); }
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), "INSERT INTO schema_migrations VALUES (999, 0)").has_value());
+  auto store = sqlite::OpenSqliteStore(db.path());
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error(), Error::kCorrupt);
+}
+
+TEST(SqliteStoreTest, NotADatabaseIsRejected) {
+  TempDb db;
+  {
+    std::FILE* f = std::fopen(db.path().c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::string garbage(4096, 'x');
+    std::fwrite(garbage.data(), 1, garbage.size(), f);
+    std::fclose(f);
+  }
+  auto store = sqlite::OpenSqliteStore(db.path());
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error(), Error::kCorrupt);
+}
+
+TEST(SqliteStoreTest, UnopenablePathIsUnavailable) {
+  auto store = sqlite::OpenSqliteStore("/nonexistent-latchkey-dir/sub/store.db");
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error(), Error::kUnavailable);
+}
+
+TEST(SqliteStoreTest, JournalModeIsWal) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateClient(MakeClient("app")).has_value());
+  // WAL mode is persistent in the file, so a fresh connection reports it too.
+  auto mode = sqlite::QueryFirstColumnForTesting(db.path(), "PRAGMA journal_mode");
+  ASSERT_TRUE(mode.has_value());
+  EXPECT_EQ(*mode, std::vector<std::string>{"wal"});
+  EXPECT_TRUE(fs::exists(db.path() + "-wal"));
+}
+
+TEST(SqliteStoreTest, TwoInstancesOnOneFileSeeEachOthersWrites) {
+  TempDb db;
+  auto server = OpenOrDie(db.path());
+  auto admin = OpenOrDie(db.path());
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(admin, nullptr);
+
+  int64_t seen = *server->Revision();
+  ASSERT_TRUE(admin->CreateClient(MakeClient("app")).has_value());
+  auto got = server->GetClient("app");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, MakeClient("app"));
+  int64_t now = *server->Revision();
+  EXPECT_NE(now, seen) << "server did not notice the admin's CreateClient";
+  EXPECT_EQ(now, *admin->Revision());
+
+  seen = now;
+  ASSERT_TRUE(admin->AddSigningKey({"kid", "ES256", "pem", "active", 1}).has_value());
+  now = *server->Revision();
+  EXPECT_NE(now, seen) << "server did not notice the admin's AddSigningKey";
+  EXPECT_EQ(server->ListSigningKeys()->size(), 1u);
+
+  seen = now;
+  ASSERT_TRUE(server->DeleteClient("app").has_value());
+  EXPECT_NE(*admin->Revision(), seen) << "admin did not notice the server's DeleteClient";
+  EXPECT_EQ(admin->GetClient("app").error(), Error::kNotFound);
+
+  // The primary key holds across instances.
+  ASSERT_TRUE(server->CreateClient(MakeClient("x")).has_value());
+  EXPECT_EQ(admin->CreateClient(MakeClient("x")).error(), Error::kConflict);
+}
+
+TEST(SqliteStoreTest, ConcurrentWritersOnSeveralInstancesDoNotFail) {
+  TempDb db;
+  constexpr int kInstances = 3;
+  constexpr int kThreadsPerInstance = 2;
+  constexpr int kPerThread = 30;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < kInstances; ++i) {
+    stores.push_back(OpenOrDie(db.path()));
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  const int64_t before = *stores[0]->Revision();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kInstances; ++i) {
+    for (int t = 0; t < kThreadsPerInstance; ++t) {
+      threads.emplace_back([&, i, t] {
+        for (int n = 0; n < kPerThread; ++n) {
+          std::string id = std::to_string(i) + "-" + std::to_string(t) + "-" + std::to_string(n);
+          if (!stores[i]->CreateClient(MakeClient(id)).has_value()) ++failures;
+          if (!stores[i]->ListClients().has_value()) ++failures;
+        }
+      });
+    }
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  constexpr int kTotal = kInstances * kThreadsPerInstance * kPerThread;
+  auto all = stores[0]->ListClients();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), static_cast<std::size_t>(kTotal));
+  // One revision step per write: none was lost to a race between instances.
+  EXPECT_EQ(*stores[0]->Revision(), before + kTotal);
+}
+
+TEST(SqliteStoreTest, UndecodableListIsCorrupt) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateClient(MakeClient("app")).has_value());
+  // Space-separated, as a naive encoding would have written it.
+  const std::string kTamper = "UPDATE clients SET scopes = 'openid profile' WHERE client_id = 'app'";
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), kTamper).has_value());
+  auto got = store->GetClient("app");
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error(), Error::kCorrupt);
+  EXPECT_EQ(store->ListClients().error(), Error::kCorrupt);
+}
+
+}  // namespace
+}  // namespace latchkey::store::testing

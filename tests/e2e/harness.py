@@ -1,0 +1,179 @@
+"""Test harness: runs the real `latchkey` binary on 127.0.0.1 port 0 with a temporary data dir.
+
+Every process started here is stopped by its PID when the test ends; every wait is bounded.
+"""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+import requests
+
+BIN = os.environ.get("LATCHKEY_BIN", "build/dev/src/cli/latchkey")
+
+
+class Server:
+    """A running `latchkey serve` process."""
+
+    def __init__(self, data_dir, args=(), env=None, dev=True, wait=True):
+        cmd = [BIN, "serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"]
+        if dev:
+            cmd.append("--dev")
+        cmd.extend(args)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.lines = []
+        self.stdout = []
+        self._listening = threading.Event()
+        self.address = None
+        self.issuer = None
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True)
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        if wait and not self._listening.wait(30):
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "".join(self.lines))
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("msg") == "listening" and "issuer" in event:
+                self.address = event["address"]
+                self.issuer = event["issuer"]
+                self._listening.set()
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            self.stdout.append(line)
+
+    @property
+    def url(self):
+        return self.issuer
+
+    def log_text(self):
+        return "".join(self.lines) + "".join(self.stdout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+def cli(*args, data_dir, stdin=None, check=True):
+    """Runs an admin command; returns (exit code, stdout, stderr)."""
+    proc = subprocess.run([BIN, *args, "--data-dir", data_dir], input=stdin, capture_output=True, text=True,
+                          timeout=60)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"latchkey {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def create_client(data_dir, client_id, *extra):
+    _, out, _ = cli("client", "create", "--id", client_id, "--json", *extra, data_dir=data_dir)
+    return json.loads(out)
+
+
+def basic(client_id, secret):
+    """RFC 6749 §2.3.1: form-urlencode both halves, then Basic."""
+    raw = urllib.parse.quote_plus(client_id) + ":" + urllib.parse.quote_plus(secret)
+    return "Basic " + base64.b64encode(raw.encode()).decode()
+
+
+def raw_http(host_port, data, timeout=10):
+    """Sends raw bytes and returns everything the server answers before closing (or timeout)."""
+    host, port = host_port.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                if b"\r\n\r\n" in b"".join(chunks) and _complete(b"".join(chunks)):
+                    break
+        except socket.timeout:
+            pass
+    return b"".join(chunks)
+
+
+def _complete(buf):
+    head, _, body = buf.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":", 1)[1])
+    return True
+
+
+def status_of(response_bytes):
+    line = response_bytes.split(b"\r\n", 1)[0]
+    parts = line.split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def wait_until(predicate, timeout=10.0, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class ServerTestCase(unittest.TestCase):
+    """Starts one dev server per test class with a fresh data dir."""
+
+    server_args = ()
+    server_env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.data_dir = tempfile.mkdtemp(prefix="latchkey-e2e-")
+        cls.server = Server(cls.data_dir, cls.server_args, cls.server_env)
+        cls.url = cls.server.url
+        cls.http = requests.Session()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.http.close()
+        code = cls.server.stop()
+        shutil.rmtree(cls.data_dir, ignore_errors=True)
+        if code != 0:
+            raise AssertionError(f"server exited with {code}:\n{cls.server.log_text()[-4000:]}")
+
+    @classmethod
+    def wait_for_client(cls, client_id, secret, timeout=10):
+        """Waits until the running server has picked up a client an admin command just wrote."""
+        def ready():
+            r = cls.http.post(cls.url + "/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret),
+                              timeout=5)
+            return r.status_code == 200
+        if not wait_until(ready, timeout):
+            raise AssertionError(f"server did not pick up client {client_id}")
+
+    def token(self, data, auth=None, headers=None):
+        h = {"Content-Type": "application/x-www-form-urlencoded"}
+        if auth:
+            h["Authorization"] = basic(*auth)
+        h.update(headers or {})
+        body = data if isinstance(data, (str, bytes)) else urllib.parse.urlencode(data)
+        return self.http.post(self.url + "/token", data=body, headers=h, timeout=10)

@@ -1,0 +1,80 @@
+"""End-to-end: `latchkey client ...` against the same data as a running server."""
+
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import ServerTestCase, cli, create_client, wait_until  # noqa: E402
+
+
+class Admin(ServerTestCase):
+    def can_get_token(self, client_id, secret):
+        r = self.token({"grant_type": "client_credentials"}, auth=(client_id, secret))
+        return r.status_code == 200
+
+    def test_create_shows_secret_once_and_server_sees_it(self):
+        c = create_client(self.data_dir, "app1", "--name", "App One", "--scope", "api", "--scope", "read")
+        self.assertEqual(c["client_id"], "app1")
+        self.assertEqual(len(c["client_secret"]), 43)  # 256 bits, base64url
+        self.assertEqual(c["scope"], "api read")
+        self.assertEqual(c["grant_types"], ["client_credentials"])
+        self.assertTrue(wait_until(lambda: self.can_get_token("app1", c["client_secret"])))
+        _, out, _ = cli("client", "show", "app1", "--json", data_dir=self.data_dir)
+        shown = json.loads(out)
+        self.assertNotIn("client_secret", shown)
+        self.assertEqual(shown["client_name"], "App One")
+        # Only the hash is stored: the secret is not in the database file.
+        with open(os.path.join(self.data_dir, "latchkey.db"), "rb") as f:
+            self.assertNotIn(c["client_secret"].encode(), f.read())
+
+    def test_list_update_rotate_delete(self):
+        c = create_client(self.data_dir, "app2", "--scope", "api")
+        _, out, _ = cli("client", "list", "--json", data_dir=self.data_dir)
+        self.assertIn("app2", [x["client_id"] for x in json.loads(out)["clients"]])
+
+        _, out, _ = cli("client", "update", "app2", "--scope", "api", "--scope", "write",
+                        "--access-token-lifetime", "120", "--json", data_dir=self.data_dir)
+        self.assertEqual(json.loads(out)["scope"], "api write")
+        self.assertTrue(wait_until(lambda: self.token({"grant_type": "client_credentials", "scope": "write"},
+                                                      auth=("app2", c["client_secret"])).status_code == 200))
+        r = self.token({"grant_type": "client_credentials", "scope": "write"}, auth=("app2", c["client_secret"]))
+        self.assertEqual(r.json()["expires_in"], 120)
+
+        _, out, _ = cli("client", "rotate-secret", "app2", "--json", data_dir=self.data_dir)
+        new_secret = json.loads(out)["client_secret"]
+        self.assertNotEqual(new_secret, c["client_secret"])
+        self.assertTrue(wait_until(lambda: self.can_get_token("app2", new_secret)))
+        self.assertFalse(self.can_get_token("app2", c["client_secret"]))
+
+        cli("client", "delete", "app2", data_dir=self.data_dir)
+        self.assertTrue(wait_until(lambda: not self.can_get_token("app2", new_secret)))
+        code, _, err = cli("client", "show", "app2", data_dir=self.data_dir, check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("no client", err)
+
+    def test_invalid_registrations_are_refused(self):
+        cases = [
+            (["--id", "bad id"], "client_id"),
+            (["--id", "x1", "--grant-type", "password"], "grant type"),
+            (["--id", "x2", "--public"], "grant type"),
+            (["--id", "x3", "--redirect-uri", "https://a.example/cb#frag"], "redirect URI"),
+            (["--id", "x4", "--access-token-alg", "HS256"], "algorithm"),
+            (["--id", "x5", "--token-endpoint-auth-method", "private_key_jwt"], "token_endpoint_auth_method"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                code, _, err = cli("client", "create", *args, data_dir=self.data_dir, check=False)
+                self.assertNotEqual(code, 0)
+                self.assertIn(message, err)
+
+    def test_duplicate_id_is_refused(self):
+        create_client(self.data_dir, "dup")
+        code, _, err = cli("client", "create", "--id", "dup", data_dir=self.data_dir, check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("already exists", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
