@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 
 #include <cstring>
+#include <vector>
 
 namespace latchkey::crypto {
 
@@ -323,33 +324,78 @@ bool SchemeFitsKey(SignatureScheme scheme, KeyType type) {
   return false;
 }
 
-Result<std::string> Sign(const Key& key, SignatureScheme scheme, std::string_view data) {
-  if (!key.valid() || !key.has_private()) return Error::kInvalidKey;
-  if (!SchemeFitsKey(scheme, key.type())) return Error::kUnsupported;
-  // A fresh EVP_MD_CTX per call keeps concurrent signing on the shared, immutable EVP_PKEY safe.
-  MdCtxPtr md_ctx(EVP_MD_CTX_new());
-  EVP_PKEY_CTX* pctx = nullptr;  // owned by md_ctx
-  if (!md_ctx || EVP_DigestSignInit(md_ctx.get(), &pctx, DigestFor(scheme), nullptr, key.raw()) != 1 ||
-      !ConfigureScheme(pctx, scheme)) {
-    return Error::kInternal;
+namespace {
+
+// SignContext: an EVP_PKEY_CTX initialised for signing with one key and scheme. Creating and
+// initialising a context costs about as much as an ECDSA P-256 signature itself (algorithm fetch,
+// locks), so each thread keeps a few of them. A cached context holds a reference on its key, so the
+// key cannot be freed (and its address reused) while the cache remembers it.
+struct SignContext {
+  EVP_PKEY* key = nullptr;
+  SignatureScheme scheme = SignatureScheme::kEcdsaP256Sha256;
+  PkeyCtxPtr ctx;
+};
+
+constexpr size_t kSignContextsPerThread = 8;
+
+EVP_PKEY_CTX* CachedSignContext(EVP_PKEY* key, SignatureScheme scheme) {
+  thread_local std::vector<SignContext> cache;
+  for (auto& entry : cache) {
+    if (entry.key == key && entry.scheme == scheme) return entry.ctx.get();
   }
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || !ConfigureScheme(ctx.get(), scheme) ||
+      (scheme != SignatureScheme::kEd25519 && EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1)) {
+    return nullptr;
+  }
+  // Oldest out first; keys rotate rarely, so the cache stays warm.
+  if (cache.size() == kSignContextsPerThread) cache.erase(cache.begin());
+  cache.push_back({key, scheme, std::move(ctx)});
+  return cache.back().ctx.get();
+}
+
+// SignDigestWithCache signs SHA-256(data) with a cached context (RSA and ECDSA: the signature
+// operates on the digest, so hashing separately is equivalent to EVP_DigestSign).
+bool SignDigestWithCache(const Key& key, SignatureScheme scheme, std::string_view data, unsigned char* out,
+                         size_t* len) {
+  EVP_PKEY_CTX* ctx = CachedSignContext(key.Raw(), scheme);
+  if (ctx == nullptr) return false;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &digest_len, EVP_sha256(), nullptr) != 1) return false;
+  return EVP_PKEY_sign(ctx, out, len, digest, digest_len) == 1;
+}
+
+}  // namespace
+
+Result<std::string> Sign(const Key& key, SignatureScheme scheme, std::string_view data) {
+  if (!key.Valid() || !key.HasPrivate()) return Error::kInvalidKey;
+  if (!SchemeFitsKey(scheme, key.Type())) return Error::kUnsupported;
   // ECDSA P-256 DER is at most 72 bytes, Ed25519 64, RSA the modulus size: a stack buffer covers
   // the hot ES256/EdDSA path without a sizing call.
   unsigned char buf[1024];
   size_t len = sizeof(buf);
   std::string rsa_sig;
   unsigned char* out = buf;
-  if (key.type() == KeyType::kRsa) {
-    len = static_cast<size_t>(EVP_PKEY_get_size(key.raw()));
+  if (key.Type() == KeyType::kRsa) {
+    len = static_cast<size_t>(EVP_PKEY_get_size(key.Raw()));
     rsa_sig.assign(len, '\0');
     out = reinterpret_cast<unsigned char*>(rsa_sig.data());
   }
-  if (EVP_DigestSign(md_ctx.get(), out, &len, Bytes(data), data.size()) != 1) return Error::kInternal;
-  if (key.type() == KeyType::kRsa) {
+  if (scheme == SignatureScheme::kEd25519) {
+    // PureEdDSA hashes internally and has no separate digest step: one-shot EVP_DigestSign.
+    MdCtxPtr md_ctx(EVP_MD_CTX_new());
+    if (!md_ctx || EVP_DigestSignInit(md_ctx.get(), nullptr, nullptr, nullptr, key.Raw()) != 1 ||
+        EVP_DigestSign(md_ctx.get(), out, &len, Bytes(data), data.size()) != 1) {
+      return Error::kInternal;
+    }
+    return std::string(reinterpret_cast<char*>(buf), len);
+  }
+  if (!SignDigestWithCache(key, scheme, data, out, &len)) return Error::kInternal;
+  if (key.Type() == KeyType::kRsa) {
     rsa_sig.resize(len);
     return rsa_sig;
   }
-  if (scheme == SignatureScheme::kEd25519) return std::string(reinterpret_cast<char*>(buf), len);
 
   // JWS carries ECDSA signatures as fixed-width R || S (RFC 7518 §3.4), not DER.
   const unsigned char* p = buf;
@@ -370,7 +416,7 @@ Result<std::string> Sign(const Key& key, SignatureScheme scheme, std::string_vie
 bool Verify(const Key& key, SignatureScheme scheme, std::string_view data, std::string_view signature) {
   // The key type decides which schemes may run: an RSA public key must never be used as an HMAC
   // secret or an EC key (algorithm confusion, RFC 8725 §2.1).
-  if (!key.valid() || !SchemeFitsKey(scheme, key.type())) return false;
+  if (!key.Valid() || !SchemeFitsKey(scheme, key.Type())) return false;
 
   unsigned char der[80];
   const unsigned char* sig_ptr = Bytes(signature);
@@ -392,13 +438,13 @@ bool Verify(const Key& key, SignatureScheme scheme, std::string_view data, std::
     if (der_len <= 0) return false;
     sig_ptr = der;
     sig_len = static_cast<size_t>(der_len);
-  } else if (key.type() == KeyType::kRsa) {
-    if (signature.size() != static_cast<size_t>(EVP_PKEY_get_size(key.raw()))) return false;
+  } else if (key.Type() == KeyType::kRsa) {
+    if (signature.size() != static_cast<size_t>(EVP_PKEY_get_size(key.Raw()))) return false;
   }
 
   MdCtxPtr md_ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
-  if (!md_ctx || EVP_DigestVerifyInit(md_ctx.get(), &pctx, DigestFor(scheme), nullptr, key.raw()) != 1 ||
+  if (!md_ctx || EVP_DigestVerifyInit(md_ctx.get(), &pctx, DigestFor(scheme), nullptr, key.Raw()) != 1 ||
       !ConfigureScheme(pctx, scheme)) {
     return false;
   }

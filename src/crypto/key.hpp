@@ -45,9 +45,9 @@ class Key {
  public:
   Key() = default;
 
-  KeyType type() const { return type_; }
-  bool has_private() const { return has_private_; }
-  bool valid() const { return pkey_ != nullptr; }
+  KeyType Type() const { return type_; }
+  bool HasPrivate() const { return has_private_; }
+  bool Valid() const { return pkey_ != nullptr; }
 
   // PublicOnly returns a copy holding only the public half.
   Result<Key> PublicOnly() const;
@@ -62,7 +62,7 @@ class Key {
   Result<OkpComponents> Okp(bool include_private = false) const;
 
   // Internal: the OpenSSL handle, for use inside crypto/ only.
-  evp_pkey_st* raw() const { return pkey_.get(); }
+  evp_pkey_st* Raw() const { return pkey_.get(); }
   static Key Wrap(std::shared_ptr<evp_pkey_st> pkey, KeyType type, bool has_private);
 
  private:

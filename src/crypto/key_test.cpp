@@ -66,14 +66,14 @@ const Key& CachedKey(KeyType type) {
 TEST(KeyTest, SignVerifyRoundTripEveryScheme) {
   for (const auto& c : kSchemes) {
     const Key& key = CachedKey(c.type);
-    ASSERT_TRUE(key.valid());
-    EXPECT_TRUE(key.has_private());
+    ASSERT_TRUE(key.Valid());
+    EXPECT_TRUE(key.HasPrivate());
     auto sig = Sign(key, c.scheme, "payload");
     ASSERT_TRUE(sig.has_value());
     EXPECT_EQ(sig->size(), c.signature_size);
     auto pub = key.PublicOnly();
     ASSERT_TRUE(pub.has_value());
-    EXPECT_FALSE(pub->has_private());
+    EXPECT_FALSE(pub->HasPrivate());
     EXPECT_TRUE(Verify(*pub, c.scheme, "payload", *sig));
     EXPECT_TRUE(Verify(key, c.scheme, "payload", *sig));
     // Any change to data or signature must fail.
@@ -121,7 +121,7 @@ TEST(KeyTest, PemRoundTrip) {
     EXPECT_EQ(pem->rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);
     auto back = KeyFromPrivatePem(*pem);
     ASSERT_TRUE(back.has_value());
-    EXPECT_EQ(back->type(), c.type);
+    EXPECT_EQ(back->Type(), c.type);
     auto sig = Sign(*back, c.scheme, "pem");
     ASSERT_TRUE(sig.has_value());
     EXPECT_TRUE(Verify(key, c.scheme, "pem", *sig));
@@ -155,10 +155,10 @@ TEST(KeyTest, ComponentsRoundTrip) {
     EXPECT_FALSE(c->qi.empty());
     auto priv = KeyFromRsa(*c);
     ASSERT_TRUE(priv.has_value());
-    EXPECT_TRUE(priv->has_private());
+    EXPECT_TRUE(priv->HasPrivate());
     auto pub = KeyFromRsa(RsaComponents{.n = c->n, .e = c->e});
     ASSERT_TRUE(pub.has_value());
-    EXPECT_FALSE(pub->has_private());
+    EXPECT_FALSE(pub->HasPrivate());
     auto sig = Sign(*priv, SignatureScheme::kRsaPkcs1Sha256, "m");
     ASSERT_TRUE(sig.has_value());
     EXPECT_TRUE(Verify(*pub, SignatureScheme::kRsaPkcs1Sha256, "m", *sig));
@@ -235,7 +235,7 @@ std::string PssWithSalt(const Key& key, int salt_len, std::string_view data) {
   EVP_PKEY_CTX* pctx = nullptr;
   std::string sig(512, '\0');
   size_t len = sig.size();
-  bool ok = EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), nullptr, key.raw()) == 1 &&
+  bool ok = EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), nullptr, key.Raw()) == 1 &&
             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt_len) == 1 &&
             EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
@@ -262,7 +262,7 @@ TEST(KeyTest, Ps256SaltLengthIs32) {
   ASSERT_TRUE(ours.has_value());
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_PKEY_CTX* pctx = nullptr;
-  const bool ok = EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), nullptr, key.raw()) == 1 &&
+  const bool ok = EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), nullptr, key.Raw()) == 1 &&
                   EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
                   EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1 &&
                   EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(ours->data()), ours->size(),

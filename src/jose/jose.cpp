@@ -205,7 +205,7 @@ Result<Jwk> ParseJwkObject(const json::object& obj) {
   if (!key) return Errc::kInvalidKey;
   jwk.key = std::move(*key);
   // A JWK that pins its alg (RFC 7517 §4.4) must pin one that fits its own type.
-  if (jwk.alg && !AlgFitsKey(*jwk.alg, jwk.key.type())) return Errc::kInvalidKey;
+  if (jwk.alg && !AlgFitsKey(*jwk.alg, jwk.key.Type())) return Errc::kInvalidKey;
   return jwk;
 }
 
@@ -280,7 +280,7 @@ Result<Jwk> ParseJwk(std::string_view json_text) {
 
 json::object PublicJwk(const Jwk& jwk) {
   json::object out;
-  switch (jwk.key.type()) {
+  switch (jwk.key.Type()) {
     case crypto::KeyType::kRsa: {
       auto c = jwk.key.Rsa(false);
       if (!c) break;
@@ -314,11 +314,11 @@ json::object PublicJwk(const Jwk& jwk) {
 }
 
 Result<std::string> Thumbprint(const crypto::Key& key) {
-  if (!key.valid()) return Errc::kInvalidKey;
+  if (!key.Valid()) return Errc::kInvalidKey;
   // RFC 7638 §3.2-3.3: required members only, lexicographic order, no whitespace; the
   // base64url values contain no characters that need JSON escaping.
   std::string text;
-  switch (key.type()) {
+  switch (key.Type()) {
     case crypto::KeyType::kRsa: {
       auto c = key.Rsa(false);
       if (!c) return Errc::kInvalidKey;
@@ -378,7 +378,7 @@ std::string SerializeJwks(const Jwks& jwks) {
 }
 
 Result<std::string> SignJws(const SigningKey& key, std::string_view typ, std::string_view payload) {
-  if (!key.key.valid() || !key.key.has_private() || !AlgFitsKey(key.alg, key.key.type())) {
+  if (!key.key.Valid() || !key.key.HasPrivate() || !AlgFitsKey(key.alg, key.key.Type())) {
     return Errc::kInvalidKey;
   }
   std::string header;
@@ -458,7 +458,7 @@ Result<ParsedJws> VerifyJws(std::string_view compact, const Jwks& keys, std::spa
   if (std::find(allowed.begin(), allowed.end(), *alg) == allowed.end()) return Errc::kAlgNotAllowed;
 
   auto usable = [&](const Jwk& k) {
-    return k.key.valid() && AlgFitsKey(*alg, k.key.type()) && (!k.alg || *k.alg == *alg) &&
+    return k.key.Valid() && AlgFitsKey(*alg, k.key.Type()) && (!k.alg || *k.alg == *alg) &&
            (k.use.empty() || k.use == "sig");
   };
   const crypto::SignatureScheme scheme = SchemeFor(*alg);

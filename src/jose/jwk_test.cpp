@@ -79,8 +79,8 @@ TEST(JwkTest, ParseJwkAccepted) {
   for (const auto& c : kCases) {
     auto jwk = ParseJwk(c.jwk);
     ASSERT_TRUE(jwk.has_value()) << c.name << ": " << ErrcName(jwk.error());
-    EXPECT_EQ(jwk->key.type(), c.type) << c.name;
-    EXPECT_EQ(jwk->key.has_private(), c.has_private) << c.name;
+    EXPECT_EQ(jwk->key.Type(), c.type) << c.name;
+    EXPECT_EQ(jwk->key.HasPrivate(), c.has_private) << c.name;
     // The text overload agrees with the value overload.
     auto from_text = ParseJwk(std::string_view(boost::json::serialize(c.jwk)));
     ASSERT_TRUE(from_text.has_value()) << c.name;
@@ -169,7 +169,7 @@ TEST(JwkTest, PublicJwkNeverLeaksPrivateMembers) {
   // The rendered public JWK parses back to a public key with the same thumbprint.
   auto back = ParseJwk(boost::json::value(pub));
   ASSERT_TRUE(back.has_value());
-  EXPECT_FALSE(back->key.has_private());
+  EXPECT_FALSE(back->key.HasPrivate());
   EXPECT_EQ(*Thumbprint(back->key), *Thumbprint(rsa->key));
 }
 
@@ -196,7 +196,7 @@ TEST(JwkTest, ParseJwksSkipsUnknownTypes) {
   auto again = ParseJwks(text);
   ASSERT_TRUE(again.has_value());
   ASSERT_EQ(again->keys.size(), 2u);
-  EXPECT_FALSE(again->keys[0].key.has_private());
+  EXPECT_FALSE(again->keys[0].key.HasPrivate());
   EXPECT_EQ(*Thumbprint(again->keys[0].key), *Thumbprint(set->keys[0].key));
 
   struct Case {

@@ -37,7 +37,7 @@ TEST(JwsVectorTest, Rfc7515AppendixA2Rs256SignsExactly) {
   auto v = LoadVector("rfc_vectors.json").at("rfc7515_a2_rs256").as_object();
   const std::string expected = Str(v.at("jws"));
   Jwk jwk = MustParseJwk(v.at("jwk"));
-  ASSERT_TRUE(jwk.key.has_private());
+  ASSERT_TRUE(jwk.key.HasPrivate());
 
   auto parsed = ParseJws(expected);
   ASSERT_TRUE(parsed.has_value());

@@ -48,7 +48,7 @@ common::Result<KeySet, std::string> LoadKeySet(store::KeyStore& keys) {
     if (!alg) return "signing key " + record.kid + " has an unknown algorithm";
     auto key = crypto::KeyFromPrivatePem(record.private_pem);
     if (!key) return "signing key " + record.kid + " cannot be decoded";
-    if (!jose::AlgFitsKey(*alg, key->type()))
+    if (!jose::AlgFitsKey(*alg, key->Type()))
       return "signing key " + record.kid + " does not fit its algorithm";
     auto public_key = key->PublicOnly();
     if (!public_key) return "signing key " + record.kid + " has no public half";

@@ -25,7 +25,7 @@ TEST(SigningKeys, GeneratedOnceOfEachKindAndReloaded) {
   EXPECT_EQ(set->signing.Find(jose::Alg::kRS256)->kid, set->signing.Find(jose::Alg::kPS256)->kid);
   ASSERT_EQ(set->public_jwks.keys.size(), 3u);
   for (const auto& jwk : set->public_jwks.keys) {
-    EXPECT_FALSE(jwk.key.has_private());
+    EXPECT_FALSE(jwk.key.HasPrivate());
     // RFC 7638: the kid is the key's thumbprint.
     EXPECT_EQ(jwk.kid, *jose::Thumbprint(jwk.key));
   }
