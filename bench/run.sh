@@ -234,6 +234,13 @@ if want latchkey; then
   es_auth=$(basic_auth "$es_id" "$es_secret")
   rs_auth=$(basic_auth "$rs_id" "$rs_secret")
 
+  # Admin commands write to the database; the running server picks the clients up within about a
+  # second. Wait for that before checking.
+  for _ in $(seq 100); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/token" -H "Authorization: Basic $rs_auth" \
+         -H 'Content-Type: application/x-www-form-urlencoded' --data 'grant_type=client_credentials') == 200 ]] && break
+    sleep 0.1
+  done
   check_token Latchkey "$base/token" "$es_auth" ES256
   check_token Latchkey "$base/token" "$rs_auth" RS256
   check_get Latchkey "$base/jwks" jwks

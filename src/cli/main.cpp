@@ -1,6 +1,8 @@
 // The `latchkey` command line: `serve`, and the admin commands that work on the same data as a
 // running server (which notices their changes within about a second).
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -323,4 +325,8 @@ int Main(int argc, char** argv) {
 
 }  // namespace latchkey::cli
 
-int main(int argc, char** argv) { return latchkey::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Everything Latchkey writes (database, WAL, key material, dev secrets) is for its own user only.
+  ::umask(077);
+  return latchkey::cli::Main(argc, argv);
+}

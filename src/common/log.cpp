@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -14,6 +15,21 @@ namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::mutex g_mutex;
+// Debug and info lines (the access log among them) are batched: one write per ~16 KiB or per
+// 250 ms instead of one system call per request. Warnings and errors flush at once.
+std::string g_buffer;                                // guarded by g_mutex
+std::chrono::steady_clock::time_point g_last_flush;  // guarded by g_mutex
+constexpr size_t kFlushBytes = 16 * 1024;
+constexpr auto kFlushInterval = std::chrono::milliseconds(250);
+
+void FlushLocked() {
+  if (!g_buffer.empty()) {
+    std::fwrite(g_buffer.data(), 1, g_buffer.size(), stderr);
+    std::fflush(stderr);
+    g_buffer.clear();
+  }
+  g_last_flush = std::chrono::steady_clock::now();
+}
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -51,9 +67,19 @@ void Log(LogLevel level, std::string_view msg, boost::json::object fields) {
   for (auto& [k, v] : fields) line[k] = std::move(v);
   std::string text = boost::json::serialize(line);
   text.push_back('\n');
+  static const bool kFlushAtExit = [] { return std::atexit(FlushLogs) == 0; }();
+  (void)kFlushAtExit;
   std::lock_guard lock(g_mutex);
-  std::fwrite(text.data(), 1, text.size(), stderr);
-  std::fflush(stderr);
+  g_buffer += text;
+  if (level >= LogLevel::kWarn || g_buffer.size() >= kFlushBytes ||
+      std::chrono::steady_clock::now() - g_last_flush >= kFlushInterval) {
+    FlushLocked();
+  }
+}
+
+void FlushLogs() {
+  std::lock_guard lock(g_mutex);
+  FlushLocked();
 }
 
 }  // namespace latchkey::common

@@ -15,8 +15,13 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 void SetLogLevel(LogLevel level);
 
 // Log writes {"ts":..., "level":..., "msg": msg, ...fields} as one line. Thread-safe; lines from
-// different threads never interleave.
+// different threads never interleave. Debug and info lines are batched and reach stderr within
+// 250 ms of a later log call, at FlushLogs, or at exit; warnings and errors are written at once.
 void Log(LogLevel level, std::string_view msg, boost::json::object fields = {});
+
+// FlushLogs writes every batched line now (call it periodically from an idle thread, and before
+// a planned exit).
+void FlushLogs();
 
 inline void LogInfo(std::string_view msg, boost::json::object fields = {}) {
   Log(LogLevel::kInfo, msg, std::move(fields));

@@ -30,18 +30,41 @@ void Router::Add(std::string path, std::vector<std::string> methods, Handler han
   routes_[std::move(path)] = Route{std::move(methods), std::move(handler), std::move(name)};
 }
 
-Response Router::Dispatch(const Request& request) const {
+void Router::AddInline(std::string path, std::vector<std::string> methods, Handler handler,
+                       std::string name) {
+  if (name.empty()) name = path;
+  routes_[std::move(path)] = Route{std::move(methods), std::move(handler), std::move(name), true};
+}
+
+const Router::Route* Router::Find(const Request& request, Response& refusal) const {
   auto it = routes_.find(request.path);
-  if (it == routes_.end()) return Response::Json(404, R"({"error":"not_found"})");
+  if (it == routes_.end()) {
+    refusal = Response::Json(404, R"({"error":"not_found"})");
+    return nullptr;
+  }
   const Route& route = it->second;
   if (!Allows(route.methods, request.method)) {
     // RFC 9110 §15.5.6: a 405 response MUST carry Allow with the route's methods.
-    Response response =
-        Response::Json(405, R"({"error":"invalid_request","error_description":"method not allowed"})");
-    response.SetHeader("Allow", AllowHeader(route.methods));
-    return response;
+    refusal = Response::Json(405, R"({"error":"invalid_request","error_description":"method not allowed"})");
+    refusal.SetHeader("Allow", AllowHeader(route.methods));
+    return nullptr;
   }
-  return route.handler(request);
+  return &route;
+}
+
+std::optional<Response> Router::DispatchInline(const Request& request) const {
+  Response refusal;
+  const Route* route = Find(request, refusal);
+  if (route == nullptr) return refusal;
+  if (!route->inline_handler) return std::nullopt;
+  return route->handler(request);
+}
+
+Response Router::Dispatch(const Request& request) const {
+  Response refusal;
+  const Route* route = Find(request, refusal);
+  if (route == nullptr) return refusal;
+  return route->handler(request);
 }
 
 std::string_view Router::RouteName(std::string_view path) const {

@@ -3,6 +3,7 @@
 // Router: exact-path routing with per-route allowed methods (405 + Allow otherwise, RFC 9110
 // §15.5.6) and 404 for unknown paths.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,9 +15,19 @@ namespace latchkey::http {
 
 class Router {
  public:
-  // Add registers `handler` for exact `path` and `methods` (HEAD is implied by GET).
+  // Add registers `handler` for exact `path` and `methods` (HEAD is implied by GET). The handler
+  // runs on the handler pool and may block (database, password hashing).
   // `name` labels the route in metrics and logs (defaults to the path).
   void Add(std::string path, std::vector<std::string> methods, Handler handler, std::string name = {});
+
+  // AddInline registers a handler that runs on the network thread that read the request, saving
+  // two thread hand-offs. It must never block: bounded CPU work on in-memory data only (serving a
+  // cached document, signing a token), no I/O and no long-held locks.
+  void AddInline(std::string path, std::vector<std::string> methods, Handler handler, std::string name = {});
+
+  // DispatchInline answers what can be answered on the network thread: unknown paths (404), wrong
+  // methods (405) and inline routes. nullopt means "run Dispatch on the handler pool".
+  std::optional<Response> DispatchInline(const Request& request) const;
 
   // Dispatch runs the matching handler, or returns 404/405 JSON errors.
   Response Dispatch(const Request& request) const;
@@ -29,7 +40,10 @@ class Router {
     std::vector<std::string> methods;
     Handler handler;
     std::string name;
+    bool inline_handler = false;
   };
+  // Find returns the route for `request`, or the 404/405 response to send instead.
+  const Route* Find(const Request& request, Response& refusal) const;
   std::unordered_map<std::string, Route> routes_;
 };
 

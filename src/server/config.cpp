@@ -4,8 +4,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 #include <yaml-cpp/yaml.h>
+#include <boost/url/ipv4_address.hpp>
 #include <boost/url/parse.hpp>
 
 #include "common/strings.hpp"
@@ -85,7 +87,7 @@ const std::map<std::string, Setter>& Fields() {
        }},
       {"tls.cert_file", String(&Config::tls_cert_file)},
       {"tls.key_file", String(&Config::tls_key_file)},
-      {"http.network_threads", Int(&Config::network_threads, 1, 64)},
+      {"http.network_threads", Int(&Config::network_threads, 0, 64)},
       {"http.handler_threads", Int(&Config::handler_threads, 1, 256)},
       {"http.max_in_flight", Int(&Config::max_in_flight, 1, 1'000'000)},
       {"http.max_header_bytes", Int64(&Config::max_header_bytes, 1024, 1 << 20)},
@@ -155,8 +157,12 @@ std::optional<std::string> Flatten(const YAML::Node& node, const std::string& pr
   return std::nullopt;
 }
 
+// IsLoopbackHost: "localhost", [::1], or an IPv4 literal in 127.0.0.0/8 (not a name that merely
+// starts with "127.", which could resolve anywhere).
 bool IsLoopbackHost(std::string_view host) {
-  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+  if (host == "localhost" || host == "[::1]") return true;
+  auto v4 = boost::urls::parse_ipv4_address(host);
+  return v4.has_value() && v4->is_loopback();
 }
 
 }  // namespace
@@ -255,7 +261,9 @@ http::ServerOptions HttpOptions(const Config& config) {
     o.host = hp->first;
     o.port = hp->second;
   }
-  o.network_threads = config.network_threads;
+  o.network_threads = config.network_threads > 0
+                          ? config.network_threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   o.handler_threads = config.handler_threads;
   o.max_in_flight = config.max_in_flight;
   o.max_header_bytes = static_cast<size_t>(config.max_header_bytes);

@@ -23,7 +23,7 @@ struct Config {
   std::string storage = "sqlite";  // "sqlite" (DATA_DIR/latchkey.db) or "sqlite:PATH"
   std::string tls_cert_file;       // both set: serve HTTPS
   std::string tls_key_file;
-  int network_threads = 1;
+  int network_threads = 0;  // 0: one per CPU core
   int handler_threads = 2;
   int max_in_flight = 1024;
   int64_t max_header_bytes = 8 * 1024;

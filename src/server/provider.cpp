@@ -102,15 +102,19 @@ std::shared_ptr<const Provider::Snapshot> Provider::Current() const {
 }
 
 void Provider::Register(http::Router& router) {
-  router.Add("/token", {"POST"}, [this](const http::Request& r) { return Token(r); });
-  router.Add("/jwks", {"GET"}, [this](const http::Request& r) { return Jwks(r); });
-  router.Add("/.well-known/openid-configuration", {"GET"},
-             [this](const http::Request& r) { return Discovery(r); });
-  router.Add("/.well-known/oauth-authorization-server", {"GET"},
-             [this](const http::Request& r) { return Discovery(r); });
-  router.Add("/healthz", {"GET"}, [this](const http::Request& r) { return Healthz(r); });
+  // Inline routes run on the network threads: in-memory work only. The token endpoint qualifies
+  // while its only grant (client_credentials) signs without touching the database; grants that
+  // read or write the store must run on the handler pool.
+  router.AddInline("/token", {"POST"}, [this](const http::Request& r) { return Token(r); });
+  router.AddInline("/jwks", {"GET"}, [this](const http::Request& r) { return Jwks(r); });
+  router.AddInline("/.well-known/openid-configuration", {"GET"},
+                   [this](const http::Request& r) { return Discovery(r); });
+  router.AddInline("/.well-known/oauth-authorization-server", {"GET"},
+                   [this](const http::Request& r) { return Discovery(r); });
+  router.AddInline("/healthz", {"GET"}, [this](const http::Request& r) { return Healthz(r); });
+  router.AddInline("/metrics", {"GET"}, [this](const http::Request& r) { return MetricsText(r); });
+  // Readiness asks the database, which may block: handler pool.
   router.Add("/readyz", {"GET"}, [this](const http::Request& r) { return Readyz(r); });
-  router.Add("/metrics", {"GET"}, [this](const http::Request& r) { return MetricsText(r); });
 }
 
 http::Response Provider::TokenError(const oauth::Error& error) {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -56,6 +57,10 @@ void SeedDevClients(const Config& config, store::Store& store, const common::Clo
   }
   crypto::SystemRandom random;
   for (const auto& demo : kDemoClients) {
+    if (std::find(config.allowed_algs.begin(), config.allowed_algs.end(), demo.alg) ==
+        config.allowed_algs.end()) {
+      continue;  // a demo client that could never get a token would only confuse
+    }
     bool exists = store.GetClient(demo.id).has_value();
     if (exists && secrets.contains(demo.id)) continue;
     std::string secret = oauth::GenerateClientSecret(random);
@@ -110,6 +115,14 @@ common::Result<std::unique_ptr<store::Store>, std::string> OpenStore(const Confi
 
 int Serve(Config config) {
   common::SetLogLevel(ParseLevel(config.log_level));
+  // Refuse a bad issuer before touching the data directory or the port. Only dev mode without an
+  // issuer has to wait for the bound port to know it.
+  if (!config.issuer.empty() || !config.dev) {
+    if (auto valid = ValidateForServing(config); !valid) {
+      std::fprintf(stderr, "latchkey: %s\n", valid.error().message.c_str());
+      return 2;
+    }
+  }
   auto store = OpenStore(config);
   if (!store) {
     std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
@@ -161,6 +174,7 @@ int Serve(Config config) {
     while (!stop_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping; })) {
       lock.unlock();
       provider.ReloadIfChanged();
+      common::FlushLogs();  // batched access-log lines reach stderr within half a second
       lock.lock();
     }
   });
@@ -175,6 +189,7 @@ int Serve(Config config) {
   stop_cv.notify_all();
   reloader.join();
   common::LogInfo("stopped");
+  common::FlushLogs();
   return 0;
 }
 
