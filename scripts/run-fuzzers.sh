@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/fuzz}
-runs=${FUZZ_RUNS:-200000}
+runs=${FUZZ_RUNS:-500000}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for fuzzer in "$build"/fuzz/*_fuzz; do
@@ -14,6 +14,6 @@ for fuzzer in "$build"/fuzz/*_fuzz; do
   echo "fuzz: $name ($runs runs)"
   "$fuzzer" -runs="$runs" -max_total_time=120 -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=0 "$scratch/$name" > "$scratch/$name.log" 2>&1 || { tail -50 "$scratch/$name.log"; exit 1; }
-  grep -E "^#[0-9]+ +DONE" "$scratch/$name.log" | tail -1 || true
+  grep -E "^(#[0-9]+ +DONE|Done [0-9]+ runs)" "$scratch/$name.log" | tail -1 || true
 done
 echo "fuzz: ok"
