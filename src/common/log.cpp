@@ -41,17 +41,55 @@ const char* LevelName(LogLevel level) {
   return "info";
 }
 
-std::string Timestamp() {
+// AppendTimestamp appends an RFC 3339 UTC time with milliseconds. The date and time of day are
+// formatted once per second per thread.
+void AppendTimestamp(std::string& out) {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
+  thread_local std::time_t cached_secs = -1;
+  thread_local char cached[96];
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
+  out += cached;
+  out += frac;
 }
+
+std::string Timestamp() {
+  std::string out;
+  AppendTimestamp(out);
+  return out;
+}
+
+// AppendJsonString appends `s` as a JSON string. Control characters, quotes, backslashes and every
+// non-ASCII byte are escaped, so a hostile path cannot break the line or inject fields.
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : s) {
+    auto b = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (b < 0x20 || b >= 0x7f) {
+      out += "\\u00";
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 15]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+void Emit(LogLevel level, const std::string& text);
 
 }  // namespace
 
@@ -67,6 +105,12 @@ void Log(LogLevel level, std::string_view msg, boost::json::object fields) {
   for (auto& [k, v] : fields) line[k] = std::move(v);
   std::string text = boost::json::serialize(line);
   text.push_back('\n');
+  Emit(level, text);
+}
+
+namespace {
+
+void Emit(LogLevel level, const std::string& text) {
   static const bool kFlushAtExit = [] { return std::atexit(FlushLogs) == 0; }();
   (void)kFlushAtExit;
   std::lock_guard lock(g_mutex);
@@ -75,6 +119,36 @@ void Log(LogLevel level, std::string_view msg, boost::json::object fields) {
       std::chrono::steady_clock::now() - g_last_flush >= kFlushInterval) {
     FlushLocked();
   }
+}
+
+}  // namespace
+
+void LogRequest(const RequestLogLine& line) {
+  if (LogLevel::kInfo < g_level.load(std::memory_order_relaxed)) return;
+  std::string text;
+  text.reserve(256);
+  text += R"({"ts":")";
+  AppendTimestamp(text);
+  text += R"(","level":"info","msg":"request","request_id":)";
+  AppendJsonString(text, line.request_id);
+  text += R"(,"method":)";
+  AppendJsonString(text, line.method);
+  text += R"(,"path":)";
+  AppendJsonString(text, line.path);
+  text += R"(,"route":)";
+  AppendJsonString(text, line.route);
+  text += R"(,"status":)";
+  text += std::to_string(line.status);
+  text += R"(,"bytes":)";
+  text += std::to_string(line.bytes);
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.3f", line.duration_ms);
+  text += R"(,"duration_ms":)";
+  text += duration;
+  text += R"(,"remote":)";
+  AppendJsonString(text, line.remote);
+  text += "}\n";
+  Emit(LogLevel::kInfo, text);
 }
 
 void FlushLogs() {

@@ -3,6 +3,7 @@
 // Structured logging: one JSON object per line on stderr. Never pass a secret, a token, a code or
 // a password to these functions: log its purpose or a hash prefix instead.
 
+#include <cstddef>
 #include <string_view>
 
 #include <boost/json/object.hpp>
@@ -18,6 +19,22 @@ void SetLogLevel(LogLevel level);
 // different threads never interleave. Debug and info lines are batched and reach stderr within
 // 250 ms of a later log call, at FlushLogs, or at exit; warnings and errors are written at once.
 void Log(LogLevel level, std::string_view msg, boost::json::object fields = {});
+
+// RequestLogLine: the fields of one access-log line. Never a query string, header or body.
+struct RequestLogLine {
+  std::string_view request_id;
+  std::string_view method;
+  std::string_view path;
+  std::string_view route;
+  std::string_view remote;
+  int status = 0;
+  size_t bytes = 0;
+  double duration_ms = 0;
+};
+
+// LogRequest writes one access-log line (info level) in the same JSON-lines format as Log, formatted
+// directly rather than through a JSON object: it runs once per request.
+void LogRequest(const RequestLogLine& line);
 
 // FlushLogs writes every batched line now (call it periodically from an idle thread, and before
 // a planned exit).

@@ -8,7 +8,12 @@
 
 #include "common/random.hpp"
 
+struct evp_md_st;  // OpenSSL's EVP_MD, opaque outside crypto/
+
 namespace latchkey::crypto {
+
+// Sha256Md returns the process-wide prefetched SHA-256 implementation (for use inside crypto/).
+const evp_md_st* Sha256Md();
 
 // Sha256 returns the 32-byte SHA-256 digest of `data`.
 std::string Sha256(std::string_view data);

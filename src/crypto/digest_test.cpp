@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,16 @@ TEST(DigestTest, HmacSha256Rfc4231) {
   EXPECT_EQ(Hex(HmacSha256(std::string(20, '\x0b'), "Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   EXPECT_EQ(HmacSha256("", "x").size(), 32u);
+}
+
+// Draws served from the per-thread pool never repeat, across several refills, and large requests
+// bypass the pool.
+TEST(DigestTest, RandomBytesFromThePoolNeverRepeatAcrossRefills) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.insert(RandomBytes(16)).second) << i;
+  std::string big = RandomBytes(100000);
+  EXPECT_EQ(big.size(), 100000u);
+  EXPECT_NE(big.substr(0, 32), big.substr(32, 32));
 }
 
 TEST(DigestTest, RandomBytesLengthAndUniqueness) {

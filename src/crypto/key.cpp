@@ -1,5 +1,7 @@
 #include "crypto/key.hpp"
 
+#include "crypto/digest.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -362,7 +364,7 @@ bool SignDigestWithCache(const Key& key, SignatureScheme scheme, std::string_vie
   if (ctx == nullptr) return false;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &digest_len, EVP_sha256(), nullptr) != 1) return false;
+  if (EVP_Digest(data.data(), data.size(), digest, &digest_len, Sha256Md(), nullptr) != 1) return false;
   return EVP_PKEY_sign(ctx, out, len, digest, digest_len) == 1;
 }
 

@@ -257,14 +257,9 @@ asio::awaitable<bool> Server::Impl::WriteResponse(Connection<Stream>& conn, Exch
       std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.start).count();
   const std::string status = std::to_string(response.status);
   // The path only: the query string can carry codes and tokens. Never headers or body.
-  common::LogInfo("request", {{"request_id", exchange.request.request_id},
-                              {"method", exchange.request.method},
-                              {"path", exchange.request.path},
-                              {"route", exchange.route},
-                              {"status", response.status},
-                              {"bytes", exchange.head ? 0 : body_bytes},
-                              {"duration_ms", seconds * 1000.0},
-                              {"remote", exchange.request.remote_address}});
+  common::LogRequest({exchange.request.request_id, exchange.request.method, exchange.request.path,
+                      exchange.route, exchange.request.remote_address, response.status,
+                      exchange.head ? 0 : body_bytes, seconds * 1000.0});
   metrics.Increment(kRequestsTotal,
                     {{"route", exchange.route}, {"method", exchange.request.method}, {"status", status}});
   metrics.Observe(kRequestDuration, {{"route", exchange.route}}, seconds);

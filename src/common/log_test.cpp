@@ -1,0 +1,50 @@
+#include "common/log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+namespace latchkey::common {
+namespace {
+
+std::string CaptureRequestLine(const RequestLogLine& line) {
+  testing::internal::CaptureStderr();
+  LogRequest(line);
+  FlushLogs();
+  return testing::internal::GetCapturedStderr();
+}
+
+TEST(LogRequest, WritesOneParseableJsonLine) {
+  std::string out = CaptureRequestLine({"abc123", "POST", "/token", "/token", "127.0.0.1", 200, 550, 1.25});
+  ASSERT_EQ(out.back(), '\n');
+  EXPECT_EQ(out.find('\n'), out.size() - 1);
+  auto line = boost::json::parse(out).as_object();
+  EXPECT_EQ(line.at("msg").as_string(), "request");
+  EXPECT_EQ(line.at("level").as_string(), "info");
+  EXPECT_EQ(line.at("request_id").as_string(), "abc123");
+  EXPECT_EQ(line.at("status").as_int64(), 200);
+  EXPECT_EQ(line.at("bytes").as_int64(), 550);
+  EXPECT_DOUBLE_EQ(line.at("duration_ms").to_number<double>(), 1.25);
+  EXPECT_EQ(std::string(line.at("ts").as_string()).size(), 24u);  // 2026-01-02T03:04:05.678Z
+}
+
+// A hostile request path must not break the line or add fields (log injection).
+TEST(LogRequest, EscapesHostilePaths) {
+  std::string path = "/x\"}\n{\"msg\":\"forged\\\x01\xff";
+  std::string out = CaptureRequestLine({"id", "GET", path, "unmatched", "::1", 404, 0, 0});
+  EXPECT_EQ(out.find('\n'), out.size() - 1);
+  auto line = boost::json::parse(out).as_object();
+  EXPECT_EQ(line.at("msg").as_string(), "request");
+  EXPECT_EQ(line.size(), 11u);
+  EXPECT_EQ(std::string(line.at("path").as_string()).substr(0, 20), path.substr(0, 20));
+}
+
+TEST(LogRequest, SilentBelowConfiguredLevel) {
+  SetLogLevel(LogLevel::kWarn);
+  std::string out = CaptureRequestLine({"id", "GET", "/", "/", "", 200, 0, 0});
+  SetLogLevel(LogLevel::kInfo);
+  EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace latchkey::common
