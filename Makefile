@@ -16,7 +16,7 @@ run: deps build-release
 deps:
 	@bash scripts/deps.sh
 
-test: deps check-format check-layering build-dev unit-dev build-asan unit-asan build-fuzz fuzz
+test: deps check-format check-layering build-dev lint unit-dev build-asan unit-asan build-fuzz fuzz
 	@echo "make test: all suites passed"
 
 build-dev:
@@ -54,7 +54,7 @@ check-layering:
 	bash scripts/check-layering.sh
 
 # clang-tidy over the dev build's compile database (allow-list in .clang-tidy).
-lint: build-dev
+lint:
 	bash scripts/lint.sh build/dev
 
 format:

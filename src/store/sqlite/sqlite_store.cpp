@@ -148,7 +148,7 @@ class Connection {
     sqlite3_close_v2(db_);
   }
 
-  sqlite3* db() { return db_; }
+  sqlite3* Db() { return db_; }
 
   // Prepare returns the statement for `sql`, compiling it on first use and reusing it after.
   // `sql` must outlive the connection (all callers pass the constants above).
@@ -224,7 +224,7 @@ Result<void> Run(Connection& conn, std::string_view sql) {
   if (!stmt) return stmt.error();
   Statement s(*stmt);
   int rc = s.Step();
-  if (rc != SQLITE_DONE) return Fail(conn.db(), rc, sql);
+  if (rc != SQLITE_DONE) return Fail(conn.Db(), rc, sql);
   return {};
 }
 
@@ -425,7 +425,7 @@ class SqliteStore final : public Store {
     for (;;) {
       Transaction tx(conn);
       if (auto r = tx.Begin(); !r) return r;
-      if (auto r = ExecScript(conn.db(), kCreateMigrationsTable, "schema_migrations"); !r) return r;
+      if (auto r = ExecScript(conn.Db(), kCreateMigrationsTable, "schema_migrations"); !r) return r;
       auto version = QueryInt64(conn, kSelectSchemaVersion);
       if (!version) return version.error();
       if (*version > static_cast<int64_t>(kMigrations.size())) {
@@ -435,7 +435,7 @@ class SqliteStore final : public Store {
       }
       if (*version == static_cast<int64_t>(kMigrations.size())) return tx.Commit();
       const int64_t next = *version + 1;
-      if (auto r = ExecScript(conn.db(), kMigrations[static_cast<std::size_t>(*version)], "migration"); !r) {
+      if (auto r = ExecScript(conn.Db(), kMigrations[static_cast<std::size_t>(*version)], "migration"); !r) {
         return r;
       }
       auto stmt = conn.Prepare(kInsertMigration);
@@ -443,7 +443,7 @@ class SqliteStore final : public Store {
       {
         Statement s(*stmt);
         s.BindInt64(1, next);
-        if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "record migration");
+        if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "record migration");
       }
       if (auto r = tx.Commit(); !r) return r;
       common::LogInfo("sqlite store: applied migration", {{"version", next}});
@@ -457,10 +457,10 @@ class SqliteStore final : public Store {
     auto stmt = conn.Prepare(kSelectClient);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
-    if (int rc = s.BindText(1, client_id); rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
+    if (int rc = s.BindText(1, client_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
-    if (rc != SQLITE_ROW) return Fail(conn.db(), rc, "get client");
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get client");
     return ReadClient(s);
   }
 
@@ -475,7 +475,7 @@ class SqliteStore final : public Store {
     for (;;) {
       int rc = s.Step();
       if (rc == SQLITE_DONE) return out;
-      if (rc != SQLITE_ROW) return Fail(conn.db(), rc, "list clients");
+      if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list clients");
       auto client = ReadClient(s);
       if (!client) return client.error();
       out.push_back(std::move(*client));
@@ -487,8 +487,8 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(kInsertClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
-      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "create client");
+      if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "create client");
       return {};
     });
   }
@@ -498,9 +498,9 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(kUpdateClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
-      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "update client");
-      if (sqlite3_changes(conn.db()) == 0) return Error::kNotFound;
+      if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "update client");
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
       return {};
     });
   }
@@ -510,9 +510,9 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(kDeleteClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = s.BindText(1, client_id); rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
-      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "delete client");
-      if (sqlite3_changes(conn.db()) == 0) return Error::kNotFound;
+      if (int rc = s.BindText(1, client_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete client");
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
       return {};
     });
   }
@@ -528,7 +528,7 @@ class SqliteStore final : public Store {
     for (;;) {
       int rc = s.Step();
       if (rc == SQLITE_DONE) return out;
-      if (rc != SQLITE_ROW) return Fail(conn.db(), rc, "list signing keys");
+      if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list signing keys");
       SigningKeyRecord key;
       key.kid = s.ColumnString(0);
       key.alg = s.ColumnString(1);
@@ -549,8 +549,8 @@ class SqliteStore final : public Store {
       if (rc == SQLITE_OK) rc = s.BindText(3, key.private_pem);
       if (rc == SQLITE_OK) rc = s.BindText(4, key.state);
       if (rc == SQLITE_OK) rc = s.BindInt64(5, key.created_at);
-      if (rc != SQLITE_OK) return Fail(conn.db(), rc, "bind");
-      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.db(), rc, "add signing key");
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "add signing key");
       return {};
     });
   }
@@ -573,7 +573,7 @@ class SqliteStore final : public Store {
     if (auto r = tx.Begin(); !r) return r;
     if (auto r = body(conn); !r) return r;
     if (auto r = Run(conn, kBumpRevision); !r) return r;
-    if (sqlite3_changes(conn.db()) != 1) {
+    if (sqlite3_changes(conn.Db()) != 1) {
       common::LogError("sqlite store: revision row missing");
       return Error::kCorrupt;
     }
@@ -587,7 +587,7 @@ class SqliteStore final : public Store {
     Statement s(*stmt);
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kCorrupt;
-    if (rc != SQLITE_ROW) return Fail(conn.db(), rc, sql);
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, sql);
     return s.ColumnInt64(0);
   }
 
@@ -605,7 +605,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
 Result<std::vector<std::string>> QueryFirstColumnForTesting(const std::string& path, const std::string& sql) {
   auto conn = OpenConnection(path);
   if (!conn) return conn.error();
-  sqlite3* db = (*conn)->db();
+  sqlite3* db = (*conn)->Db();
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr);
   if (rc != SQLITE_OK) {
@@ -625,7 +625,7 @@ Result<std::vector<std::string>> QueryFirstColumnForTesting(const std::string& p
 Result<void> ExecForTesting(const std::string& path, const std::string& sql) {
   auto conn = OpenConnection(path);
   if (!conn) return conn.error();
-  return ExecScript((*conn)->db(), sql, "exec (testing)");
+  return ExecScript((*conn)->Db(), sql, "exec (testing)");
 }
 
 }  // namespace latchkey::store::sqlite
