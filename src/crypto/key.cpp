@@ -200,11 +200,13 @@ Result<OkpComponents> Key::Okp(bool include_private) const {
   return c;
 }
 
-Result<Key> GenerateKey(KeyType type) {
+Result<Key> GenerateKey(KeyType type, int rsa_bits) {
   EVP_PKEY* pkey = nullptr;
   switch (type) {
     case KeyType::kRsa:
-      pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(kMinRsaBits));
+      // RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used".
+      if (rsa_bits < kMinRsaBits || rsa_bits > 8192) return Error::kInvalidKey;
+      pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(rsa_bits));
       break;
     case KeyType::kEcP256: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
     case KeyType::kEd25519: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;

@@ -71,8 +71,9 @@ class Key {
   bool has_private_ = false;
 };
 
-// GenerateKey makes a fresh key from the OS CSPRNG: RSA 2048 bits (e = 65537), P-256 or Ed25519.
-Result<Key> GenerateKey(KeyType type);
+// GenerateKey makes a fresh key from the OS CSPRNG: RSA of `rsa_bits` (e = 65537; kInvalidKey
+// below 2048 or above 8192), P-256 or Ed25519 (`rsa_bits` ignored).
+Result<Key> GenerateKey(KeyType type, int rsa_bits = 2048);
 
 // KeyFromPrivatePem parses a PKCS#8 (or traditional) PEM private key; rejects RSA under 2048 bits
 // and EC curves other than P-256 with kInvalidKey.

@@ -114,6 +114,14 @@ const std::map<std::string, Setter>& Fields() {
          c.allowed_algs = algs;
          return std::nullopt;
        }},
+      {"keys.rsa_bits",
+       [](Config& c, const std::string& v) -> SetResult {
+         int64_t bits = 0;
+         if (SetInt(bits, v, 2048, 8192) || bits % 1024 != 0)
+           return "must be 2048, 3072, 4096, ... up to 8192";
+         c.rsa_bits = static_cast<int>(bits);
+         return std::nullopt;
+       }},
       {"log_level",
        [](Config& c, const std::string& v) -> SetResult {
          if (v != "debug" && v != "info" && v != "warn" && v != "error")

@@ -35,6 +35,7 @@ struct Config {
   std::string access_token_alg = "ES256";
   std::string access_token_audience;  // default: the issuer
   std::vector<std::string> allowed_algs = {"ES256", "RS256", "PS256", "EdDSA"};
+  int rsa_bits = 2048;  // size of RSA signing keys generated from now on
   std::string log_level = "info";
   bool dev = false;
 };

@@ -68,6 +68,8 @@ TEST(LoadConfig, ErrorsNameTheBadKey) {
       {"tls:\n  cert_file: /x.pem\n", {}, "'tls.key_file'"},
       {"", {{"LATCHKEY_HTTP_HANDLER_THREADS", "-1"}}, "LATCHKEY_HTTP_HANDLER_THREADS"},
       {"storage: postgres://x\n", {}, "'storage'"},
+      {"keys:\n  rsa_bits: 1024\n", {}, "'keys.rsa_bits'"},
+      {"keys:\n  rsa_bits: 2500\n", {}, "'keys.rsa_bits'"},
       {"- a\n- b\n", {}, "mapping"},
       {"a: [\n", {}, "cannot read"},
   };

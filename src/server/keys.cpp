@@ -17,7 +17,8 @@ constexpr KeyKind kKinds[] = {
 
 }  // namespace
 
-common::Result<void, std::string> EnsureSigningKeys(store::KeyStore& keys, const common::Clock& clock) {
+common::Result<void, std::string> EnsureSigningKeys(store::KeyStore& keys, const common::Clock& clock,
+                                                    int rsa_bits) {
   auto existing = keys.ListSigningKeys();
   if (!existing) return std::string("cannot list signing keys");
   for (const auto& kind : kKinds) {
@@ -25,7 +26,7 @@ common::Result<void, std::string> EnsureSigningKeys(store::KeyStore& keys, const
     for (const auto& record : *existing)
       present = present || (record.alg == kind.alg && record.state == "active");
     if (present) continue;
-    auto key = crypto::GenerateKey(kind.type);
+    auto key = crypto::GenerateKey(kind.type, rsa_bits);
     if (!key) return std::string("cannot generate a ") + kind.alg + " key";
     auto pem = key->PrivatePem();
     auto kid = jose::Thumbprint(*key);

@@ -22,7 +22,9 @@ struct KeySet {
 
 // EnsureSigningKeys adds a key of each kind (RSA, P-256, Ed25519) that the store does not yet hold.
 // Returns a description of the failure on error.
-common::Result<void, std::string> EnsureSigningKeys(store::KeyStore& keys, const common::Clock& clock);
+// New RSA keys have `rsa_bits`; keys already stored keep their size.
+common::Result<void, std::string> EnsureSigningKeys(store::KeyStore& keys, const common::Clock& clock,
+                                                    int rsa_bits = 2048);
 
 // LoadKeySet reads every active key from `keys`. The RSA key signs both RS256 and PS256 under one
 // kid; the JWKS lists each key once with the algorithm it is published for.

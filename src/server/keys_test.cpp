@@ -31,6 +31,19 @@ TEST(SigningKeys, GeneratedOnceOfEachKindAndReloaded) {
   }
 }
 
+TEST(SigningKeys, RsaSizeFollowsConfiguration) {
+  auto store = store::memory::NewMemoryStore();
+  common::FakeClock clock(1'700'000'000);
+  ASSERT_TRUE(EnsureSigningKeys(*store, clock, 3072).has_value());
+  auto set = LoadKeySet(*store);
+  ASSERT_TRUE(set.has_value());
+  auto rsa = set->signing.Find(jose::Alg::kRS256)->key.Rsa();
+  ASSERT_TRUE(rsa.has_value());
+  EXPECT_EQ(rsa->n.size(), 384u);  // 3072 bits
+  // RFC 7518 §3.3: never below 2048 bits.
+  EXPECT_FALSE(EnsureSigningKeys(*store::memory::NewMemoryStore(), clock, 1024).has_value());
+}
+
 TEST(SigningKeys, CorruptKeyIsReported) {
   auto store = store::memory::NewMemoryStore();
   ASSERT_TRUE(store->AddSigningKey({"bad", "ES256", "not a pem", "active", 1}).has_value());

@@ -65,7 +65,7 @@ common::Result<std::shared_ptr<const Provider::Snapshot>, std::string> Provider:
 common::Result<void, std::string> Provider::Load() {
   auto revision = store_.Revision();
   if (!revision) return std::string("cannot read the store");
-  auto ensured = EnsureSigningKeys(store_, clock_);
+  auto ensured = EnsureSigningKeys(store_, clock_, config_.rsa_bits);
   if (!ensured) return ensured.error();
   revision = store_.Revision();
   auto snapshot = BuildSnapshot();
