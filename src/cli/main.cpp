@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -12,11 +13,14 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "common/clock.hpp"
 #include "common/strings.hpp"
 #include "crypto/digest.hpp"
+#include "identity/password.hpp"
+#include "identity/users.hpp"
 #include "oauth/client_auth.hpp"
 #include "oauth/client_registration.hpp"
 #include "server/config.hpp"
@@ -259,6 +263,284 @@ int ClientRead(const CommonFlags& common_flags, const std::string& id, const std
   return 0;
 }
 
+// ---- users -------------------------------------------------------------------------------------
+
+// UserFlags: the claims `user add` and `user update` set (OIDC Core §5.1 names).
+struct UserFlags {
+  std::string username;
+  bool password_stdin = false;
+  std::string name, given_name, family_name, preferred_username, email, phone_number, picture, locale,
+      zoneinfo;
+  std::string address_json;
+  std::string email_verified, phone_number_verified;  // "true" / "false"
+  std::string file;
+};
+
+void AddUserFlags(CLI::App* cmd, UserFlags& f) {
+  cmd->add_option("--name", f.name, "Full name");
+  cmd->add_option("--given-name", f.given_name, "Given name");
+  cmd->add_option("--family-name", f.family_name, "Family name");
+  cmd->add_option("--preferred-username", f.preferred_username, "Preferred username (shown to apps)");
+  cmd->add_option("--email", f.email, "Email address");
+  cmd->add_option("--email-verified", f.email_verified, "true or false")
+      ->check(CLI::IsMember({"true", "false"}));
+  cmd->add_option("--phone-number", f.phone_number, "Phone number (E.164 recommended)");
+  cmd->add_option("--phone-number-verified", f.phone_number_verified, "true or false")
+      ->check(CLI::IsMember({"true", "false"}));
+  cmd->add_option("--address", f.address_json, "Address claim as a JSON object (OIDC Core 5.1.1)");
+  cmd->add_option("--picture", f.picture, "Picture URL");
+  cmd->add_option("--locale", f.locale, "Locale, e.g. en-US");
+  cmd->add_option("--zoneinfo", f.zoneinfo, "Time zone, e.g. Europe/Paris");
+}
+
+// ApplyUserFlags copies the flags that were given onto `u`.
+void ApplyUserFlags(const UserFlags& f, CLI::App* cmd, store::UserRecord& u) {
+  const std::pair<const char*, std::pair<const std::string*, std::string*>> kText[] = {
+      {"--name", {&f.name, &u.name}},
+      {"--given-name", {&f.given_name, &u.given_name}},
+      {"--family-name", {&f.family_name, &u.family_name}},
+      {"--preferred-username", {&f.preferred_username, &u.preferred_username}},
+      {"--email", {&f.email, &u.email}},
+      {"--phone-number", {&f.phone_number, &u.phone_number}},
+      {"--address", {&f.address_json, &u.address_json}},
+      {"--picture", {&f.picture, &u.picture}},
+      {"--locale", {&f.locale, &u.locale}},
+      {"--zoneinfo", {&f.zoneinfo, &u.zoneinfo}},
+  };
+  for (const auto& [flag, fields] : kText) {
+    if (cmd->count(flag)) *fields.second = *fields.first;
+  }
+  if (cmd->count("--email-verified")) u.email_verified = f.email_verified == "true";
+  if (cmd->count("--phone-number-verified")) u.phone_number_verified = f.phone_number_verified == "true";
+}
+
+boost::json::object UserJson(const store::UserRecord& u) {
+  boost::json::object o;
+  o["sub"] = u.user_id;
+  o["username"] = u.username;
+  o["status"] = u.status;
+  o["has_password"] = !u.password_hash.empty();
+  const std::pair<const char*, const std::string*> kText[] = {
+      {"name", &u.name},
+      {"given_name", &u.given_name},
+      {"family_name", &u.family_name},
+      {"preferred_username", &u.preferred_username},
+      {"email", &u.email},
+      {"phone_number", &u.phone_number},
+      {"picture", &u.picture},
+      {"locale", &u.locale},
+      {"zoneinfo", &u.zoneinfo},
+  };
+  for (const auto& [claim, value] : kText) {
+    if (!value->empty()) o[claim] = *value;
+  }
+  o["email_verified"] = u.email_verified;
+  o["phone_number_verified"] = u.phone_number_verified;
+  if (!u.address_json.empty()) {
+    boost::system::error_code ec;
+    auto address = boost::json::parse(u.address_json, ec);
+    if (!ec) o["address"] = address;
+  }
+  o["created_at"] = u.created_at;
+  o["updated_at"] = u.updated_at;
+  return o;
+}
+
+void PrintUser(const store::UserRecord& u, bool json) {
+  if (json) {
+    std::cout << boost::json::serialize(UserJson(u)) << "\n";
+    return;
+  }
+  std::cout << "username: " << u.username << "\n"
+            << "sub:      " << u.user_id << "\n"
+            << "status:   " << u.status << (u.password_hash.empty() ? " (no password)" : "") << "\n";
+  if (!u.name.empty()) std::cout << "name:     " << u.name << "\n";
+  if (!u.email.empty()) {
+    std::cout << "email:    " << u.email << (u.email_verified ? " (verified)" : " (not verified)") << "\n";
+  }
+}
+
+int UserFailure(store::Error e, const std::string& username) {
+  switch (e) {
+    case store::Error::kNotFound:
+      std::fprintf(stderr, "latchkey: no user '%s'\n", username.c_str());
+      return 3;
+    case store::Error::kConflict:
+      std::fprintf(stderr, "latchkey: user '%s' already exists\n", username.c_str());
+      return 3;
+    default: std::fprintf(stderr, "latchkey: the database is unavailable\n"); return 1;
+  }
+}
+
+// ReadPasswordFromStdin reads the whole of standard input and drops one trailing newline, so
+// `printf '%s\n' "$PW" | latchkey user add alice --password-stdin` works as expected.
+std::string ReadPasswordFromStdin() {
+  std::string password((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  if (!password.empty() && password.back() == '\n') password.pop_back();
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return password;
+}
+
+// HashForStore validates and hashes a new password with the configured Argon2id parameters.
+std::optional<std::string> HashForStore(const std::string& password, const server::Config& config) {
+  if (auto valid = identity::ValidatePassword(password); !valid) {
+    std::fprintf(stderr, "latchkey: %s\n", valid.error().c_str());
+    return std::nullopt;
+  }
+  crypto::SystemRandom random;
+  auto hash = identity::HashPassword(password, server::PasswordParamsFor(config), random);
+  if (!hash) {
+    std::fprintf(stderr, "latchkey: cannot hash the password\n");
+    return std::nullopt;
+  }
+  return *hash;
+}
+
+int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, const std::string& action) {
+  auto config = LoadConfigOrPrint(common_flags);
+  if (!config) return 2;
+  auto store = server::OpenStore(*config);
+  if (!store) {
+    std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
+    return 1;
+  }
+  common::SystemClock clock;
+  const std::string username = identity::NormalizeUsername(f.username);
+
+  if (action == "list") {
+    auto users = (*store)->ListUsers();
+    if (!users) return UserFailure(users.error(), "");
+    if (common_flags.json) {
+      boost::json::array all;
+      for (const auto& u : *users) all.push_back(UserJson(u));
+      std::cout << boost::json::serialize(boost::json::object{{"users", all}}) << "\n";
+    } else {
+      for (const auto& u : *users) {
+        std::printf("%-40s %-9s %s\n", u.username.c_str(), u.status.c_str(), u.email.c_str());
+      }
+    }
+    return 0;
+  }
+
+  if (action == "add") {
+    store::UserRecord u;
+    crypto::SystemRandom random;
+    u.user_id = identity::NewUserId(random);
+    u.username = username;
+    ApplyUserFlags(f, cmd, u);
+    u.created_at = u.updated_at = clock.NowSeconds();
+    if (auto valid = identity::ValidateUser(u); !valid) {
+      std::fprintf(stderr, "latchkey: %s\n", valid.error().c_str());
+      return 2;
+    }
+    if (f.password_stdin) {
+      auto hash = HashForStore(ReadPasswordFromStdin(), *config);
+      if (!hash) return 2;
+      u.password_hash = *hash;
+    }
+    if (auto created = (*store)->CreateUser(u); !created) return UserFailure(created.error(), username);
+    PrintUser(u, common_flags.json);
+    return 0;
+  }
+
+  if (action == "import") {
+    std::ifstream in(f.file);
+    if (!in) {
+      std::fprintf(stderr, "latchkey: cannot read %s\n", f.file.c_str());
+      return 2;
+    }
+    // Validate every line before writing anything: a bad line never leaves a half-imported file.
+    std::vector<identity::ImportedUser> users;
+    std::string line;
+    int line_number = 0;
+    int bad = 0;
+    while (std::getline(in, line)) {
+      ++line_number;
+      if (common::Trim(line).empty()) continue;
+      auto parsed = identity::ParseImportLine(line);
+      if (!parsed) {
+        std::fprintf(stderr, "latchkey: %s:%d: %s\n", f.file.c_str(), line_number, parsed.error().c_str());
+        ++bad;
+        continue;
+      }
+      users.push_back(std::move(*parsed));
+    }
+    if (bad > 0) {
+      std::fprintf(stderr, "latchkey: %d bad line(s); nothing imported\n", bad);
+      return 2;
+    }
+    crypto::SystemRandom random;
+    int created = 0, skipped = 0;
+    for (auto& imported : users) {
+      store::UserRecord& u = imported.user;
+      u.user_id = identity::NewUserId(random);
+      u.created_at = u.updated_at = clock.NowSeconds();
+      if (!imported.password.empty()) {
+        auto hash = HashForStore(imported.password, *config);
+        if (!hash) return 2;
+        u.password_hash = *hash;
+      }
+      auto written = (*store)->CreateUser(u);
+      if (!written && written.error() == store::Error::kConflict) {
+        std::fprintf(stderr, "latchkey: user '%s' already exists; skipped\n", u.username.c_str());
+        ++skipped;
+      } else if (!written) {
+        return UserFailure(written.error(), u.username);
+      } else {
+        ++created;
+      }
+    }
+    if (common_flags.json) {
+      std::cout << boost::json::serialize(boost::json::object{{"created", created}, {"skipped", skipped}})
+                << "\n";
+    } else {
+      std::printf("imported %d user(s), skipped %d existing\n", created, skipped);
+    }
+    return skipped > 0 ? 3 : 0;
+  }
+
+  auto existing = (*store)->GetUserByUsername(username);
+  if (!existing) return UserFailure(existing.error(), username);
+  store::UserRecord u = *existing;
+
+  if (action == "show") {
+    PrintUser(u, common_flags.json);
+    return 0;
+  }
+  if (action == "delete") {
+    if (auto deleted = (*store)->DeleteUser(u.user_id); !deleted)
+      return UserFailure(deleted.error(), username);
+    if (common_flags.json) {
+      std::cout << boost::json::serialize(boost::json::object{{"username", username}, {"deleted", true}})
+                << "\n";
+    } else {
+      std::printf("deleted user %s\n", username.c_str());
+    }
+    return 0;
+  }
+  if (action == "update") {
+    ApplyUserFlags(f, cmd, u);
+  } else if (action == "disable" || action == "enable") {
+    u.status = action == "disable" ? "disabled" : "active";
+  } else if (action == "set-password") {
+    if (!f.password_stdin) {
+      std::fprintf(stderr, "latchkey: set-password reads the new password with --password-stdin\n");
+      return 2;
+    }
+    auto hash = HashForStore(ReadPasswordFromStdin(), *config);
+    if (!hash) return 2;
+    u.password_hash = *hash;
+  }
+  u.updated_at = clock.NowSeconds();
+  if (auto valid = identity::ValidateUser(u); !valid) {
+    std::fprintf(stderr, "latchkey: %s\n", valid.error().c_str());
+    return 2;
+  }
+  if (auto updated = (*store)->UpdateUser(u); !updated) return UserFailure(updated.error(), username);
+  PrintUser(u, common_flags.json);
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -298,7 +580,32 @@ int Main(int argc, char** argv) {
     by_id.emplace_back(name, cmd);
   }
 
+  auto* user = app.add_subcommand("user", "Manage the people who sign in");
+  user->require_subcommand(1);
+  UserFlags uf;
+  std::vector<std::pair<std::string, CLI::App*>> user_commands;
+  for (const char* name :
+       {"add", "list", "show", "update", "disable", "enable", "delete", "set-password", "import"}) {
+    std::string action = name;
+    auto* cmd = user->add_subcommand(name, action + " users");
+    AddCommonFlags(cmd, flags);
+    if (action == "import") {
+      cmd->add_option("file", uf.file, "JSON lines: username, password and OIDC standard claims")->required();
+    } else if (action != "list") {
+      cmd->add_option("username", uf.username, "username")->required();
+    }
+    if (action == "add" || action == "set-password") {
+      cmd->add_flag("--password-stdin", uf.password_stdin, "Read the password from standard input");
+    }
+    if (action == "add" || action == "update") AddUserFlags(cmd, uf);
+    user_commands.emplace_back(action, cmd);
+  }
+
   CLI11_PARSE(app, argc, argv);
+
+  for (const auto& [action, cmd] : user_commands) {
+    if (cmd->parsed()) return UserCommand(flags, uf, cmd, action);
+  }
 
   if (serve->parsed()) {
     auto config = LoadConfigOrPrint(flags);

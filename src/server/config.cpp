@@ -122,6 +122,9 @@ const std::map<std::string, Setter>& Fields() {
          c.rsa_bits = static_cast<int>(bits);
          return std::nullopt;
        }},
+      {"passwords.argon2_memory_kib", Int64(&Config::argon2_memory_kib, 19456, 4 * 1024 * 1024)},
+      {"passwords.argon2_iterations", Int64(&Config::argon2_iterations, 2, 100)},
+      {"passwords.argon2_parallelism", Int64(&Config::argon2_parallelism, 1, 64)},
       {"log_level",
        [](Config& c, const std::string& v) -> SetResult {
          if (v != "debug" && v != "info" && v != "warn" && v != "error")
@@ -281,6 +284,14 @@ http::ServerOptions HttpOptions(const Config& config) {
   o.max_requests_per_second_per_connection = static_cast<int>(config.max_requests_per_second_per_connection);
   if (!config.tls_cert_file.empty()) o.tls = http::TlsOptions{config.tls_cert_file, config.tls_key_file};
   return o;
+}
+
+identity::PasswordParams PasswordParamsFor(const Config& config) {
+  identity::PasswordParams params;
+  params.memory_kib = static_cast<uint32_t>(config.argon2_memory_kib);
+  params.iterations = static_cast<uint32_t>(config.argon2_iterations);
+  params.parallelism = static_cast<uint32_t>(config.argon2_parallelism);
+  return params;
 }
 
 std::optional<std::string> ProcessEnv(const std::string& name) {

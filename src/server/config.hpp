@@ -13,6 +13,7 @@
 
 #include "common/result.hpp"
 #include "http/server.hpp"
+#include "identity/password.hpp"
 
 namespace latchkey::server {
 
@@ -36,6 +37,11 @@ struct Config {
   std::string access_token_audience;  // default: the issuer
   std::vector<std::string> allowed_algs = {"ES256", "RS256", "PS256", "EdDSA"};
   int rsa_bits = 2048;  // size of RSA signing keys generated from now on
+  // Argon2id for people's passwords (OWASP minimum: 19 MiB, 2 iterations, 1 lane). A stored hash
+  // with weaker parameters is upgraded at the user's next successful sign-in.
+  int64_t argon2_memory_kib = 19456;
+  int64_t argon2_iterations = 2;
+  int64_t argon2_parallelism = 1;
   std::string log_level = "info";
   bool dev = false;
 };
@@ -63,6 +69,9 @@ std::string DatabasePath(const Config& config);
 
 // HttpOptions maps the config onto the HTTP server's options.
 http::ServerOptions HttpOptions(const Config& config);
+
+// PasswordParamsFor returns the configured Argon2id parameters.
+identity::PasswordParams PasswordParamsFor(const Config& config);
 
 // ProcessEnv looks names up in the process environment.
 std::optional<std::string> ProcessEnv(const std::string& name);

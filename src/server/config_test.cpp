@@ -69,6 +69,8 @@ TEST(LoadConfig, ErrorsNameTheBadKey) {
       {"", {{"LATCHKEY_HTTP_HANDLER_THREADS", "-1"}}, "LATCHKEY_HTTP_HANDLER_THREADS"},
       {"storage: postgres://x\n", {}, "'storage'"},
       {"keys:\n  rsa_bits: 1024\n", {}, "'keys.rsa_bits'"},
+      {"passwords:\n  argon2_memory_kib: 4096\n", {}, "'passwords.argon2_memory_kib'"},  // below OWASP
+      {"passwords:\n  argon2_iterations: 1\n", {}, "'passwords.argon2_iterations'"},
       {"keys:\n  rsa_bits: 2500\n", {}, "'keys.rsa_bits'"},
       {"- a\n- b\n", {}, "mapping"},
       {"a: [\n", {}, "cannot read"},

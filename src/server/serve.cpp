@@ -15,11 +15,14 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/base64.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "crypto/digest.hpp"
 #include "http/server.hpp"
+#include "identity/password.hpp"
+#include "identity/users.hpp"
 #include "oauth/client_auth.hpp"
 #include "server/provider.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -96,6 +99,52 @@ void SeedDevClients(const Config& config, store::Store& store, const common::Clo
   std::fflush(stdout);
 }
 
+// SeedDevUser creates the demo person on first start with a random password kept in
+// DATA_DIR/dev-users.json (created 0600 under the process umask) and prints it. Dev mode only.
+void SeedDevUser(const Config& config, store::Store& store, const common::Clock& clock) {
+  constexpr const char* kDemoUser = "demo";
+  std::string path = config.data_dir + "/dev-users.json";
+  std::string password;
+  if (std::ifstream in(path); in) {
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(text, ec);
+    if (!ec && parsed.is_object() && parsed.as_object().contains(kDemoUser) &&
+        parsed.as_object().at(kDemoUser).is_string()) {
+      password = std::string(parsed.as_object().at(kDemoUser).as_string());
+    }
+  }
+  auto existing = store.GetUserByUsername(kDemoUser);
+  if (existing && !password.empty()) {
+    std::printf("Demo user: username=%s password=%s\n\n", kDemoUser, password.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  crypto::SystemRandom random;
+  password = common::Base64UrlEncode(random.Bytes(12));
+  auto hash = identity::HashPassword(password, PasswordParamsFor(config), random);
+  if (!hash) return;
+  store::UserRecord user = existing ? *existing : store::UserRecord{};
+  if (!existing) {
+    user.user_id = identity::NewUserId(random);
+    user.username = kDemoUser;
+    user.name = "Demo User";
+    user.given_name = "Demo";
+    user.family_name = "User";
+    user.email = "demo@example.com";
+    user.email_verified = true;
+    user.created_at = clock.NowSeconds();
+  }
+  user.password_hash = *hash;
+  user.updated_at = clock.NowSeconds();
+  auto written = existing ? store.UpdateUser(user) : store.CreateUser(user);
+  if (!written) return;
+  std::ofstream(path, std::ios::trunc)
+      << boost::json::serialize(boost::json::object{{kDemoUser, password}}) << "\n";
+  std::printf("Demo user: username=%s password=%s\n\n", kDemoUser, password.c_str());
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 common::Result<std::unique_ptr<store::Store>, std::string> OpenStore(const Config& config) {
@@ -160,6 +209,7 @@ int Serve(Config config) {
   }
   if (config.dev) {
     SeedDevClients(config, **store, clock);
+    SeedDevUser(config, **store, clock);
     provider.ReloadIfChanged();
   }
   provider.Register(router);

@@ -10,7 +10,8 @@ namespace latchkey::store::memory {
 namespace {
 
 // MemoryStore keeps everything in maps under one mutex. Revision is a counter bumped by every
-// successful write; failed writes (kConflict, kNotFound) leave it unchanged.
+// successful client or key write; failed writes (kConflict, kNotFound) and user writes leave it
+// unchanged (see Store::Revision).
 class MemoryStore final : public Store {
  public:
   Result<ClientRecord> GetClient(const std::string& client_id) override {
@@ -71,6 +72,62 @@ class MemoryStore final : public Store {
     return {};
   }
 
+  Result<UserRecord> GetUser(const std::string& user_id) override {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user_id);
+    if (it == users_.end()) return Error::kNotFound;
+    return it->second;
+  }
+
+  Result<UserRecord> GetUserByUsername(const std::string& username) override {
+    std::lock_guard lock(mutex_);
+    auto it = user_ids_by_username_.find(username);
+    if (it == user_ids_by_username_.end()) return Error::kNotFound;
+    return users_.at(it->second);
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    std::lock_guard lock(mutex_);
+    std::vector<UserRecord> out;
+    out.reserve(users_.size());
+    // The username index is a std::map: byte-wise order, as in ListClients.
+    for (const auto& [username, id] : user_ids_by_username_) out.push_back(users_.at(id));
+    return out;
+  }
+
+  Result<void> CreateUser(const UserRecord& user) override {
+    std::lock_guard lock(mutex_);
+    if (users_.contains(user.user_id) || user_ids_by_username_.contains(user.username)) {
+      return Error::kConflict;
+    }
+    users_.emplace(user.user_id, user);
+    user_ids_by_username_.emplace(user.username, user.user_id);
+    return {};
+  }
+
+  Result<void> UpdateUser(const UserRecord& user) override {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user.user_id);
+    if (it == users_.end()) return Error::kNotFound;
+    if (it->second.username != user.username) {
+      // Checked before anything changes, so a refused rename leaves both users intact.
+      if (user_ids_by_username_.contains(user.username)) return Error::kConflict;
+      user_ids_by_username_.erase(it->second.username);
+      user_ids_by_username_.emplace(user.username, user.user_id);
+    }
+    it->second = user;
+    return {};
+  }
+
+  Result<void> DeleteUser(const std::string& user_id) override {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user_id);
+    if (it == users_.end()) return Error::kNotFound;
+    user_ids_by_username_.erase(it->second.username);
+    users_.erase(it);
+    return {};
+  }
+
   Result<int64_t> Revision() override {
     std::lock_guard lock(mutex_);
     return revision_;
@@ -80,6 +137,8 @@ class MemoryStore final : public Store {
   std::mutex mutex_;
   std::map<std::string, ClientRecord> clients_;
   std::map<std::string, SigningKeyRecord> keys_;
+  std::map<std::string, UserRecord> users_;                  // by user_id
+  std::map<std::string, std::string> user_ids_by_username_;  // username -> user_id
   int64_t revision_ = 0;
 };
 

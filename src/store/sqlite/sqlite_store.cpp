@@ -36,7 +36,7 @@ constexpr std::size_t kMaxIdleConnections = 8;
 // kMigrations: the schema, as an ordered list. Entry i brings the schema to version i + 1. Append
 // only: never edit or reorder an entry that has shipped. List fields are JSON arrays of strings
 // (every byte survives: JSON escapes quotes, control characters and NUL).
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   client_id TEXT PRIMARY KEY NOT NULL,
@@ -65,6 +65,30 @@ CREATE TABLE meta (
   value INTEGER NOT NULL
 );
 INSERT INTO meta (key, value) VALUES ('revision', 0);
+)sql",
+    // 2: users (OIDC Core §5.1 standard claims). Booleans are INTEGER 0/1. username's UNIQUE
+    // constraint (BINARY collation: byte-wise, case-sensitive) also serves ORDER BY username.
+    R"sql(
+CREATE TABLE users (
+  user_id TEXT PRIMARY KEY NOT NULL,
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'active',
+  name TEXT NOT NULL DEFAULT '',
+  given_name TEXT NOT NULL DEFAULT '',
+  family_name TEXT NOT NULL DEFAULT '',
+  preferred_username TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL DEFAULT '',
+  email_verified INTEGER NOT NULL DEFAULT 0 CHECK (email_verified IN (0, 1)),
+  phone_number TEXT NOT NULL DEFAULT '',
+  phone_number_verified INTEGER NOT NULL DEFAULT 0 CHECK (phone_number_verified IN (0, 1)),
+  address_json TEXT NOT NULL DEFAULT '',
+  picture TEXT NOT NULL DEFAULT '',
+  locale TEXT NOT NULL DEFAULT '',
+  zoneinfo TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL DEFAULT 0
+);
 )sql",
 };
 
@@ -103,6 +127,31 @@ constexpr std::string_view kSelectAllKeys =
     "SELECT kid, alg, private_pem, state, created_at FROM signing_keys ORDER BY created_at, kid";
 constexpr std::string_view kInsertKey =
     "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+// The user statements list the columns in UserRecord order; ReadUser and BindUser use the same order.
+constexpr std::string_view kSelectUser =
+    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
+    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
+    "created_at, updated_at FROM users WHERE user_id = ?1";
+constexpr std::string_view kSelectUserByUsername =
+    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
+    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
+    "created_at, updated_at FROM users WHERE username = ?1";
+constexpr std::string_view kSelectAllUsers =
+    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
+    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
+    "created_at, updated_at FROM users ORDER BY username";
+constexpr std::string_view kInsertUser =
+    "INSERT INTO users (user_id, username, password_hash, status, name, given_name, family_name, "
+    "preferred_username, email, email_verified, phone_number, phone_number_verified, address_json, picture, "
+    "locale, zoneinfo, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "?13, ?14, ?15, ?16, ?17, ?18)";
+constexpr std::string_view kUpdateUser =
+    "UPDATE users SET username = ?2, password_hash = ?3, status = ?4, name = ?5, given_name = ?6, "
+    "family_name = ?7, preferred_username = ?8, email = ?9, email_verified = ?10, phone_number = ?11, "
+    "phone_number_verified = ?12, address_json = ?13, picture = ?14, locale = ?15, zoneinfo = ?16, "
+    "created_at = ?17, updated_at = ?18 WHERE user_id = ?1";
+constexpr std::string_view kDeleteUser = "DELETE FROM users WHERE user_id = ?1";
 
 // MapError translates a SQLite result code into the store's error. A lock held by another
 // connection or process, or an I/O failure, is transient (kUnavailable: the caller answers 503);
@@ -412,6 +461,56 @@ int BindClient(Statement& s, const ClientRecord& c) {
   return rc;
 }
 
+UserRecord ReadUser(Statement& s) {
+  UserRecord u;
+  u.user_id = s.ColumnString(0);
+  u.username = s.ColumnString(1);
+  u.password_hash = s.ColumnString(2);
+  u.status = s.ColumnString(3);
+  u.name = s.ColumnString(4);
+  u.given_name = s.ColumnString(5);
+  u.family_name = s.ColumnString(6);
+  u.preferred_username = s.ColumnString(7);
+  u.email = s.ColumnString(8);
+  u.email_verified = s.ColumnInt64(9) != 0;
+  u.phone_number = s.ColumnString(10);
+  u.phone_number_verified = s.ColumnInt64(11) != 0;
+  u.address_json = s.ColumnString(12);
+  u.picture = s.ColumnString(13);
+  u.locale = s.ColumnString(14);
+  u.zoneinfo = s.ColumnString(15);
+  u.created_at = s.ColumnInt64(16);
+  u.updated_at = s.ColumnInt64(17);
+  return u;
+}
+
+// BindUser binds the eighteen columns in table order to ?1..?18.
+int BindUser(Statement& s, const UserRecord& u) {
+  int rc = SQLITE_OK;
+  auto check = [&rc](int r) {
+    if (rc == SQLITE_OK) rc = r;
+  };
+  check(s.BindText(1, u.user_id));
+  check(s.BindText(2, u.username));
+  check(s.BindText(3, u.password_hash));
+  check(s.BindText(4, u.status));
+  check(s.BindText(5, u.name));
+  check(s.BindText(6, u.given_name));
+  check(s.BindText(7, u.family_name));
+  check(s.BindText(8, u.preferred_username));
+  check(s.BindText(9, u.email));
+  check(s.BindInt64(10, u.email_verified ? 1 : 0));
+  check(s.BindText(11, u.phone_number));
+  check(s.BindInt64(12, u.phone_number_verified ? 1 : 0));
+  check(s.BindText(13, u.address_json));
+  check(s.BindText(14, u.picture));
+  check(s.BindText(15, u.locale));
+  check(s.BindText(16, u.zoneinfo));
+  check(s.BindInt64(17, u.created_at));
+  check(s.BindInt64(18, u.updated_at));
+  return rc;
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::string path) : pool_(std::move(path)) {}
@@ -555,6 +654,67 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<UserRecord> GetUser(const std::string& user_id) override { return GetOneUser(kSelectUser, user_id); }
+
+  Result<UserRecord> GetUserByUsername(const std::string& username) override {
+    return GetOneUser(kSelectUserByUsername, username);
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectAllUsers);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    std::vector<UserRecord> out;
+    for (;;) {
+      int rc = s.Step();
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list users");
+      out.push_back(ReadUser(s));
+    }
+  }
+
+  // CreateUser: the PRIMARY KEY and the UNIQUE username both fail with a constraint code that
+  // MapError turns into kConflict.
+  Result<void> CreateUser(const UserRecord& user) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kInsertUser);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = BindUser(s, user); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "create user");
+      return {};
+    });
+  }
+
+  // UpdateUser: a rename onto another user's username fails on the UNIQUE constraint (kConflict);
+  // an absent user_id matches no row (kNotFound), whatever the username.
+  Result<void> UpdateUser(const UserRecord& user) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kUpdateUser);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = BindUser(s, user); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "update user");
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
+      return {};
+    });
+  }
+
+  Result<void> DeleteUser(const std::string& user_id) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kDeleteUser);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = s.BindText(1, user_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete user");
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
+      return {};
+    });
+  }
+
   Result<int64_t> Revision() override {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
@@ -566,18 +726,44 @@ class SqliteStore final : public Store {
   // process sees the new rows and the new revision together or not at all.
   template <class Body>
   Result<void> Write(Body&& body) {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      if (auto r = body(conn); !r) return r;
+      if (auto r = Run(conn, kBumpRevision); !r) return r;
+      if (sqlite3_changes(conn.Db()) != 1) {
+        common::LogError("sqlite store: revision row missing");
+        return Error::kCorrupt;
+      }
+      return {};
+    });
+  }
+
+  // InTransaction runs `body` in one IMMEDIATE transaction (committed only when `body` succeeds)
+  // without touching the revision: user writes use it directly (see Store::Revision). IMMEDIATE,
+  // not autocommit, so a writer waits on the busy timeout rather than failing on a stale snapshot.
+  template <class Body>
+  Result<void> InTransaction(Body&& body) {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
     Transaction tx(conn);
     if (auto r = tx.Begin(); !r) return r;
     if (auto r = body(conn); !r) return r;
-    if (auto r = Run(conn, kBumpRevision); !r) return r;
-    if (sqlite3_changes(conn.Db()) != 1) {
-      common::LogError("sqlite store: revision row missing");
-      return Error::kCorrupt;
-    }
     return tx.Commit();
+  }
+
+  // GetOneUser runs a user SELECT keyed by ?1 = `key`: kNotFound when it yields no row.
+  Result<UserRecord> GetOneUser(std::string_view sql, const std::string& key) {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(sql);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindText(1, key); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get user");
+    return ReadUser(s);
   }
 
   // QueryInt64 returns the first column of the single row `sql` yields; kCorrupt when none.

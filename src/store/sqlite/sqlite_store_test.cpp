@@ -60,6 +60,14 @@ class TempFileStore final : public Store {
   Result<void> DeleteClient(const std::string& id) override { return inner_->DeleteClient(id); }
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override { return inner_->ListSigningKeys(); }
   Result<void> AddSigningKey(const SigningKeyRecord& k) override { return inner_->AddSigningKey(k); }
+  Result<UserRecord> GetUser(const std::string& id) override { return inner_->GetUser(id); }
+  Result<UserRecord> GetUserByUsername(const std::string& username) override {
+    return inner_->GetUserByUsername(username);
+  }
+  Result<std::vector<UserRecord>> ListUsers() override { return inner_->ListUsers(); }
+  Result<void> CreateUser(const UserRecord& u) override { return inner_->CreateUser(u); }
+  Result<void> UpdateUser(const UserRecord& u) override { return inner_->UpdateUser(u); }
+  Result<void> DeleteUser(const std::string& id) override { return inner_->DeleteUser(id); }
   Result<int64_t> Revision() override { return inner_->Revision(); }
 
  private:
@@ -120,13 +128,13 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   { ASSERT_NE(OpenOrDie(db.path()), nullptr); }
   auto first = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(*first, std::vector<std::string>{"1"});
+  EXPECT_EQ(*first, (std::vector<std::string>{"1", "2"}));
   auto applied_at = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT applied_at FROM schema_migrations");
   ASSERT_TRUE(applied_at.has_value());
-  ASSERT_EQ(applied_at->size(), 1u);
-  EXPECT_GT(std::stoll(applied_at->front()), 1600000000);
+  ASSERT_EQ(applied_at->size(), 2u);
+  for (const auto& t : *applied_at) EXPECT_GT(std::stoll(t), 1600000000);
 
-  // A second open with data in place neither re-runs migration 1 (its CREATE TABLE would fail) nor
+  // A second open with data in place neither re-runs a migration (its CREATE TABLE would fail) nor
   // records it twice, and leaves the data alone.
   {
     auto store = OpenOrDie(db.path());
@@ -138,7 +146,7 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   EXPECT_TRUE(store->GetClient("app").has_value());
   auto second = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
   ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(*second, std::vector<std::string>{"1"});
+  EXPECT_EQ(*second, (std::vector<std::string>{"1", "2"}));
 }
 
 TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
@@ -156,9 +164,91 @@ TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
-  auto versions = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations");
+  auto versions =
+      sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, std::vector<std::string>{"1"});
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2"}));
+}
+
+TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
+  TempDb db;
+  ClientRecord awkward = MakeAwkwardClient();
+  SigningKeyRecord key{"kid-1", "ES256", "pem", "active", 42};
+  int64_t revision = 0;
+  {
+    auto store = OpenOrDie(db.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateClient(awkward).has_value());
+    ASSERT_TRUE(store->AddSigningKey(key).has_value());
+    revision = *store->Revision();
+  }
+  // Turn the file back into what a version-1 binary left: exactly migration 1's schema and rows.
+  ASSERT_TRUE(
+      sqlite::ExecForTesting(db.path(), "DELETE FROM schema_migrations WHERE version = 2; DROP TABLE users;")
+          .has_value());
+  auto tables = sqlite::QueryFirstColumnForTesting(
+      db.path(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'users'");
+  ASSERT_TRUE(tables.has_value());
+  ASSERT_TRUE(tables->empty());
+
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  auto versions =
+      sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(versions.has_value());
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2"}));
+  // Existing rows and the revision survive the upgrade.
+  auto got = store->GetClient(awkward.client_id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, awkward);
+  EXPECT_EQ(*store->ListSigningKeys(), std::vector<SigningKeyRecord>{key});
+  EXPECT_EQ(*store->Revision(), revision);
+  // And users work.
+  auto users = store->ListUsers();
+  ASSERT_TRUE(users.has_value());
+  EXPECT_TRUE(users->empty());
+  ASSERT_TRUE(store->CreateUser(MakeAwkwardUser()).has_value());
+  auto user = store->GetUserByUsername(MakeAwkwardUser().username);
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(*user, MakeAwkwardUser());
+}
+
+TEST(SqliteStoreTest, UsersTableColumnsHaveDefaults) {
+  // A row written by SQL that names only the keys (a later migration, a manual repair) reads back
+  // as a default UserRecord: every other column is NOT NULL with a default.
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(
+      sqlite::ExecForTesting(db.path(), "INSERT INTO users (user_id, username) VALUES ('u1', 'alice')")
+          .has_value());
+  auto got = store->GetUser("u1");
+  ASSERT_TRUE(got.has_value());
+  UserRecord expected;
+  expected.user_id = "u1";
+  expected.username = "alice";
+  EXPECT_EQ(*got, expected);
+  // NULL is refused rather than stored.
+  EXPECT_FALSE(sqlite::ExecForTesting(
+                   db.path(), "INSERT INTO users (user_id, username, email) VALUES ('u2', 'bob', NULL)")
+                   .has_value());
+}
+
+TEST(SqliteStoreTest, UserWritesAreVisibleAcrossInstancesAndUsernameStaysUnique) {
+  TempDb db;
+  auto server = OpenOrDie(db.path());
+  auto admin = OpenOrDie(db.path());
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(admin, nullptr);
+  const int64_t revision = *server->Revision();
+  ASSERT_TRUE(admin->CreateUser(MakeUser("1")).has_value());
+  auto got = server->GetUserByUsername("user-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, MakeUser("1"));
+  UserRecord dup = MakeUser("2");
+  dup.username = "user-1";
+  EXPECT_EQ(server->CreateUser(dup).error(), Error::kConflict);
+  EXPECT_EQ(*server->Revision(), revision);
 }
 
 TEST(SqliteStoreTest, FutureSchemaVersionIsCorrupt) {

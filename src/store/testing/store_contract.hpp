@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "store/store.hpp"
@@ -65,6 +66,61 @@ inline ClientRecord MakeAwkwardClient() {
   c.created_at = 9223372036854775807LL;
   c.updated_at = -1;
   return c;
+}
+
+// MakeUser returns an active user with every field set to a value distinct per `id`; the username
+// is "user-" + id.
+inline UserRecord MakeUser(const std::string& id) {
+  UserRecord u;
+  u.user_id = id;
+  u.username = "user-" + id;
+  u.password_hash = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+  u.status = "active";
+  u.name = "Name " + id;
+  u.given_name = "Given " + id;
+  u.family_name = "Family " + id;
+  u.preferred_username = "pref-" + id;
+  u.email = id + "@example.com";
+  u.email_verified = true;
+  u.phone_number = "+1 555 0100";
+  u.phone_number_verified = false;
+  u.address_json = R"({"country":"US"})";
+  u.picture = "https://example.com/" + id + ".png";
+  u.locale = "en-US";
+  u.zoneinfo = "America/New_York";
+  u.created_at = 1700000000;
+  u.updated_at = 1700000002;
+  return u;
+}
+
+// MakeAwkwardUser returns a user whose text breaks naive encodings (non-ASCII, quotes, newlines,
+// NUL, invalid UTF-8), with booleans the other way round from MakeUser and int64 extremes.
+inline UserRecord MakeAwkwardUser() {
+  using namespace std::string_literals;
+  UserRecord u;
+  u.user_id = "sub \"quoted\"\n\xc3\xa9\xe2\x9c\x93";
+  u.username = "J\xc3\xbcrgen.M\xc3\xbcller'; DROP TABLE users; --";
+  u.password_hash = "";
+  u.status = "disabled";
+  u.name = "\xe5\xb1\xb1\xe7\x94\xb0 \xe5\xa4\xaa\xe9\x83\x8e \xf0\x9f\x94\x91";
+  u.given_name = "Zo\xc3\xab \"Z\" \\backslash\\";
+  u.family_name = "O'Brien\tTab";
+  u.preferred_username = "";
+  u.email = "nul\0inside@example.com"s;
+  u.email_verified = false;
+  u.phone_number = "\xff\xfe invalid utf-8";
+  u.phone_number_verified = true;
+  u.address_json =
+      "{\"formatted\":\"1 \\\"Main\\\" St\\nApt 2\\nSpringfield\",\n  \"street_address\":\"1 Main "
+      "St\\r\\nApt 2\","
+      "\"locality\":\"K\xc3\xb8"
+      "benhavn\",\"country\":\"DK\"}";
+  u.picture = "";
+  u.locale = "\n";
+  u.zoneinfo = "Europe/Copenhagen";
+  u.created_at = -9223372036854775807LL - 1;
+  u.updated_at = 9223372036854775807LL;
+  return u;
 }
 
 template <class Factory>
@@ -313,12 +369,293 @@ TYPED_TEST_P(StoreContractTest, ConcurrentWritesAndReadsAllSucceed) {
   EXPECT_NE(this->RevisionNow(), before);
 }
 
+TYPED_TEST_P(StoreContractTest, EmptyStoreListsNoUsers) {
+  auto users = this->store().ListUsers();
+  ASSERT_TRUE(users.has_value());
+  EXPECT_TRUE(users->empty());
+}
+
+TYPED_TEST_P(StoreContractTest, CreateUserThenGetByIdAndByUsername) {
+  UserRecord u = MakeUser("1");
+  ASSERT_TRUE(this->store().CreateUser(u).has_value());
+  auto by_id = this->store().GetUser("1");
+  ASSERT_TRUE(by_id.has_value());
+  EXPECT_EQ(*by_id, u);
+  auto by_name = this->store().GetUserByUsername("user-1");
+  ASSERT_TRUE(by_name.has_value());
+  EXPECT_EQ(*by_name, u);
+}
+
+TYPED_TEST_P(StoreContractTest, GetMissingUserIsNotFound) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("1")).has_value());
+  EXPECT_EQ(this->store().GetUser("2").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetUser("").error(), Error::kNotFound);
+  // The two keys are separate: a username is not a user_id and vice versa.
+  EXPECT_EQ(this->store().GetUser("user-1").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetUserByUsername("1").error(), Error::kNotFound);
+  // Lookup is exact: no case folding, no prefix match.
+  EXPECT_EQ(this->store().GetUserByUsername("USER-1").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetUserByUsername("user-").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetUserByUsername("").error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, CreateUserDuplicateIdOrUsernameIsConflict) {
+  UserRecord original = MakeUser("1");
+  ASSERT_TRUE(this->store().CreateUser(original).has_value());
+
+  UserRecord same_id = MakeUser("1");
+  same_id.username = "someone-else";
+  auto r = this->store().CreateUser(same_id);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), Error::kConflict);
+  EXPECT_EQ(this->store().GetUserByUsername("someone-else").error(), Error::kNotFound);
+
+  UserRecord same_username = MakeUser("2");
+  same_username.username = original.username;
+  r = this->store().CreateUser(same_username);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), Error::kConflict);
+  EXPECT_EQ(this->store().GetUser("2").error(), Error::kNotFound);
+
+  auto got = this->store().GetUserByUsername(original.username);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, original);
+  auto all = this->store().ListUsers();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(*all, std::vector<UserRecord>{original});
+
+  // Usernames differing only in case are different usernames.
+  UserRecord upper = MakeUser("3");
+  upper.username = "USER-1";
+  EXPECT_TRUE(this->store().CreateUser(upper).has_value());
+}
+
+TYPED_TEST_P(StoreContractTest, ListUsersIsOrderedByUsernameBytes) {
+  // user_id order deliberately differs from username order.
+  std::vector<std::pair<std::string, std::string>> id_and_name = {
+      {"1", "b"}, {"2", "\xc3\xa9t\xc3\xa9"}, {"3", "a"}, {"4", "ab"}, {"5", "B"}, {"6", "a b"}, {"7", "Z9"},
+      {"8", "0"}};
+  for (const auto& [id, name] : id_and_name) {
+    UserRecord u = MakeUser(id);
+    u.username = name;
+    ASSERT_TRUE(this->store().CreateUser(u).has_value()) << id;
+  }
+  std::vector<std::string> expected;
+  for (const auto& [id, name] : id_and_name) expected.push_back(name);
+  std::sort(expected.begin(), expected.end());
+  auto all = this->store().ListUsers();
+  ASSERT_TRUE(all.has_value());
+  std::vector<std::string> listed;
+  for (const auto& u : *all) listed.push_back(u.username);
+  EXPECT_EQ(listed, expected);
+  for (const auto& u : *all) {
+    UserRecord want = MakeUser(u.user_id);
+    want.username = u.username;
+    EXPECT_EQ(u, want);
+  }
+}
+
+TYPED_TEST_P(StoreContractTest, UpdateUserReplacesEveryFieldAndRenames) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("1")).has_value());
+  UserRecord updated = MakeAwkwardUser();
+  updated.user_id = "1";
+  ASSERT_TRUE(this->store().UpdateUser(updated).has_value());
+  auto got = this->store().GetUser("1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, updated);
+  // The rename moved the username: the new one finds the user, the old one is free.
+  auto by_new = this->store().GetUserByUsername(updated.username);
+  ASSERT_TRUE(by_new.has_value());
+  EXPECT_EQ(*by_new, updated);
+  EXPECT_EQ(this->store().GetUserByUsername("user-1").error(), Error::kNotFound);
+  UserRecord takes_old_name = MakeUser("2");
+  takes_old_name.username = "user-1";
+  EXPECT_TRUE(this->store().CreateUser(takes_old_name).has_value());
+
+  // And back to plain values, keeping the username (not a conflict with itself).
+  UserRecord plain = MakeUser("1");
+  plain.username = updated.username;
+  ASSERT_TRUE(this->store().UpdateUser(plain).has_value());
+  got = this->store().GetUser("1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, plain);
+  auto all = this->store().ListUsers();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), 2u);
+}
+
+TYPED_TEST_P(StoreContractTest, UpdateUserOntoAnotherUsernameIsConflict) {
+  UserRecord a = MakeUser("a");
+  UserRecord b = MakeUser("b");
+  ASSERT_TRUE(this->store().CreateUser(a).has_value());
+  ASSERT_TRUE(this->store().CreateUser(b).has_value());
+  UserRecord rename = b;
+  rename.username = a.username;
+  rename.name = "should not be written";
+  auto r = this->store().UpdateUser(rename);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), Error::kConflict);
+  // Both users are untouched, and each username still finds its own user.
+  auto got_a = this->store().GetUserByUsername(a.username);
+  ASSERT_TRUE(got_a.has_value());
+  EXPECT_EQ(*got_a, a);
+  auto got_b = this->store().GetUser("b");
+  ASSERT_TRUE(got_b.has_value());
+  EXPECT_EQ(*got_b, b);
+  auto got_b_by_name = this->store().GetUserByUsername(b.username);
+  ASSERT_TRUE(got_b_by_name.has_value());
+  EXPECT_EQ(*got_b_by_name, b);
+}
+
+TYPED_TEST_P(StoreContractTest, UpdateMissingUserIsNotFoundAndCreatesNothing) {
+  auto r = this->store().UpdateUser(MakeUser("ghost"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetUser("ghost").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetUserByUsername("user-ghost").error(), Error::kNotFound);
+  // Also kNotFound when the username is taken: the missing id is what the caller got wrong.
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("1")).has_value());
+  UserRecord ghost = MakeUser("ghost");
+  ghost.username = "user-1";
+  EXPECT_EQ(this->store().UpdateUser(ghost).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, DeleteUserRemovesOnlyThatUser) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("a")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("b")).has_value());
+  ASSERT_TRUE(this->store().DeleteUser("a").has_value());
+  EXPECT_EQ(this->store().GetUser("a").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetUserByUsername("user-a").error(), Error::kNotFound);
+  auto b = this->store().GetUser("b");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(*b, MakeUser("b"));
+  auto all = this->store().ListUsers();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(*all, std::vector<UserRecord>{MakeUser("b")});
+
+  auto again = this->store().DeleteUser("a");
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error(), Error::kNotFound);
+  // Deleting by username is not a thing: the key is user_id.
+  EXPECT_EQ(this->store().DeleteUser("user-b").error(), Error::kNotFound);
+
+  // The username is free again (the store does not police user_id reuse; callers never reuse).
+  UserRecord newcomer = MakeUser("c");
+  newcomer.username = "user-a";
+  EXPECT_TRUE(this->store().CreateUser(newcomer).has_value());
+}
+
+TYPED_TEST_P(StoreContractTest, AllUserFieldsRoundTripExactly) {
+  UserRecord awkward = MakeAwkwardUser();
+  UserRecord plain = MakeUser("plain");  // booleans the other way round from awkward's
+  UserRecord empty;                      // every string empty, defaults elsewhere
+  empty.user_id = "";
+  empty.username = "";
+  empty.status = "";
+  for (const auto& u : {awkward, plain, empty})
+    ASSERT_TRUE(this->store().CreateUser(u).has_value()) << u.user_id;
+
+  auto got = this->store().GetUser(awkward.user_id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->user_id, awkward.user_id);
+  EXPECT_EQ(got->username, awkward.username);
+  EXPECT_EQ(got->password_hash, awkward.password_hash);
+  EXPECT_EQ(got->status, awkward.status);
+  EXPECT_EQ(got->name, awkward.name);
+  EXPECT_EQ(got->given_name, awkward.given_name);
+  EXPECT_EQ(got->family_name, awkward.family_name);
+  EXPECT_EQ(got->preferred_username, awkward.preferred_username);
+  EXPECT_EQ(got->email, awkward.email);
+  EXPECT_EQ(got->email.size(), awkward.email.size());
+  EXPECT_FALSE(got->email_verified);
+  EXPECT_EQ(got->phone_number, awkward.phone_number);
+  EXPECT_TRUE(got->phone_number_verified);
+  EXPECT_EQ(got->address_json, awkward.address_json);
+  EXPECT_EQ(got->picture, awkward.picture);
+  EXPECT_EQ(got->locale, awkward.locale);
+  EXPECT_EQ(got->zoneinfo, awkward.zoneinfo);
+  EXPECT_EQ(got->created_at, awkward.created_at);
+  EXPECT_EQ(got->updated_at, awkward.updated_at);
+  EXPECT_EQ(*got, awkward);
+  auto by_name = this->store().GetUserByUsername(awkward.username);
+  ASSERT_TRUE(by_name.has_value());
+  EXPECT_EQ(*by_name, awkward);
+
+  auto got_plain = this->store().GetUser("plain");
+  ASSERT_TRUE(got_plain.has_value());
+  EXPECT_TRUE(got_plain->email_verified);
+  EXPECT_FALSE(got_plain->phone_number_verified);
+  EXPECT_EQ(*got_plain, plain);
+
+  auto got_empty = this->store().GetUser("");
+  ASSERT_TRUE(got_empty.has_value());
+  EXPECT_EQ(*got_empty, empty);
+  auto got_empty_by_name = this->store().GetUserByUsername("");
+  ASSERT_TRUE(got_empty_by_name.has_value());
+  EXPECT_EQ(*got_empty_by_name, empty);
+
+  auto all = this->store().ListUsers();
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 3u);
+  for (const auto& u : {awkward, plain, empty}) EXPECT_NE(std::find(all->begin(), all->end(), u), all->end());
+}
+
+TYPED_TEST_P(StoreContractTest, UserWritesLeaveRevisionUnchanged) {
+  // Store::Revision covers clients and keys only: the server reads users per sign-in.
+  const int64_t before = this->RevisionNow();
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("1")).has_value());
+  EXPECT_EQ(this->RevisionNow(), before) << "after CreateUser";
+  UserRecord changed = MakeUser("1");
+  changed.username = "renamed";
+  ASSERT_TRUE(this->store().UpdateUser(changed).has_value());
+  EXPECT_EQ(this->RevisionNow(), before) << "after UpdateUser";
+  EXPECT_FALSE(this->store().CreateUser(MakeUser("1")).has_value());
+  EXPECT_FALSE(this->store().UpdateUser(MakeUser("missing")).has_value());
+  EXPECT_TRUE(this->store().GetUser("1").has_value());
+  EXPECT_TRUE(this->store().ListUsers().has_value());
+  EXPECT_EQ(this->RevisionNow(), before) << "after failed user writes and reads";
+  ASSERT_TRUE(this->store().DeleteUser("1").has_value());
+  EXPECT_EQ(this->RevisionNow(), before) << "after DeleteUser";
+  // Client writes still bump it with users present.
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("2")).has_value());
+  ASSERT_TRUE(this->store().CreateClient(MakeClient("a")).has_value());
+  EXPECT_NE(this->RevisionNow(), before) << "after CreateClient";
+}
+
+TYPED_TEST_P(StoreContractTest, ConcurrentUserWritesAndReadsAllSucceed) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 25;
+  std::vector<int> failures(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t, &failures] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (!this->store().CreateUser(MakeUser(id)).has_value()) ++failures[t];
+        if (!this->store().GetUserByUsername("user-" + id).has_value()) ++failures[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+  auto all = this->store().ListUsers();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), static_cast<std::size_t>(kThreads * kPerThread));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContractTest, EmptyStoreListsNothing, CreateThenGetReturnsTheSameRecord,
                             GetMissingIsNotFound, CreateDuplicateIsConflictAndKeepsTheOriginal,
                             UpdateReplacesEveryField, UpdateMissingIsNotFoundAndCreatesNothing,
                             DeleteRemovesOnlyThatClient, AllFieldsRoundTripExactly,
                             ListClientsIsOrderedByClientIdBytes, SigningKeysListInCreatedAtThenKidOrder,
                             AddSigningKeyDuplicateKidIsConflict, RevisionChangesAfterEveryWrite,
-                            RevisionStaysAfterReadsAndFailedWrites, ConcurrentWritesAndReadsAllSucceed);
+                            RevisionStaysAfterReadsAndFailedWrites, ConcurrentWritesAndReadsAllSucceed,
+                            EmptyStoreListsNoUsers, CreateUserThenGetByIdAndByUsername,
+                            GetMissingUserIsNotFound, CreateUserDuplicateIdOrUsernameIsConflict,
+                            ListUsersIsOrderedByUsernameBytes, UpdateUserReplacesEveryFieldAndRenames,
+                            UpdateUserOntoAnotherUsernameIsConflict,
+                            UpdateMissingUserIsNotFoundAndCreatesNothing, DeleteUserRemovesOnlyThatUser,
+                            AllUserFieldsRoundTripExactly, UserWritesLeaveRevisionUnchanged,
+                            ConcurrentUserWritesAndReadsAllSucceed);
 
 }  // namespace latchkey::store::testing
