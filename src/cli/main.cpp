@@ -97,6 +97,27 @@ void PrintClient(const store::ClientRecord& c, const std::optional<std::string>&
             << (c.access_token_alg.empty() ? "server default" : c.access_token_alg) << "\n";
 }
 
+// Admin: what every admin command works on.
+struct Admin {
+  server::Config config;
+  std::unique_ptr<store::Store> store;
+};
+
+// OpenAdmin loads the configuration and opens the store; returns 0, or the exit code after
+// printing why not.
+int OpenAdmin(const CommonFlags& flags, Admin& admin) {
+  auto config = LoadConfigOrPrint(flags);
+  if (!config) return 2;
+  auto store = server::OpenStore(*config);
+  if (!store) {
+    std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
+    return 1;
+  }
+  admin.config = std::move(*config);
+  admin.store = std::move(*store);
+  return 0;
+}
+
 int StoreFailure(store::Error e, const std::string& id) {
   switch (e) {
     case store::Error::kNotFound: std::fprintf(stderr, "latchkey: no client '%s'\n", id.c_str()); return 3;
@@ -142,13 +163,8 @@ std::vector<std::string> SplitScopes(const std::vector<std::string>& values) {
 }
 
 int ClientCreate(const CommonFlags& common_flags, const ClientFlags& f) {
-  auto config = LoadConfigOrPrint(common_flags);
-  if (!config) return 2;
-  auto store = server::OpenStore(*config);
-  if (!store) {
-    std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
-    return 1;
-  }
+  Admin admin;
+  if (int rc = OpenAdmin(common_flags, admin); rc != 0) return rc;
   common::SystemClock clock;
   crypto::SystemRandom random;
   store::ClientRecord c;
@@ -174,20 +190,16 @@ int ClientCreate(const CommonFlags& common_flags, const ClientFlags& f) {
     std::fprintf(stderr, "latchkey: %s\n", valid.error().description.c_str());
     return 2;
   }
-  if (auto created = (*store)->CreateClient(c); !created) return StoreFailure(created.error(), c.client_id);
+  if (auto created = admin.store->CreateClient(c); !created)
+    return StoreFailure(created.error(), c.client_id);
   PrintClient(c, secret, common_flags.json);
   return 0;
 }
 
 int ClientUpdate(const CommonFlags& common_flags, const ClientFlags& f, CLI::App* cmd) {
-  auto config = LoadConfigOrPrint(common_flags);
-  if (!config) return 2;
-  auto store = server::OpenStore(*config);
-  if (!store) {
-    std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
-    return 1;
-  }
-  auto existing = (*store)->GetClient(f.id);
+  Admin admin;
+  if (int rc = OpenAdmin(common_flags, admin); rc != 0) return rc;
+  auto existing = admin.store->GetClient(f.id);
   if (!existing) return StoreFailure(existing.error(), f.id);
   store::ClientRecord c = *existing;
   // Only the flags given change; a repeatable flag given replaces the whole list.
@@ -204,21 +216,17 @@ int ClientUpdate(const CommonFlags& common_flags, const ClientFlags& f, CLI::App
     std::fprintf(stderr, "latchkey: %s\n", valid.error().description.c_str());
     return 2;
   }
-  if (auto updated = (*store)->UpdateClient(c); !updated) return StoreFailure(updated.error(), c.client_id);
+  if (auto updated = admin.store->UpdateClient(c); !updated)
+    return StoreFailure(updated.error(), c.client_id);
   PrintClient(c, std::nullopt, common_flags.json);
   return 0;
 }
 
 int ClientRead(const CommonFlags& common_flags, const std::string& id, const std::string& action) {
-  auto config = LoadConfigOrPrint(common_flags);
-  if (!config) return 2;
-  auto store = server::OpenStore(*config);
-  if (!store) {
-    std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
-    return 1;
-  }
+  Admin admin;
+  if (int rc = OpenAdmin(common_flags, admin); rc != 0) return rc;
   if (action == "list") {
-    auto clients = (*store)->ListClients();
+    auto clients = admin.store->ListClients();
     if (!clients) return StoreFailure(clients.error(), "");
     if (common_flags.json) {
       boost::json::array all;
@@ -233,13 +241,13 @@ int ClientRead(const CommonFlags& common_flags, const std::string& id, const std
     return 0;
   }
   if (action == "show") {
-    auto c = (*store)->GetClient(id);
+    auto c = admin.store->GetClient(id);
     if (!c) return StoreFailure(c.error(), id);
     PrintClient(*c, std::nullopt, common_flags.json);
     return 0;
   }
   if (action == "delete") {
-    if (auto deleted = (*store)->DeleteClient(id); !deleted) return StoreFailure(deleted.error(), id);
+    if (auto deleted = admin.store->DeleteClient(id); !deleted) return StoreFailure(deleted.error(), id);
     if (common_flags.json) {
       std::cout << boost::json::serialize(boost::json::object{{"client_id", id}, {"deleted", true}}) << "\n";
     } else {
@@ -248,7 +256,7 @@ int ClientRead(const CommonFlags& common_flags, const std::string& id, const std
     return 0;
   }
   // rotate-secret: the old secret stops working as soon as the server reloads (about a second).
-  auto c = (*store)->GetClient(id);
+  auto c = admin.store->GetClient(id);
   if (!c) return StoreFailure(c.error(), id);
   if (c->token_endpoint_auth_method == "none") {
     std::fprintf(stderr, "latchkey: client '%s' is public and has no secret\n", id.c_str());
@@ -258,7 +266,7 @@ int ClientRead(const CommonFlags& common_flags, const std::string& id, const std
   std::string secret = oauth::GenerateClientSecret(random);
   c->secret_hash = oauth::HashClientSecret(secret);
   c->updated_at = common::SystemClock().NowSeconds();
-  if (auto updated = (*store)->UpdateClient(*c); !updated) return StoreFailure(updated.error(), id);
+  if (auto updated = admin.store->UpdateClient(*c); !updated) return StoreFailure(updated.error(), id);
   PrintClient(*c, secret, common_flags.json);
   return 0;
 }
@@ -397,18 +405,13 @@ std::optional<std::string> HashForStore(const std::string& password, const serve
 }
 
 int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, const std::string& action) {
-  auto config = LoadConfigOrPrint(common_flags);
-  if (!config) return 2;
-  auto store = server::OpenStore(*config);
-  if (!store) {
-    std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
-    return 1;
-  }
+  Admin admin;
+  if (int rc = OpenAdmin(common_flags, admin); rc != 0) return rc;
   common::SystemClock clock;
   const std::string username = identity::NormalizeUsername(f.username);
 
   if (action == "list") {
-    auto users = (*store)->ListUsers();
+    auto users = admin.store->ListUsers();
     if (!users) return UserFailure(users.error(), "");
     if (common_flags.json) {
       boost::json::array all;
@@ -434,11 +437,11 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
       return 2;
     }
     if (f.password_stdin) {
-      auto hash = HashForStore(ReadPasswordFromStdin(), *config);
+      auto hash = HashForStore(ReadPasswordFromStdin(), admin.config);
       if (!hash) return 2;
       u.password_hash = *hash;
     }
-    if (auto created = (*store)->CreateUser(u); !created) return UserFailure(created.error(), username);
+    if (auto created = admin.store->CreateUser(u); !created) return UserFailure(created.error(), username);
     PrintUser(u, common_flags.json);
     return 0;
   }
@@ -476,11 +479,11 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
       u.user_id = identity::NewUserId(random);
       u.created_at = u.updated_at = clock.NowSeconds();
       if (!imported.password.empty()) {
-        auto hash = HashForStore(imported.password, *config);
+        auto hash = HashForStore(imported.password, admin.config);
         if (!hash) return 2;
         u.password_hash = *hash;
       }
-      auto written = (*store)->CreateUser(u);
+      auto written = admin.store->CreateUser(u);
       if (!written && written.error() == store::Error::kConflict) {
         std::fprintf(stderr, "latchkey: user '%s' already exists; skipped\n", u.username.c_str());
         ++skipped;
@@ -499,7 +502,7 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
     return skipped > 0 ? 3 : 0;
   }
 
-  auto existing = (*store)->GetUserByUsername(username);
+  auto existing = admin.store->GetUserByUsername(username);
   if (!existing) return UserFailure(existing.error(), username);
   store::UserRecord u = *existing;
 
@@ -508,7 +511,7 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
     return 0;
   }
   if (action == "delete") {
-    if (auto deleted = (*store)->DeleteUser(u.user_id); !deleted)
+    if (auto deleted = admin.store->DeleteUser(u.user_id); !deleted)
       return UserFailure(deleted.error(), username);
     if (common_flags.json) {
       std::cout << boost::json::serialize(boost::json::object{{"username", username}, {"deleted", true}})
@@ -527,7 +530,7 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
       std::fprintf(stderr, "latchkey: set-password reads the new password with --password-stdin\n");
       return 2;
     }
-    auto hash = HashForStore(ReadPasswordFromStdin(), *config);
+    auto hash = HashForStore(ReadPasswordFromStdin(), admin.config);
     if (!hash) return 2;
     u.password_hash = *hash;
   }
@@ -536,7 +539,7 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
     std::fprintf(stderr, "latchkey: %s\n", valid.error().c_str());
     return 2;
   }
-  if (auto updated = (*store)->UpdateUser(u); !updated) return UserFailure(updated.error(), username);
+  if (auto updated = admin.store->UpdateUser(u); !updated) return UserFailure(updated.error(), username);
   PrintUser(u, common_flags.json);
   return 0;
 }

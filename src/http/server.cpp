@@ -203,27 +203,26 @@ void Server::Impl::Unregister(uint64_t id) {
   connections.erase(id);
 }
 
-std::optional<Response> Server::Impl::RunInline(const Request& request) {
+// CatchAll runs `dispatch` under the one catch-all per request (STYLE.md): a handler bug costs one
+// 500, logged with the request id, not the process.
+template <class T, class F>
+T CatchAll(const Request& request, F&& dispatch) {
   try {
-    return router.DispatchInline(request);
+    return dispatch();
   } catch (const std::exception& e) {
     common::LogError("handler threw", {{"request_id", request.request_id}, {"what", e.what()}});
   } catch (...) {
     common::LogError("handler threw", {{"request_id", request.request_id}, {"what", "unknown"}});
   }
-  return ErrorJson(500, "server_error", "internal error");
+  return T(ErrorJson(500, "server_error", "internal error"));
+}
+
+std::optional<Response> Server::Impl::RunInline(const Request& request) {
+  return CatchAll<std::optional<Response>>(request, [&] { return router.DispatchInline(request); });
 }
 
 asio::awaitable<Response> Server::Impl::RunHandler(const Request& request) {
-  // The one catch-all per request (STYLE.md): a handler bug costs one 500, not the process.
-  try {
-    co_return router.Dispatch(request);
-  } catch (const std::exception& e) {
-    common::LogError("handler threw", {{"request_id", request.request_id}, {"what", e.what()}});
-  } catch (...) {
-    common::LogError("handler threw", {{"request_id", request.request_id}, {"what", "unknown"}});
-  }
-  co_return ErrorJson(500, "server_error");
+  co_return CatchAll<Response>(request, [&] { return router.Dispatch(request); });
 }
 
 template <class Stream>

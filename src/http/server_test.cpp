@@ -357,7 +357,7 @@ TEST_F(ServerTest, ThrowingHandlerIs500AndServerKeepsServing) {
   auto response = client.Read();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->result_int(), 500);
-  EXPECT_EQ(response->body(), R"({"error":"server_error"})");
+  EXPECT_EQ(response->body(), R"({"error":"server_error","error_description":"internal error"})");
   ASSERT_TRUE(client.Send(Get("/hello")));
   auto next = client.Read();
   ASSERT_TRUE(next);
