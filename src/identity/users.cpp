@@ -78,7 +78,10 @@ common::Result<ImportedUser, std::string> ParseImportLine(std::string_view line)
   if (ec || !parsed.is_object()) return std::string("not a JSON object");
   ImportedUser out;
   store::UserRecord& u = out.user;
-  for (const auto& [key, value] : parsed.as_object()) {
+  for (const auto& member : parsed.as_object()) {
+    // Named copies, not structured bindings: lambdas below capture them.
+    const std::string_view key = member.key();
+    const boost::json::value& value = member.value();
     auto text = [&](std::string& field) -> bool {
       if (!value.is_string()) return false;
       field = std::string(value.as_string());

@@ -15,6 +15,15 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidScope: return "invalid_scope";
     case ErrorCode::kServerError: return "server_error";
     case ErrorCode::kTemporarilyUnavailable: return "temporarily_unavailable";
+    case ErrorCode::kAccessDenied: return "access_denied";
+    case ErrorCode::kUnsupportedResponseType: return "unsupported_response_type";
+    case ErrorCode::kLoginRequired: return "login_required";
+    case ErrorCode::kConsentRequired: return "consent_required";
+    case ErrorCode::kInteractionRequired: return "interaction_required";
+    case ErrorCode::kAccountSelectionRequired: return "account_selection_required";
+    case ErrorCode::kRequestNotSupported: return "request_not_supported";
+    case ErrorCode::kRequestUriNotSupported: return "request_uri_not_supported";
+    case ErrorCode::kRegistrationNotSupported: return "registration_not_supported";
   }
   return "server_error";
 }

@@ -20,6 +20,16 @@ enum class ErrorCode {
   kInvalidScope,            // RFC 6749 §5.2
   kServerError,             // RFC 6749 §4.1.2.1 (also used for 500 at the token endpoint)
   kTemporarilyUnavailable,  // RFC 6749 §4.1.2.1 (503)
+  // Authorization endpoint only (rendered as a redirect, never as a status code):
+  kAccessDenied,              // RFC 6749 §4.1.2.1
+  kUnsupportedResponseType,   // RFC 6749 §4.1.2.1
+  kLoginRequired,             // OIDC Core §3.1.2.6
+  kConsentRequired,           // OIDC Core §3.1.2.6
+  kInteractionRequired,       // OIDC Core §3.1.2.6
+  kAccountSelectionRequired,  // OIDC Core §3.1.2.6
+  kRequestNotSupported,       // OIDC Core §3.1.2.6, §6.1 ("request" parameter)
+  kRequestUriNotSupported,    // OIDC Core §3.1.2.6, §6.2 ("request_uri" parameter)
+  kRegistrationNotSupported,  // OIDC Core §3.1.2.6, §7.2.1 ("registration" parameter)
 };
 
 // ErrorCodeName returns the RFC spelling ("invalid_request", ...).
