@@ -130,13 +130,97 @@ class UserStore {
   virtual Result<void> DeleteUser(const std::string& user_id) = 0;
 };
 
+// SessionRecord: a signed-in browser (OIDC Core §3.1.2.3). The cookie carries a random id; only its
+// SHA-256 is stored, so a leaked database does not yield usable cookies.
+struct SessionRecord {
+  std::string id_hash;       // SHA-256 of the cookie value, raw 32 bytes (may contain NUL)
+  std::string user_id;       // must name an existing user (UserStore)
+  int64_t created_at = 0;    // also the start of the absolute lifetime
+  int64_t last_seen_at = 0;  // the idle-lifetime clock (TouchSession)
+  int64_t auth_time = 0;     // the "auth_time" claim (OIDC Core §2)
+  std::string amr;           // space-separated "amr" values, e.g. "pwd"
+  std::string acr;
+  bool revoked = false;
+
+  bool operator==(const SessionRecord&) const = default;
+};
+
+// SessionStore: browser sessions. Keys are the raw hash bytes, compared exactly. The store does not
+// check expiry or revocation on reads: the caller compares the timestamps with its own policy.
+// Deleting a user deletes that user's sessions.
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  // CreateSession: kConflict when the id_hash exists; kNotFound when no user has s.user_id
+  // (nothing is written either way).
+  virtual Result<void> CreateSession(const SessionRecord& s) = 0;
+  // GetSession returns the session, revoked or not: kNotFound when absent.
+  virtual Result<SessionRecord> GetSession(const std::string& id_hash) = 0;
+  // TouchSession sets last_seen_at to `now` (also backwards: the store keeps what it is given):
+  // kNotFound when absent. It does not refuse a revoked session.
+  virtual Result<void> TouchSession(const std::string& id_hash, int64_t now) = 0;
+  // RevokeSession marks the session revoked (idempotent on a revoked one): kNotFound when absent.
+  virtual Result<void> RevokeSession(const std::string& id_hash) = 0;
+  // ListUserSessions: the user's sessions, revoked ones included, ordered by created_at, then
+  // id_hash bytes; empty (not kNotFound) for an unknown user.
+  virtual Result<std::vector<SessionRecord>> ListUserSessions(const std::string& user_id) = 0;
+  // DeleteExpiredSessions deletes every session with created_at < created_before (absolute
+  // lifetime) or last_seen_at < seen_before (idle lifetime), and returns how many it deleted.
+  virtual Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before) = 0;
+};
+
+// AuthorizationCodeRecord: an issued authorization code (RFC 6749 §4.1.2), stored hashed, single use
+// (§10.5). It carries everything the token endpoint needs to check the redemption (§4.1.3, RFC 7636
+// §4.6) and to build the ID token (OIDC Core §3.1.3.6).
+struct AuthorizationCodeRecord {
+  std::string code_hash;  // SHA-256 of the code, raw 32 bytes (may contain NUL)
+  std::string client_id;
+  std::string user_id;          // must name an existing user (UserStore)
+  std::string session_id_hash;  // the session that approved it (raw bytes; may be empty)
+  std::string redirect_uri;
+  bool redirect_uri_sent = false;  // whether the request carried redirect_uri (RFC 6749 §4.1.3)
+  std::string scope;               // space-separated
+  std::string nonce;
+  std::string code_challenge;
+  std::string code_challenge_method;
+  int64_t auth_time = 0;
+  std::string amr;
+  std::string acr;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;  // the code is expired once expires_at <= now
+  bool used = false;
+
+  bool operator==(const AuthorizationCodeRecord&) const = default;
+};
+
+// CodeStore: authorization codes. Deleting a user deletes that user's codes.
+class CodeStore {
+ public:
+  virtual ~CodeStore() = default;
+  // CreateCode stores `c` as given (used included): kConflict when the code_hash exists; kNotFound
+  // when no user has c.user_id (nothing is written either way).
+  virtual Result<void> CreateCode(const AuthorizationCodeRecord& c) = 0;
+  // RedeemCode atomically marks an unused, unexpired code used and returns it as it was before
+  // (used == false). Atomic across threads and processes sharing the database: of two concurrent
+  // redemptions of one code exactly one succeeds. kConflict when the code was already used (expired
+  // or not): the caller then reads it with GetCode to find and revoke what it granted (RFC 6749
+  // §4.1.2, §10.5). kNotFound when there is no such code, or it is expired (expires_at <= now) and
+  // unused. It does not check client_id, redirect_uri or PKCE: the caller does, after redeeming.
+  virtual Result<AuthorizationCodeRecord> RedeemCode(const std::string& code_hash, int64_t now) = 0;
+  // GetCode returns the code as stored, used or not, expired or not: kNotFound when absent.
+  virtual Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) = 0;
+  // DeleteExpiredCodes deletes every code with expires_at <= now, used or not, and returns how many.
+  virtual Result<int64_t> DeleteExpiredCodes(int64_t now) = 0;
+};
+
 // Store: one backend's whole surface.
-class Store : public ClientStore, public KeyStore, public UserStore {
+class Store : public ClientStore, public KeyStore, public UserStore, public SessionStore, public CodeStore {
  public:
   // Revision returns a number that changes whenever any client or key is written, by this
   // process or another one sharing the database (how a running server notices admin commands).
-  // User writes do NOT change it: the server caches clients and keys, but reads users from the
-  // store on every sign-in, so bumping it would only make the server reload clients and keys.
+  // User, session and code writes do NOT change it: the server caches clients and keys, but reads
+  // users, sessions and codes from the store on every request, so bumping it would only make the
+  // server reload clients and keys.
   virtual Result<int64_t> Revision() = 0;
 };
 

@@ -10,8 +10,8 @@ namespace latchkey::store::memory {
 namespace {
 
 // MemoryStore keeps everything in maps under one mutex. Revision is a counter bumped by every
-// successful client or key write; failed writes (kConflict, kNotFound) and user writes leave it
-// unchanged (see Store::Revision).
+// successful client or key write; failed writes (kConflict, kNotFound) and user, session and code
+// writes leave it unchanged (see Store::Revision). The one mutex also makes RedeemCode atomic.
 class MemoryStore final : public Store {
  public:
   Result<ClientRecord> GetClient(const std::string& client_id) override {
@@ -125,7 +125,94 @@ class MemoryStore final : public Store {
     if (it == users_.end()) return Error::kNotFound;
     user_ids_by_username_.erase(it->second.username);
     users_.erase(it);
+    // As the SQLite schema's ON DELETE CASCADE: the user's sessions and codes go too.
+    std::erase_if(sessions_, [&](const auto& entry) { return entry.second.user_id == user_id; });
+    std::erase_if(codes_, [&](const auto& entry) { return entry.second.user_id == user_id; });
     return {};
+  }
+
+  Result<void> CreateSession(const SessionRecord& s) override {
+    std::lock_guard lock(mutex_);
+    if (sessions_.contains(s.id_hash)) return Error::kConflict;
+    if (!users_.contains(s.user_id)) return Error::kNotFound;
+    sessions_.emplace(s.id_hash, s);
+    return {};
+  }
+
+  Result<SessionRecord> GetSession(const std::string& id_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id_hash);
+    if (it == sessions_.end()) return Error::kNotFound;
+    return it->second;
+  }
+
+  Result<void> TouchSession(const std::string& id_hash, int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id_hash);
+    if (it == sessions_.end()) return Error::kNotFound;
+    it->second.last_seen_at = now;
+    return {};
+  }
+
+  Result<void> RevokeSession(const std::string& id_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id_hash);
+    if (it == sessions_.end()) return Error::kNotFound;
+    it->second.revoked = true;
+    return {};
+  }
+
+  Result<std::vector<SessionRecord>> ListUserSessions(const std::string& user_id) override {
+    std::lock_guard lock(mutex_);
+    std::vector<SessionRecord> out;
+    for (const auto& [id_hash, session] : sessions_) {
+      if (session.user_id == user_id) out.push_back(session);
+    }
+    // sessions_ is ordered by id_hash already; a stable sort keeps that as the tie-break.
+    std::stable_sort(out.begin(), out.end(), [](const SessionRecord& a, const SessionRecord& b) {
+      return a.created_at < b.created_at;
+    });
+    return out;
+  }
+
+  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before) override {
+    std::lock_guard lock(mutex_);
+    return static_cast<int64_t>(std::erase_if(sessions_, [&](const auto& entry) {
+      return entry.second.created_at < created_before || entry.second.last_seen_at < seen_before;
+    }));
+  }
+
+  Result<void> CreateCode(const AuthorizationCodeRecord& c) override {
+    std::lock_guard lock(mutex_);
+    if (codes_.contains(c.code_hash)) return Error::kConflict;
+    if (!users_.contains(c.user_id)) return Error::kNotFound;
+    codes_.emplace(c.code_hash, c);
+    return {};
+  }
+
+  Result<AuthorizationCodeRecord> RedeemCode(const std::string& code_hash, int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = codes_.find(code_hash);
+    if (it == codes_.end()) return Error::kNotFound;
+    // A used code is a replay whether or not it has expired since: report it (RFC 6749 §10.5).
+    if (it->second.used) return Error::kConflict;
+    if (it->second.expires_at <= now) return Error::kNotFound;
+    AuthorizationCodeRecord before = it->second;
+    it->second.used = true;
+    return before;
+  }
+
+  Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = codes_.find(code_hash);
+    if (it == codes_.end()) return Error::kNotFound;
+    return it->second;
+  }
+
+  Result<int64_t> DeleteExpiredCodes(int64_t now) override {
+    std::lock_guard lock(mutex_);
+    return static_cast<int64_t>(
+        std::erase_if(codes_, [&](const auto& entry) { return entry.second.expires_at <= now; }));
   }
 
   Result<int64_t> Revision() override {
@@ -139,6 +226,8 @@ class MemoryStore final : public Store {
   std::map<std::string, SigningKeyRecord> keys_;
   std::map<std::string, UserRecord> users_;                  // by user_id
   std::map<std::string, std::string> user_ids_by_username_;  // username -> user_id
+  std::map<std::string, SessionRecord> sessions_;            // by id_hash
+  std::map<std::string, AuthorizationCodeRecord> codes_;     // by code_hash
   int64_t revision_ = 0;
 };
 

@@ -29,6 +29,9 @@ namespace {
 // something is badly wrong.
 constexpr int kBusyTimeoutMs = 5000;
 
+// kJournalModeRetryMs: the pause between attempts to switch a fresh file to WAL (OpenConnection).
+constexpr int kJournalModeRetryMs = 10;
+
 // kMaxIdleConnections: connections kept open for reuse. More may be open at once (one per thread
 // inside a call); the extra ones are closed when returned.
 constexpr std::size_t kMaxIdleConnections = 8;
@@ -36,7 +39,7 @@ constexpr std::size_t kMaxIdleConnections = 8;
 // kMigrations: the schema, as an ordered list. Entry i brings the schema to version i + 1. Append
 // only: never edit or reorder an entry that has shipped. List fields are JSON arrays of strings
 // (every byte survives: JSON escapes quotes, control characters and NUL).
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   client_id TEXT PRIMARY KEY NOT NULL,
@@ -89,6 +92,45 @@ CREATE TABLE users (
   created_at INTEGER NOT NULL DEFAULT 0,
   updated_at INTEGER NOT NULL DEFAULT 0
 );
+)sql",
+    // 3: browser sessions and authorization codes (OIDC Core §3.1.2; RFC 6749 §4.1.2, §10.5). The
+    // hashes are BLOB keys: raw SHA-256 bytes, compared byte-wise, bound as blobs. Deleting a user
+    // deletes their sessions and codes (foreign keys are on for every connection). The user_id
+    // indexes also keep that cascade from scanning the tables; the time indexes serve the cleanups.
+    R"sql(
+CREATE TABLE sessions (
+  id_hash BLOB PRIMARY KEY NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL DEFAULT 0,
+  last_seen_at INTEGER NOT NULL DEFAULT 0,
+  auth_time INTEGER NOT NULL DEFAULT 0,
+  amr TEXT NOT NULL DEFAULT '',
+  acr TEXT NOT NULL DEFAULT '',
+  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+);
+CREATE INDEX sessions_by_user ON sessions (user_id, created_at, id_hash);
+CREATE INDEX sessions_by_created_at ON sessions (created_at);
+CREATE INDEX sessions_by_last_seen_at ON sessions (last_seen_at);
+CREATE TABLE authorization_codes (
+  code_hash BLOB PRIMARY KEY NOT NULL,
+  client_id TEXT NOT NULL DEFAULT '',
+  user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  session_id_hash BLOB NOT NULL DEFAULT X'',
+  redirect_uri TEXT NOT NULL DEFAULT '',
+  redirect_uri_sent INTEGER NOT NULL DEFAULT 0 CHECK (redirect_uri_sent IN (0, 1)),
+  scope TEXT NOT NULL DEFAULT '',
+  nonce TEXT NOT NULL DEFAULT '',
+  code_challenge TEXT NOT NULL DEFAULT '',
+  code_challenge_method TEXT NOT NULL DEFAULT '',
+  auth_time INTEGER NOT NULL DEFAULT 0,
+  amr TEXT NOT NULL DEFAULT '',
+  acr TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  used INTEGER NOT NULL DEFAULT 0 CHECK (used IN (0, 1))
+);
+CREATE INDEX authorization_codes_by_user ON authorization_codes (user_id);
+CREATE INDEX authorization_codes_by_expires_at ON authorization_codes (expires_at);
 )sql",
 };
 
@@ -152,6 +194,39 @@ constexpr std::string_view kUpdateUser =
     "phone_number_verified = ?12, address_json = ?13, picture = ?14, locale = ?15, zoneinfo = ?16, "
     "created_at = ?17, updated_at = ?18 WHERE user_id = ?1";
 constexpr std::string_view kDeleteUser = "DELETE FROM users WHERE user_id = ?1";
+
+// The session statements list the columns in SessionRecord order; ReadSession and BindSession use
+// the same order.
+constexpr std::string_view kSelectSession =
+    "SELECT id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked FROM sessions "
+    "WHERE id_hash = ?1";
+constexpr std::string_view kSelectUserSessions =
+    "SELECT id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked FROM sessions "
+    "WHERE user_id = ?1 ORDER BY created_at, id_hash";
+constexpr std::string_view kInsertSession =
+    "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr std::string_view kTouchSession = "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1";
+constexpr std::string_view kRevokeSession = "UPDATE sessions SET revoked = 1 WHERE id_hash = ?1";
+constexpr std::string_view kDeleteExpiredSessions =
+    "DELETE FROM sessions WHERE created_at < ?1 OR last_seen_at < ?2";
+
+// The code statements list the columns in AuthorizationCodeRecord order; ReadCode and BindCode use
+// the same order.
+constexpr std::string_view kSelectCode =
+    "SELECT code_hash, client_id, user_id, session_id_hash, redirect_uri, redirect_uri_sent, scope, nonce, "
+    "code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, used "
+    "FROM authorization_codes WHERE code_hash = ?1";
+constexpr std::string_view kInsertCode =
+    "INSERT INTO authorization_codes (code_hash, client_id, user_id, session_id_hash, redirect_uri, "
+    "redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, "
+    "created_at, expires_at, used) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+    "?15, ?16)";
+// kRedeemCode is the single-use check and the mark in one statement: of two redemptions, only the
+// first finds used = 0, whatever the interleaving (it also runs under BEGIN IMMEDIATE).
+constexpr std::string_view kRedeemCode =
+    "UPDATE authorization_codes SET used = 1 WHERE code_hash = ?1 AND used = 0 AND expires_at > ?2";
+constexpr std::string_view kDeleteExpiredCodes = "DELETE FROM authorization_codes WHERE expires_at <= ?1";
 
 // MapError translates a SQLite result code into the store's error. A lock held by another
 // connection or process, or an I/O failure, is transient (kUnavailable: the caller answers 503);
@@ -293,16 +368,22 @@ Result<std::unique_ptr<Connection>> OpenConnection(const std::string& path) {
 
   // journal_mode answers with the mode now in force; a file system without shared memory support
   // would silently stay in rollback mode, where readers block the writer.
-  sqlite3_stmt* raw = nullptr;
-  rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &raw, nullptr);
-  if (rc != SQLITE_OK) return Fail(db, rc, "journal_mode");
-  rc = sqlite3_step(raw);
+  // Two processes opening a fresh file at once can make the switch fail with SQLITE_BUSY without
+  // the busy handler ever running (SQLite refuses to wait where waiting could deadlock), so the
+  // switch is retried here for as long as the busy timeout allows.
   std::string mode;
-  if (rc == SQLITE_ROW) {
-    const unsigned char* text = sqlite3_column_text(raw, 0);
-    if (text != nullptr) mode = reinterpret_cast<const char*>(text);
+  for (int waited_ms = 0;; waited_ms += kJournalModeRetryMs) {
+    sqlite3_stmt* raw = nullptr;
+    rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &raw, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_step(raw);
+    if (rc == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(raw, 0);
+      if (text != nullptr) mode = reinterpret_cast<const char*>(text);
+    }
+    sqlite3_finalize(raw);
+    if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= kBusyTimeoutMs) break;
+    sqlite3_sleep(kJournalModeRetryMs);
   }
-  sqlite3_finalize(raw);
   if (rc != SQLITE_ROW) return Fail(db, rc, "journal_mode");
   if (mode != "wal") {
     common::LogError("sqlite store: WAL journal mode unavailable", {{"mode", mode}});
@@ -511,6 +592,91 @@ int BindUser(Statement& s, const UserRecord& u) {
   return rc;
 }
 
+SessionRecord ReadSession(Statement& s) {
+  SessionRecord r;
+  r.id_hash = s.ColumnString(0);
+  r.user_id = s.ColumnString(1);
+  r.created_at = s.ColumnInt64(2);
+  r.last_seen_at = s.ColumnInt64(3);
+  r.auth_time = s.ColumnInt64(4);
+  r.amr = s.ColumnString(5);
+  r.acr = s.ColumnString(6);
+  r.revoked = s.ColumnInt64(7) != 0;
+  return r;
+}
+
+// BindSession binds the eight columns in table order to ?1..?8; id_hash as a blob.
+int BindSession(Statement& s, const SessionRecord& r) {
+  int rc = SQLITE_OK;
+  auto check = [&rc](int result) {
+    if (rc == SQLITE_OK) rc = result;
+  };
+  check(s.BindBlob(1, r.id_hash));
+  check(s.BindText(2, r.user_id));
+  check(s.BindInt64(3, r.created_at));
+  check(s.BindInt64(4, r.last_seen_at));
+  check(s.BindInt64(5, r.auth_time));
+  check(s.BindText(6, r.amr));
+  check(s.BindText(7, r.acr));
+  check(s.BindInt64(8, r.revoked ? 1 : 0));
+  return rc;
+}
+
+AuthorizationCodeRecord ReadCode(Statement& s) {
+  AuthorizationCodeRecord c;
+  c.code_hash = s.ColumnString(0);
+  c.client_id = s.ColumnString(1);
+  c.user_id = s.ColumnString(2);
+  c.session_id_hash = s.ColumnString(3);
+  c.redirect_uri = s.ColumnString(4);
+  c.redirect_uri_sent = s.ColumnInt64(5) != 0;
+  c.scope = s.ColumnString(6);
+  c.nonce = s.ColumnString(7);
+  c.code_challenge = s.ColumnString(8);
+  c.code_challenge_method = s.ColumnString(9);
+  c.auth_time = s.ColumnInt64(10);
+  c.amr = s.ColumnString(11);
+  c.acr = s.ColumnString(12);
+  c.created_at = s.ColumnInt64(13);
+  c.expires_at = s.ColumnInt64(14);
+  c.used = s.ColumnInt64(15) != 0;
+  return c;
+}
+
+// BindCode binds the sixteen columns in table order to ?1..?16; the hashes as blobs.
+int BindCode(Statement& s, const AuthorizationCodeRecord& c) {
+  int rc = SQLITE_OK;
+  auto check = [&rc](int result) {
+    if (rc == SQLITE_OK) rc = result;
+  };
+  check(s.BindBlob(1, c.code_hash));
+  check(s.BindText(2, c.client_id));
+  check(s.BindText(3, c.user_id));
+  check(s.BindBlob(4, c.session_id_hash));
+  check(s.BindText(5, c.redirect_uri));
+  check(s.BindInt64(6, c.redirect_uri_sent ? 1 : 0));
+  check(s.BindText(7, c.scope));
+  check(s.BindText(8, c.nonce));
+  check(s.BindText(9, c.code_challenge));
+  check(s.BindText(10, c.code_challenge_method));
+  check(s.BindInt64(11, c.auth_time));
+  check(s.BindText(12, c.amr));
+  check(s.BindText(13, c.acr));
+  check(s.BindInt64(14, c.created_at));
+  check(s.BindInt64(15, c.expires_at));
+  check(s.BindInt64(16, c.used ? 1 : 0));
+  return rc;
+}
+
+// StepInsertOwnedByUser steps an INSERT whose user_id references users: a missing user (the foreign
+// key) is kNotFound, a duplicate key kConflict.
+Result<void> StepInsertOwnedByUser(Connection& conn, Statement& s, std::string_view what) {
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return {};
+  if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return Error::kNotFound;
+  return Fail(conn.Db(), rc, what);
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::string path) : pool_(std::move(path)) {}
@@ -715,6 +881,150 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<void> CreateSession(const SessionRecord& session) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kInsertSession);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = BindSession(s, session); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      return StepInsertOwnedByUser(conn, s, "create session");
+    });
+  }
+
+  Result<SessionRecord> GetSession(const std::string& id_hash) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectSession);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindBlob(1, id_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get session");
+    return ReadSession(s);
+  }
+
+  Result<void> TouchSession(const std::string& id_hash, int64_t now) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kTouchSession);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindBlob(1, id_hash);
+      if (rc == SQLITE_OK) rc = s.BindInt64(2, now);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "touch session");
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
+      return {};
+    });
+  }
+
+  Result<void> RevokeSession(const std::string& id_hash) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kRevokeSession);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = s.BindBlob(1, id_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "revoke session");
+      // sqlite3_changes counts matched rows, so revoking a revoked session is not kNotFound.
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
+      return {};
+    });
+  }
+
+  Result<std::vector<SessionRecord>> ListUserSessions(const std::string& user_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectUserSessions);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindText(1, user_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    std::vector<SessionRecord> out;
+    for (;;) {
+      int rc = s.Step();
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list user sessions");
+      out.push_back(ReadSession(s));
+    }
+  }
+
+  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before) override {
+    int64_t deleted = 0;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kDeleteExpiredSessions);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindInt64(1, created_before);
+      if (rc == SQLITE_OK) rc = s.BindInt64(2, seen_before);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete expired sessions");
+      deleted = sqlite3_changes64(conn.Db());
+      return {};
+    });
+    if (!r) return r.error();
+    return deleted;
+  }
+
+  Result<void> CreateCode(const AuthorizationCodeRecord& code) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kInsertCode);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = BindCode(s, code); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      return StepInsertOwnedByUser(conn, s, "create code");
+    });
+  }
+
+  // RedeemCode: the conditional UPDATE decides the winner; the read that follows, in the same
+  // IMMEDIATE transaction, sees the row as the UPDATE left it, so no other writer can slip between.
+  // When nothing changed, the same read tells kConflict (used) from kNotFound (absent or expired).
+  Result<AuthorizationCodeRecord> RedeemCode(const std::string& code_hash, int64_t now) override {
+    AuthorizationCodeRecord redeemed;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      int changed = 0;
+      {
+        auto stmt = conn.Prepare(kRedeemCode);
+        if (!stmt) return stmt.error();
+        Statement s(*stmt);
+        int rc = s.BindBlob(1, code_hash);
+        if (rc == SQLITE_OK) rc = s.BindInt64(2, now);
+        if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+        if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "redeem code");
+        changed = sqlite3_changes(conn.Db());
+      }
+      auto code = ReadCodeIn(conn, code_hash);
+      if (!code) return code.error();
+      if (changed == 0) return code->used ? Error::kConflict : Error::kNotFound;
+      redeemed = std::move(*code);
+      redeemed.used = false;  // as it was before this redemption
+      return {};
+    });
+    if (!r) return r.error();
+    return redeemed;
+  }
+
+  Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    return ReadCodeIn(**lease, code_hash);
+  }
+
+  Result<int64_t> DeleteExpiredCodes(int64_t now) override {
+    int64_t deleted = 0;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kDeleteExpiredCodes);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = s.BindInt64(1, now); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete expired codes");
+      deleted = sqlite3_changes64(conn.Db());
+      return {};
+    });
+    if (!r) return r.error();
+    return deleted;
+  }
+
   Result<int64_t> Revision() override {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
@@ -738,7 +1048,8 @@ class SqliteStore final : public Store {
   }
 
   // InTransaction runs `body` in one IMMEDIATE transaction (committed only when `body` succeeds)
-  // without touching the revision: user writes use it directly (see Store::Revision). IMMEDIATE,
+  // without touching the revision: user, session and code writes use it directly (see
+  // Store::Revision). IMMEDIATE,
   // not autocommit, so a writer waits on the busy timeout rather than failing on a stale snapshot.
   template <class Body>
   Result<void> InTransaction(Body&& body) {
@@ -764,6 +1075,18 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get user");
     return ReadUser(s);
+  }
+
+  // ReadCodeIn reads one code on `conn` (inside or outside a transaction): kNotFound when absent.
+  static Result<AuthorizationCodeRecord> ReadCodeIn(Connection& conn, const std::string& code_hash) {
+    auto stmt = conn.Prepare(kSelectCode);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindBlob(1, code_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get code");
+    return ReadCode(s);
   }
 
   // QueryInt64 returns the first column of the single row `sql` yields; kCorrupt when none.

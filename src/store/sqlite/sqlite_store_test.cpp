@@ -68,6 +68,24 @@ class TempFileStore final : public Store {
   Result<void> CreateUser(const UserRecord& u) override { return inner_->CreateUser(u); }
   Result<void> UpdateUser(const UserRecord& u) override { return inner_->UpdateUser(u); }
   Result<void> DeleteUser(const std::string& id) override { return inner_->DeleteUser(id); }
+  Result<void> CreateSession(const SessionRecord& s) override { return inner_->CreateSession(s); }
+  Result<SessionRecord> GetSession(const std::string& h) override { return inner_->GetSession(h); }
+  Result<void> TouchSession(const std::string& h, int64_t now) override {
+    return inner_->TouchSession(h, now);
+  }
+  Result<void> RevokeSession(const std::string& h) override { return inner_->RevokeSession(h); }
+  Result<std::vector<SessionRecord>> ListUserSessions(const std::string& id) override {
+    return inner_->ListUserSessions(id);
+  }
+  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before) override {
+    return inner_->DeleteExpiredSessions(created_before, seen_before);
+  }
+  Result<void> CreateCode(const AuthorizationCodeRecord& c) override { return inner_->CreateCode(c); }
+  Result<AuthorizationCodeRecord> RedeemCode(const std::string& h, int64_t now) override {
+    return inner_->RedeemCode(h, now);
+  }
+  Result<AuthorizationCodeRecord> GetCode(const std::string& h) override { return inner_->GetCode(h); }
+  Result<int64_t> DeleteExpiredCodes(int64_t now) override { return inner_->DeleteExpiredCodes(now); }
   Result<int64_t> Revision() override { return inner_->Revision(); }
 
  private:
@@ -128,10 +146,10 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   { ASSERT_NE(OpenOrDie(db.path()), nullptr); }
   auto first = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(*first, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(*first, (std::vector<std::string>{"1", "2", "3"}));
   auto applied_at = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT applied_at FROM schema_migrations");
   ASSERT_TRUE(applied_at.has_value());
-  ASSERT_EQ(applied_at->size(), 2u);
+  ASSERT_EQ(applied_at->size(), 3u);
   for (const auto& t : *applied_at) EXPECT_GT(std::stoll(t), 1600000000);
 
   // A second open with data in place neither re-runs a migration (its CREATE TABLE would fail) nor
@@ -146,7 +164,7 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   EXPECT_TRUE(store->GetClient("app").has_value());
   auto second = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
   ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(*second, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(*second, (std::vector<std::string>{"1", "2", "3"}));
 }
 
 TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
@@ -167,7 +185,7 @@ TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3"}));
 }
 
 TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
@@ -183,9 +201,11 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
     revision = *store->Revision();
   }
   // Turn the file back into what a version-1 binary left: exactly migration 1's schema and rows.
-  ASSERT_TRUE(
-      sqlite::ExecForTesting(db.path(), "DELETE FROM schema_migrations WHERE version = 2; DROP TABLE users;")
-          .has_value());
+  ASSERT_TRUE(sqlite::ExecForTesting(
+                  db.path(),
+                  "DELETE FROM schema_migrations WHERE version >= 2; DROP TABLE authorization_codes; "
+                  "DROP TABLE sessions; DROP TABLE users;")
+                  .has_value());
   auto tables = sqlite::QueryFirstColumnForTesting(
       db.path(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'users'");
   ASSERT_TRUE(tables.has_value());
@@ -196,7 +216,7 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3"}));
   // Existing rows and the revision survive the upgrade.
   auto got = store->GetClient(awkward.client_id);
   ASSERT_TRUE(got.has_value());
@@ -356,6 +376,123 @@ TEST(SqliteStoreTest, ConcurrentWritersOnSeveralInstancesDoNotFail) {
   EXPECT_EQ(all->size(), static_cast<std::size_t>(kTotal));
   // One revision step per write: none was lost to a race between instances.
   EXPECT_EQ(*stores[0]->Revision(), before + kTotal);
+}
+
+TEST(SqliteStoreTest, RedemptionsRacingOnTwoInstancesHaveExactlyOneWinner) {
+  // Two processes (the server and, say, a second server on the same file) answering one replayed
+  // code at once: the conditional UPDATE under BEGIN IMMEDIATE lets exactly one of them through.
+  TempDb db;
+  auto one = OpenOrDie(db.path());
+  auto two = OpenOrDie(db.path());
+  ASSERT_NE(one, nullptr);
+  ASSERT_NE(two, nullptr);
+  ASSERT_TRUE(one->CreateUser(MakeUser("u")).has_value());
+  constexpr int kRounds = 10;
+  constexpr int kThreadsPerInstance = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    const AuthorizationCodeRecord c = MakeCode("race" + std::to_string(round), "u", 2000);
+    ASSERT_TRUE(one->CreateCode(c).has_value());
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    std::atomic<int> others{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2 * kThreadsPerInstance; ++t) {
+      Store* store = t % 2 == 0 ? one.get() : two.get();
+      threads.emplace_back([&, store] {
+        while (!go.load()) std::this_thread::yield();
+        auto r = store->RedeemCode(c.code_hash, 1000);
+        if (r.has_value()) {
+          ++wins;
+        } else if (r.error() == Error::kConflict) {
+          ++conflicts;
+        } else {
+          ++others;
+        }
+      });
+    }
+    go.store(true);
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
+    EXPECT_EQ(others.load(), 0) << "round " << round;
+    EXPECT_TRUE(two->GetCode(c.code_hash)->used);
+  }
+}
+
+TEST(SqliteStoreTest, DeletingAUserRowCascadesToSessionsAndCodes) {
+  // The cascade is in the schema, so it also holds for a user deleted by plain SQL (a manual
+  // repair), not only through DeleteUser.
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(store->CreateUser(MakeUser("v")).has_value());
+  ASSERT_TRUE(store->CreateSession(MakeSession("su", "u")).has_value());
+  ASSERT_TRUE(store->CreateSession(MakeSession("sv", "v")).has_value());
+  ASSERT_TRUE(store->CreateCode(MakeCode("cu", "u")).has_value());
+  ASSERT_TRUE(store->CreateCode(MakeCode("cv", "v")).has_value());
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), "DELETE FROM users WHERE user_id = 'u'").has_value());
+  auto sessions = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT user_id FROM sessions");
+  ASSERT_TRUE(sessions.has_value());
+  EXPECT_EQ(*sessions, std::vector<std::string>{"v"});
+  auto codes = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT user_id FROM authorization_codes");
+  ASSERT_TRUE(codes.has_value());
+  EXPECT_EQ(*codes, std::vector<std::string>{"v"});
+  EXPECT_EQ(store->GetSession(Hash("su")).error(), Error::kNotFound);
+  EXPECT_EQ(store->GetCode(Hash("cu")).error(), Error::kNotFound);
+  // And through the store.
+  ASSERT_TRUE(store->DeleteUser("v").has_value());
+  EXPECT_EQ(store->GetSession(Hash("sv")).error(), Error::kNotFound);
+  EXPECT_EQ(store->GetCode(Hash("cv")).error(), Error::kNotFound);
+}
+
+TEST(SqliteStoreTest, HashesAreStoredAsBlobs) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(store->CreateSession(MakeSession("s", "u")).has_value());
+  ASSERT_TRUE(store->CreateCode(MakeCode("c", "u")).has_value());
+  auto types = sqlite::QueryFirstColumnForTesting(
+      db.path(),
+      "SELECT typeof(id_hash) || ' ' || length(id_hash) FROM sessions UNION ALL "
+      "SELECT typeof(code_hash) || ' ' || length(code_hash) || ' ' || typeof(session_id_hash) "
+      "FROM authorization_codes");
+  ASSERT_TRUE(types.has_value());
+  EXPECT_EQ(*types, (std::vector<std::string>{"blob 32", "blob 32 blob"}));
+}
+
+TEST(SqliteStoreTest, UpgradingAVersion2DatabaseAddsSessionsAndCodesAndKeepsUsers) {
+  TempDb db;
+  int64_t revision = 0;
+  {
+    auto store = OpenOrDie(db.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateClient(MakeClient("app")).has_value());
+    ASSERT_TRUE(store->CreateUser(MakeAwkwardUser()).has_value());
+    revision = *store->Revision();
+  }
+  // What a version-2 binary left: migrations 1 and 2 only.
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(),
+                                     "DELETE FROM schema_migrations WHERE version = 3; "
+                                     "DROP TABLE authorization_codes; DROP TABLE sessions;")
+                  .has_value());
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  auto versions =
+      sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(versions.has_value());
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(*store->GetUser(MakeAwkwardUser().user_id), MakeAwkwardUser());
+  EXPECT_EQ(*store->GetClient("app"), MakeClient("app"));
+  EXPECT_EQ(*store->Revision(), revision);
+  SessionRecord s = MakeSession("s", MakeAwkwardUser().user_id);
+  ASSERT_TRUE(store->CreateSession(s).has_value());
+  EXPECT_EQ(*store->GetSession(s.id_hash), s);
+  AuthorizationCodeRecord c = MakeCode("c", MakeAwkwardUser().user_id);
+  ASSERT_TRUE(store->CreateCode(c).has_value());
+  EXPECT_EQ(*store->RedeemCode(c.code_hash, 0), c);
 }
 
 TEST(SqliteStoreTest, UndecodableListIsCorrupt) {

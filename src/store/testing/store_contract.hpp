@@ -11,6 +11,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
@@ -121,6 +124,55 @@ inline UserRecord MakeAwkwardUser() {
   u.created_at = -9223372036854775807LL - 1;
   u.updated_at = 9223372036854775807LL;
   return u;
+}
+
+// Hash returns a 32-byte stand-in for a SHA-256 digest that differs per `seed` and contains NUL
+// bytes (at the start, in the middle and at the end), as real digests may.
+inline std::string Hash(const std::string& seed) {
+  std::string h(32, '\0');
+  for (std::size_t i = 0; i < seed.size() && i + 1 < h.size(); ++i) h[i + 1] = seed[i];
+  h[16] = '\xff';
+  return h;
+}
+
+// MakeSession returns a session of `user_id` with every field set; id_hash is Hash(seed).
+inline SessionRecord MakeSession(const std::string& seed, const std::string& user_id,
+                                 int64_t created_at = 1000) {
+  SessionRecord s;
+  s.id_hash = Hash(seed);
+  s.user_id = user_id;
+  s.created_at = created_at;
+  s.last_seen_at = created_at + 5;
+  s.auth_time = created_at - 1;
+  s.amr = "pwd otp";
+  s.acr = "urn:example:loa:2";
+  s.revoked = false;
+  return s;
+}
+
+// MakeCode returns an unused code of `user_id`, expiring at `expires_at`, with every field set and
+// awkward bytes in the free-text ones; code_hash is Hash(seed).
+inline AuthorizationCodeRecord MakeCode(const std::string& seed, const std::string& user_id,
+                                        int64_t expires_at = 2000) {
+  using namespace std::string_literals;
+  AuthorizationCodeRecord c;
+  c.code_hash = Hash(seed);
+  c.client_id = "client \"" + seed + "\"";
+  c.user_id = user_id;
+  c.session_id_hash = Hash("session-" + seed);
+  c.redirect_uri = "https://app.example/cb?x=1&y=\xc3\xa9";
+  c.redirect_uri_sent = true;
+  c.scope = "openid profile email";
+  c.nonce = "n\0nce\n"s;
+  c.code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+  c.code_challenge_method = "S256";
+  c.auth_time = 990;
+  c.amr = "pwd";
+  c.acr = "\xff\xfe";
+  c.created_at = 1000;
+  c.expires_at = expires_at;
+  c.used = false;
+  return c;
 }
 
 template <class Factory>
@@ -643,19 +695,263 @@ TYPED_TEST_P(StoreContractTest, ConcurrentUserWritesAndReadsAllSucceed) {
   EXPECT_EQ(all->size(), static_cast<std::size_t>(kThreads * kPerThread));
 }
 
-REGISTER_TYPED_TEST_SUITE_P(StoreContractTest, EmptyStoreListsNothing, CreateThenGetReturnsTheSameRecord,
-                            GetMissingIsNotFound, CreateDuplicateIsConflictAndKeepsTheOriginal,
-                            UpdateReplacesEveryField, UpdateMissingIsNotFoundAndCreatesNothing,
-                            DeleteRemovesOnlyThatClient, AllFieldsRoundTripExactly,
-                            ListClientsIsOrderedByClientIdBytes, SigningKeysListInCreatedAtThenKidOrder,
-                            AddSigningKeyDuplicateKidIsConflict, RevisionChangesAfterEveryWrite,
-                            RevisionStaysAfterReadsAndFailedWrites, ConcurrentWritesAndReadsAllSucceed,
-                            EmptyStoreListsNoUsers, CreateUserThenGetByIdAndByUsername,
-                            GetMissingUserIsNotFound, CreateUserDuplicateIdOrUsernameIsConflict,
-                            ListUsersIsOrderedByUsernameBytes, UpdateUserReplacesEveryFieldAndRenames,
-                            UpdateUserOntoAnotherUsernameIsConflict,
-                            UpdateMissingUserIsNotFoundAndCreatesNothing, DeleteUserRemovesOnlyThatUser,
-                            AllUserFieldsRoundTripExactly, UserWritesLeaveRevisionUnchanged,
-                            ConcurrentUserWritesAndReadsAllSucceed);
+TYPED_TEST_P(StoreContractTest, SessionRoundTripsEveryField) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  SessionRecord s = MakeSession("a", "u");
+  s.revoked = true;
+  s.created_at = -9223372036854775807LL - 1;
+  s.last_seen_at = 9223372036854775807LL;
+  SessionRecord empty;  // empty hash and strings
+  empty.user_id = "u";
+  for (const auto& r : {s, empty}) ASSERT_TRUE(this->store().CreateSession(r).has_value());
+  auto got = this->store().GetSession(s.id_hash);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->id_hash.size(), 32u);
+  EXPECT_EQ(*got, s);
+  auto got_empty = this->store().GetSession("");
+  ASSERT_TRUE(got_empty.has_value());
+  EXPECT_EQ(*got_empty, empty);
+  // The key is every byte: a prefix up to the first NUL, or the hash with one byte changed, is not it.
+  EXPECT_EQ(this->store().GetSession(std::string(1, '\0')).error(), Error::kNotFound);
+  std::string other = s.id_hash;
+  other[31] = '\x01';
+  EXPECT_EQ(this->store().GetSession(other).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetSession(Hash("missing")).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, CreateSessionDuplicateIsConflictUnknownUserIsNotFound) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  SessionRecord original = MakeSession("a", "u");
+  ASSERT_TRUE(this->store().CreateSession(original).has_value());
+  SessionRecord dup = MakeSession("a", "v", 5000);
+  EXPECT_EQ(this->store().CreateSession(dup).error(), Error::kConflict);
+  EXPECT_EQ(*this->store().GetSession(original.id_hash), original);
+  EXPECT_TRUE(this->store().ListUserSessions("v")->empty());
+  EXPECT_EQ(this->store().CreateSession(MakeSession("b", "ghost")).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetSession(Hash("b")).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, TouchRevokeAndListUserSessions) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  // Created out of order; "b" and "c" tie on created_at, so id_hash bytes decide.
+  SessionRecord a = MakeSession("a", "u", 300);
+  SessionRecord c = MakeSession("c", "u", 100);
+  SessionRecord b = MakeSession("b", "u", 100);
+  SessionRecord other = MakeSession("o", "v", 50);
+  for (const auto& r : {a, c, b, other}) ASSERT_TRUE(this->store().CreateSession(r).has_value());
+
+  ASSERT_TRUE(this->store().TouchSession(a.id_hash, 777).has_value());
+  a.last_seen_at = 777;
+  ASSERT_TRUE(this->store().RevokeSession(c.id_hash).has_value());
+  c.revoked = true;
+  ASSERT_TRUE(this->store().RevokeSession(c.id_hash).has_value()) << "revoking twice is not an error";
+  EXPECT_EQ(*this->store().GetSession(a.id_hash), a);
+  EXPECT_EQ(*this->store().GetSession(c.id_hash), c);
+
+  auto listed = this->store().ListUserSessions("u");
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_EQ(*listed, (std::vector<SessionRecord>{b, c, a}));
+  EXPECT_EQ(*this->store().ListUserSessions("v"), std::vector<SessionRecord>{other});
+  auto none = this->store().ListUserSessions("ghost");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+
+  EXPECT_EQ(this->store().TouchSession(Hash("missing"), 1).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().RevokeSession(Hash("missing")).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, DeleteExpiredSessionsByEitherClock) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  auto make = [](const std::string& seed, int64_t created_at, int64_t last_seen_at) {
+    SessionRecord s = MakeSession(seed, "u", created_at);
+    s.last_seen_at = last_seen_at;
+    return s;
+  };
+  SessionRecord too_old = make("old", 99, 1000);  // absolute lifetime over
+  SessionRecord idle = make("idle", 500, 199);    // idle lifetime over
+  SessionRecord both = make("both", 10, 10);      // both over: counted once
+  SessionRecord edge = make("edge", 100, 200);    // exactly at both bounds: kept (strictly before)
+  SessionRecord fresh = make("fresh", 900, 950);
+  for (const auto& s : {too_old, idle, both, edge, fresh})
+    ASSERT_TRUE(this->store().CreateSession(s).has_value());
+
+  auto deleted = this->store().DeleteExpiredSessions(100, 200);
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(*deleted, 3);
+  EXPECT_EQ(*this->store().ListUserSessions("u"), (std::vector<SessionRecord>{edge, fresh}));
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(100, 200), 0);
+  // Only the idle clock.
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(0, 201), 1);
+  EXPECT_EQ(*this->store().ListUserSessions("u"), std::vector<SessionRecord>{fresh});
+  // Only the absolute clock.
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(901, 0), 1);
+  EXPECT_TRUE(this->store().ListUserSessions("u")->empty());
+}
+
+TYPED_TEST_P(StoreContractTest, CodeRoundTripsEveryFieldAndDuplicateIsConflict) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  AuthorizationCodeRecord c = MakeCode("a", "u");
+  AuthorizationCodeRecord plain;  // empty strings, false booleans, stored already used
+  plain.code_hash = Hash("plain");
+  plain.user_id = "u";
+  plain.used = true;
+  for (const auto& r : {c, plain}) ASSERT_TRUE(this->store().CreateCode(r).has_value());
+  auto got = this->store().GetCode(c.code_hash);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->code_hash.size(), 32u);
+  EXPECT_EQ(got->session_id_hash, c.session_id_hash);
+  EXPECT_EQ(got->nonce, c.nonce);
+  EXPECT_EQ(*got, c);
+  EXPECT_EQ(*this->store().GetCode(plain.code_hash), plain);
+
+  AuthorizationCodeRecord dup = MakeCode("a", "u", 9999);
+  dup.client_id = "impostor";
+  EXPECT_EQ(this->store().CreateCode(dup).error(), Error::kConflict);
+  EXPECT_EQ(*this->store().GetCode(c.code_hash), c);
+  EXPECT_EQ(this->store().CreateCode(MakeCode("b", "ghost")).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetCode(Hash("b")).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetCode(std::string(1, '\0')).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, RedeemCodeIsSingleUse) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  AuthorizationCodeRecord c = MakeCode("a", "u", 2000);
+  ASSERT_TRUE(this->store().CreateCode(c).has_value());
+
+  auto first = this->store().RedeemCode(c.code_hash, 1999);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, c) << "the record as it was before: used == false";
+  auto second = this->store().RedeemCode(c.code_hash, 1999);
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error(), Error::kConflict);
+  // Still a replay once expired: the caller must learn of it to revoke the grant.
+  EXPECT_EQ(this->store().RedeemCode(c.code_hash, 5000).error(), Error::kConflict);
+
+  auto after = this->store().GetCode(c.code_hash);
+  ASSERT_TRUE(after.has_value());
+  AuthorizationCodeRecord used = c;
+  used.used = true;
+  EXPECT_EQ(*after, used);
+}
+
+TYPED_TEST_P(StoreContractTest, RedeemExpiredOrUnknownCodeIsNotFound) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  AuthorizationCodeRecord c = MakeCode("a", "u", 2000);
+  ASSERT_TRUE(this->store().CreateCode(c).has_value());
+  // expires_at <= now is expired; an expired redemption does not consume the code.
+  EXPECT_EQ(this->store().RedeemCode(c.code_hash, 2000).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().RedeemCode(c.code_hash, 3000).error(), Error::kNotFound);
+  EXPECT_EQ(*this->store().GetCode(c.code_hash), c);
+  EXPECT_EQ(this->store().RedeemCode(Hash("missing"), 0).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().RedeemCode("", 0).error(), Error::kNotFound);
+  std::string prefix = c.code_hash.substr(0, 16);
+  EXPECT_EQ(this->store().RedeemCode(prefix, 0).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, DeleteExpiredCodesCountsAndKeepsLiveOnes) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateCode(MakeCode("past", "u", 50)).has_value());
+  ASSERT_TRUE(this->store().CreateCode(MakeCode("edge", "u", 100)).has_value());
+  ASSERT_TRUE(this->store().CreateCode(MakeCode("live", "u", 101)).has_value());
+  ASSERT_TRUE(this->store().CreateCode(MakeCode("used", "u", 500)).has_value());
+  ASSERT_TRUE(this->store().RedeemCode(Hash("used"), 0).has_value());
+  auto deleted = this->store().DeleteExpiredCodes(100);
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_EQ(this->store().GetCode(Hash("past")).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetCode(Hash("edge")).error(), Error::kNotFound);
+  EXPECT_TRUE(this->store().GetCode(Hash("live")).has_value());
+  // A used but unexpired code stays, so a replay is still recognised as one.
+  EXPECT_EQ(this->store().RedeemCode(Hash("used"), 100).error(), Error::kConflict);
+  EXPECT_EQ(*this->store().DeleteExpiredCodes(100), 0);
+  EXPECT_EQ(*this->store().DeleteExpiredCodes(1000), 2);
+}
+
+TYPED_TEST_P(StoreContractTest, ConcurrentRedemptionsHaveExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 10;
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  for (int round = 0; round < kRounds; ++round) {
+    const AuthorizationCodeRecord c = MakeCode("race" + std::to_string(round), "u", 2000);
+    ASSERT_TRUE(this->store().CreateCode(c).has_value());
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    std::atomic<int> others{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        while (!go.load()) std::this_thread::yield();
+        auto r = this->store().RedeemCode(c.code_hash, 1000);
+        if (r.has_value()) {
+          ++wins;
+          if (!(*r == c)) ++others;
+        } else if (r.error() == Error::kConflict) {
+          ++conflicts;
+        } else {
+          ++others;
+        }
+      });
+    }
+    go.store(true);
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(conflicts.load(), kThreads - 1) << "round " << round;
+    EXPECT_EQ(others.load(), 0) << "round " << round;
+    EXPECT_TRUE(this->store().GetCode(c.code_hash)->used);
+  }
+}
+
+TYPED_TEST_P(StoreContractTest, DeletingAUserDeletesTheirSessionsAndCodes) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  ASSERT_TRUE(this->store().CreateSession(MakeSession("su", "u")).has_value());
+  ASSERT_TRUE(this->store().CreateSession(MakeSession("sv", "v")).has_value());
+  ASSERT_TRUE(this->store().CreateCode(MakeCode("cu", "u")).has_value());
+  ASSERT_TRUE(this->store().CreateCode(MakeCode("cv", "v")).has_value());
+  ASSERT_TRUE(this->store().DeleteUser("u").has_value());
+  EXPECT_EQ(this->store().GetSession(Hash("su")).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetCode(Hash("cu")).error(), Error::kNotFound);
+  EXPECT_TRUE(this->store().ListUserSessions("u")->empty());
+  EXPECT_EQ(*this->store().GetSession(Hash("sv")), MakeSession("sv", "v"));
+  EXPECT_EQ(*this->store().GetCode(Hash("cv")), MakeCode("cv", "v"));
+}
+
+TYPED_TEST_P(StoreContractTest, SessionAndCodeWritesLeaveRevisionUnchanged) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const int64_t before = this->RevisionNow();
+  ASSERT_TRUE(this->store().CreateSession(MakeSession("s", "u")).has_value());
+  ASSERT_TRUE(this->store().TouchSession(Hash("s"), 5).has_value());
+  ASSERT_TRUE(this->store().RevokeSession(Hash("s")).has_value());
+  EXPECT_FALSE(this->store().CreateSession(MakeSession("s", "u")).has_value());
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(9999, 9999), 1);
+  EXPECT_EQ(this->RevisionNow(), before) << "after session writes";
+  ASSERT_TRUE(this->store().CreateCode(MakeCode("c", "u", 100)).has_value());
+  ASSERT_TRUE(this->store().RedeemCode(Hash("c"), 0).has_value());
+  EXPECT_FALSE(this->store().RedeemCode(Hash("c"), 0).has_value());
+  EXPECT_FALSE(this->store().CreateCode(MakeCode("c", "u")).has_value());
+  EXPECT_EQ(*this->store().DeleteExpiredCodes(100), 1);
+  EXPECT_EQ(this->RevisionNow(), before) << "after code writes";
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    StoreContractTest, EmptyStoreListsNothing, CreateThenGetReturnsTheSameRecord, GetMissingIsNotFound,
+    CreateDuplicateIsConflictAndKeepsTheOriginal, UpdateReplacesEveryField,
+    UpdateMissingIsNotFoundAndCreatesNothing, DeleteRemovesOnlyThatClient, AllFieldsRoundTripExactly,
+    ListClientsIsOrderedByClientIdBytes, SigningKeysListInCreatedAtThenKidOrder,
+    AddSigningKeyDuplicateKidIsConflict, RevisionChangesAfterEveryWrite,
+    RevisionStaysAfterReadsAndFailedWrites, ConcurrentWritesAndReadsAllSucceed, EmptyStoreListsNoUsers,
+    CreateUserThenGetByIdAndByUsername, GetMissingUserIsNotFound, CreateUserDuplicateIdOrUsernameIsConflict,
+    ListUsersIsOrderedByUsernameBytes, UpdateUserReplacesEveryFieldAndRenames,
+    UpdateUserOntoAnotherUsernameIsConflict, UpdateMissingUserIsNotFoundAndCreatesNothing,
+    DeleteUserRemovesOnlyThatUser, AllUserFieldsRoundTripExactly, UserWritesLeaveRevisionUnchanged,
+    ConcurrentUserWritesAndReadsAllSucceed, SessionRoundTripsEveryField,
+    CreateSessionDuplicateIsConflictUnknownUserIsNotFound, TouchRevokeAndListUserSessions,
+    DeleteExpiredSessionsByEitherClock, CodeRoundTripsEveryFieldAndDuplicateIsConflict, RedeemCodeIsSingleUse,
+    RedeemExpiredOrUnknownCodeIsNotFound, DeleteExpiredCodesCountsAndKeepsLiveOnes,
+    ConcurrentRedemptionsHaveExactlyOneWinner, DeletingAUserDeletesTheirSessionsAndCodes,
+    SessionAndCodeWritesLeaveRevisionUnchanged);
 
 }  // namespace latchkey::store::testing
