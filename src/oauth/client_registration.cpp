@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 
 #include "jose/jose.hpp"
+#include "oauth/redirect_uri.hpp"
 #include "oauth/scope.hpp"
 
 namespace latchkey::oauth {
@@ -54,9 +55,13 @@ Result<void> ValidateClient(const store::ClientRecord& client) {
     }
   }
   for (const auto& uri : client.redirect_uris) {
-    if (!IsAbsoluteUriWithoutFragment(uri))
-      return Invalid("redirect URI '" + uri + "' is not an absolute URI");
+    // RFC 9700 §2.1 / RFC 8252 §7: https, or loopback and private-use schemes for native clients.
+    if (auto valid = ValidateRedirectUriForRegistration(uri, client.token_endpoint_auth_method == "none");
+        !valid) {
+      return Invalid("redirect URI '" + uri + "': " + valid.error().description);
+    }
   }
+
   for (const auto& uri : client.post_logout_redirect_uris) {
     if (!IsAbsoluteUriWithoutFragment(uri)) {
       return Invalid("post-logout redirect URI '" + uri + "' is not an absolute URI");
