@@ -282,6 +282,7 @@ struct UserFlags {
   std::string address_json;
   std::string email_verified, phone_number_verified;  // "true" / "false"
   std::string file;
+  std::string client_id;  // revoke-consent
 };
 
 void AddUserFlags(CLI::App* cmd, UserFlags& f) {
@@ -510,6 +511,65 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
     PrintUser(u, common_flags.json);
     return 0;
   }
+  if (action == "consents") {
+    auto consents = admin.store->ListUserConsents(u.user_id);
+    if (!consents) return UserFailure(consents.error(), username);
+    if (common_flags.json) {
+      boost::json::array all;
+      for (const auto& c : *consents) {
+        all.push_back({{"client_id", c.client_id},
+                       {"scope", c.scope},
+                       {"created_at", c.created_at},
+                       {"updated_at", c.updated_at}});
+      }
+      std::cout << boost::json::serialize(boost::json::object{{"consents", all}}) << "\n";
+    } else {
+      for (const auto& c : *consents) std::printf("%-40s %s\n", c.client_id.c_str(), c.scope.c_str());
+    }
+    return 0;
+  }
+  if (action == "revoke-consent") {
+    // The app must ask again, and what the user's approval let it keep (refresh tokens) ends now.
+    if (auto deleted = admin.store->DeleteConsent(u.user_id, f.client_id); !deleted) {
+      if (deleted.error() == store::Error::kNotFound) {
+        std::fprintf(stderr, "latchkey: %s has not approved client %s\n", username.c_str(),
+                     f.client_id.c_str());
+        return 1;
+      }
+      return UserFailure(deleted.error(), username);
+    }
+    auto revoked = admin.store->RevokeUserClientRefreshTokens(u.user_id, f.client_id);
+    if (!revoked) return UserFailure(revoked.error(), username);
+    if (common_flags.json) {
+      std::cout << boost::json::serialize(boost::json::object{{"username", username},
+                                                              {"client_id", f.client_id},
+                                                              {"refresh_tokens_revoked", *revoked}})
+                << "\n";
+    } else {
+      std::printf("revoked consent of %s for %s (%lld refresh token(s) revoked)\n", username.c_str(),
+                  f.client_id.c_str(), static_cast<long long>(*revoked));
+    }
+    return 0;
+  }
+  if (action == "sign-out") {
+    auto sessions = admin.store->ListUserSessions(u.user_id);
+    if (!sessions) return UserFailure(sessions.error(), username);
+    int64_t ended = 0;
+    for (const auto& s : *sessions) {
+      if (s.revoked) continue;
+      if (auto revoked = admin.store->RevokeSession(s.id_hash); !revoked)
+        return UserFailure(revoked.error(), username);
+      ++ended;
+    }
+    if (common_flags.json) {
+      std::cout << boost::json::serialize(
+                       boost::json::object{{"username", username}, {"sessions_ended", ended}})
+                << "\n";
+    } else {
+      std::printf("ended %lld session(s) of %s\n", static_cast<long long>(ended), username.c_str());
+    }
+    return 0;
+  }
   if (action == "delete") {
     if (auto deleted = admin.store->DeleteUser(u.user_id); !deleted)
       return UserFailure(deleted.error(), username);
@@ -587,8 +647,8 @@ int Main(int argc, char** argv) {
   user->require_subcommand(1);
   UserFlags uf;
   std::vector<std::pair<std::string, CLI::App*>> user_commands;
-  for (const char* name :
-       {"add", "list", "show", "update", "disable", "enable", "delete", "set-password", "import"}) {
+  for (const char* name : {"add", "list", "show", "update", "disable", "enable", "delete", "set-password",
+                           "import", "consents", "revoke-consent", "sign-out"}) {
     std::string action = name;
     auto* cmd = user->add_subcommand(name, action + " users");
     AddCommonFlags(cmd, flags);
@@ -601,6 +661,7 @@ int Main(int argc, char** argv) {
       cmd->add_flag("--password-stdin", uf.password_stdin, "Read the password from standard input");
     }
     if (action == "add" || action == "update") AddUserFlags(cmd, uf);
+    if (action == "revoke-consent") cmd->add_option("client_id", uf.client_id, "client_id")->required();
     user_commands.emplace_back(action, cmd);
   }
 

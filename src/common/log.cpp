@@ -10,6 +10,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "common/strings.hpp"
+
 namespace latchkey::common {
 namespace {
 
@@ -91,6 +93,27 @@ void AppendJsonString(std::string& out, std::string_view s) {
 
 void Emit(LogLevel level, const std::string& text);
 
+// MakeValidUtf8 replaces ill-formed UTF-8 in every string of `v` (values fed by requests, such as a
+// typed username, may hold any bytes): a log line must stay valid JSON text (RFC 8259 §8.1).
+void MakeValidUtf8(boost::json::value& v) {
+  if (v.is_string()) {
+    const auto& str = v.as_string();
+    std::string fixed = ToValidUtf8(std::string_view(str.data(), str.size()));
+    if (fixed.size() != str.size() || std::string_view(fixed) != std::string_view(str.data(), str.size())) {
+      v = fixed;
+    }
+  } else if (v.is_object()) {
+    boost::json::object fixed;
+    for (auto& [k, child] : v.as_object()) {
+      MakeValidUtf8(child);
+      fixed[ToValidUtf8(std::string_view(k.data(), k.size()))] = std::move(child);
+    }
+    v = std::move(fixed);
+  } else if (v.is_array()) {
+    for (auto& child : v.as_array()) MakeValidUtf8(child);
+  }
+}
+
 }  // namespace
 
 void SetLogLevel(LogLevel level) { g_level.store(level); }
@@ -102,7 +125,10 @@ void Log(LogLevel level, std::string_view msg, boost::json::object fields) {
   line["ts"] = Timestamp();
   line["level"] = LevelName(level);
   line["msg"] = msg;
-  for (auto& [k, v] : fields) line[k] = std::move(v);
+  for (auto& [k, v] : fields) {
+    MakeValidUtf8(v);
+    line[ToValidUtf8(std::string_view(k.data(), k.size()))] = std::move(v);
+  }
   std::string text = boost::json::serialize(line);
   text.push_back('\n');
   Emit(level, text);

@@ -39,6 +39,21 @@ TEST(LogRequest, EscapesHostilePaths) {
   EXPECT_EQ(std::string(line.at("path").as_string()).substr(0, 20), path.substr(0, 20));
 }
 
+// RFC 8259 §8.1: JSON text is UTF-8. Field values fed by requests (a typed username) may hold any
+// bytes; the line must still parse (Boost.JSON's parser rejects ill-formed UTF-8).
+TEST(Log, FieldsWithIllFormedUtf8StayValidJson) {
+  testing::internal::CaptureStderr();
+  LogInfo("audit",
+          {{"username", "bad\xff\xc3(\xe2\x82"}, {"nested", boost::json::object{{"k\xfe", "v\x80"}}}});
+  FlushLogs();
+  std::string out = testing::internal::GetCapturedStderr();
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(out, ec);
+  ASSERT_FALSE(ec) << out;
+  EXPECT_EQ(parsed.as_object().at("username").as_string(), "bad\xEF\xBF\xBD\xEF\xBF\xBD(\xEF\xBF\xBD");
+  EXPECT_EQ(parsed.as_object().at("nested").as_object().at("k\xEF\xBF\xBD").as_string(), "v\xEF\xBF\xBD");
+}
+
 TEST(LogRequest, SilentBelowConfiguredLevel) {
   SetLogLevel(LogLevel::kWarn);
   std::string out = CaptureRequestLine({"id", "GET", "/", "/", "", 200, 0, 0});

@@ -45,4 +45,60 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
   return out;
 }
 
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t& bad) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = byte(0);
+  std::size_t need = 0;                // continuation bytes after the lead
+  unsigned char lo = 0x80, hi = 0xBF;  // range of the first continuation byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    need = 1;
+  } else if (lead == 0xE0) {
+    need = 2, lo = 0xA0;  // no overlong 3-byte forms
+  } else if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF) {
+    need = 2;
+  } else if (lead == 0xED) {
+    need = 2, hi = 0x9F;  // no UTF-16 surrogates
+  } else if (lead == 0xF0) {
+    need = 3, lo = 0x90;  // no overlong 4-byte forms
+  } else if (lead >= 0xF1 && lead <= 0xF3) {
+    need = 3;
+  } else if (lead == 0xF4) {
+    need = 3, hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    bad = 1;  // a stray continuation byte, C0/C1 (overlong) or F5..FF
+    return 0;
+  }
+  for (std::size_t k = 1; k <= need; ++k) {
+    const bool ok = k < s.size() && byte(k) >= (k == 1 ? lo : 0x80) && byte(k) <= (k == 1 ? hi : 0xBF);
+    if (!ok) {
+      // A truncated sequence must not swallow the byte that ends it: "\xE2<" is U+FFFD then "&lt;",
+      // never a "<" hidden inside a sequence a lax decoder might later reassemble.
+      bad = k;
+      return 0;
+    }
+  }
+  return need + 1;
+}
+
+std::string ToValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    std::size_t bad = 0;
+    if (std::size_t n = Utf8SequenceLength(text.substr(i), bad); n != 0) {
+      out.append(text.substr(i, n));
+      i += n;
+    } else {
+      out.append("\xEF\xBF\xBD");  // U+FFFD
+      i += bad;
+    }
+  }
+  return out;
+}
+
 }  // namespace latchkey::common

@@ -2,6 +2,7 @@
 
 // Small string helpers shared by the protocol modules.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,14 @@ std::string_view Trim(std::string_view s);
 
 // SplitSpaces splits on single spaces and drops empty pieces (RFC 6749 §3.3 scope-token lists).
 std::vector<std::string> SplitSpaces(std::string_view s);
+
+// Utf8SequenceLength returns how many bytes of `s` (non-empty, s[0] >= 0x80) form one well-formed
+// UTF-8 sequence (Unicode Table 3-7), or 0 and sets `bad` to the length of the maximal ill-formed
+// subpart that one U+FFFD replaces (Unicode §3.9, "substitution of maximal subparts").
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t& bad);
+
+// ToValidUtf8 returns `text` with every ill-formed UTF-8 subpart replaced by U+FFFD.
+std::string ToValidUtf8(std::string_view text);
 
 // Join concatenates `parts` with `separator` between them.
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);

@@ -11,6 +11,24 @@ TEST(Strings, EqualsIgnoreCase) {
   EXPECT_FALSE(EqualsIgnoreCase("Basic", "Bearer"));
 }
 
+// Unicode §3.9 (U+FFFD substitution of maximal subparts), Table 3-7 well-formed sequences.
+TEST(Strings, ToValidUtf8ReplacesMaximalSubparts) {
+  struct Case {
+    std::string in, want;
+  };
+  const Case cases[] = {
+      {"plain ascii", "plain ascii"},
+      {"caf\xc3\xa9 \xf0\x9f\x94\x91", "caf\xc3\xa9 \xf0\x9f\x94\x91"},  // kept
+      {"\xff", "\xEF\xBF\xBD"},
+      {"\xc0\xaf", "\xEF\xBF\xBD\xEF\xBF\xBD"},                                  // overlong: two subparts
+      {"\xed\xa0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},                  // surrogate
+      {"\xe2\x82<", "\xEF\xBF\xBD<"},                                            // truncated: one U+FFFD
+      {"\xf4\x90\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},  // > U+10FFFF
+      {std::string("a\0b", 3), std::string("a\0b", 3)},                          // NUL is valid UTF-8
+  };
+  for (const auto& c : cases) EXPECT_EQ(ToValidUtf8(c.in), c.want) << c.in;
+}
+
 TEST(Strings, TrimAndSplit) {
   EXPECT_EQ(Trim(" \t x y \t"), "x y");
   EXPECT_EQ(SplitSpaces("a  b c "), (std::vector<std::string>{"a", "b", "c"}));

@@ -24,6 +24,10 @@ void Response::SetHeader(std::string_view name, std::string value) {
   headers.emplace_back(std::string(name), std::move(value));
 }
 
+void Response::AddHeader(std::string name, std::string value) {
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
 std::optional<std::string_view> Response::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (common::EqualsIgnoreCase(key, name)) return std::string_view(value);

@@ -41,6 +41,10 @@ struct Response {
 
   // SetHeader replaces any header named `name` (case-insensitive) with one value.
   void SetHeader(std::string_view name, std::string value);
+  // AddHeader appends one more header `name`, keeping any already present: for fields that may
+  // repeat, above all Set-Cookie (RFC 6265 §3: never folded into one line). The server writes
+  // every entry of `headers`.
+  void AddHeader(std::string name, std::string value);
   std::optional<std::string_view> Header(std::string_view name) const;
 
   static Response Json(int status, std::string body);

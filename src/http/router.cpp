@@ -36,6 +36,14 @@ void Router::AddInline(std::string path, std::vector<std::string> methods, Handl
   routes_[std::move(path)] = Route{std::move(methods), std::move(handler), std::move(name), true};
 }
 
+void Router::AddSplit(std::string path, std::vector<std::string> methods, InlineAttempt attempt,
+                      Handler handler, std::string name) {
+  if (name.empty()) name = path;
+  Route route{std::move(methods), std::move(handler), std::move(name)};
+  route.attempt = std::move(attempt);
+  routes_[std::move(path)] = std::move(route);
+}
+
 const Router::Route* Router::Find(const Request& request, Response& refusal) const {
   auto it = routes_.find(request.path);
   if (it == routes_.end()) {
@@ -56,6 +64,7 @@ std::optional<Response> Router::DispatchInline(const Request& request) const {
   Response refusal;
   const Route* route = Find(request, refusal);
   if (route == nullptr) return refusal;
+  if (route->attempt) return route->attempt(request);
   if (!route->inline_handler) return std::nullopt;
   return route->handler(request);
 }

@@ -25,6 +25,16 @@ class Router {
   // cached document, signing a token), no I/O and no long-held locks.
   void AddInline(std::string path, std::vector<std::string> methods, Handler handler, std::string name = {});
 
+  // InlineAttempt: a network-thread handler that answers what it can without blocking and returns
+  // nullopt for the rest, which then runs on the handler pool.
+  using InlineAttempt = std::function<std::optional<Response>(const Request&)>;
+
+  // AddSplit registers a route whose requests first go to `attempt` on the network thread (same
+  // rules as AddInline) and, when it declines, to `handler` on the pool (e.g. the token endpoint:
+  // client_credentials signs in memory, the code and refresh grants read the database).
+  void AddSplit(std::string path, std::vector<std::string> methods, InlineAttempt attempt, Handler handler,
+                std::string name = {});
+
   // DispatchInline answers what can be answered on the network thread: unknown paths (404), wrong
   // methods (405) and inline routes. nullopt means "run Dispatch on the handler pool".
   std::optional<Response> DispatchInline(const Request& request) const;
@@ -41,6 +51,7 @@ class Router {
     Handler handler;
     std::string name;
     bool inline_handler = false;
+    InlineAttempt attempt;  // AddSplit only
   };
   // Find returns the route for `request`, or the 404/405 response to send instead.
   const Route* Find(const Request& request, Response& refusal) const;

@@ -65,6 +65,30 @@ TEST(Router, RouteNames) {
   EXPECT_EQ(router.RouteName("/other"), "unmatched");
 }
 
+TEST(Router, SplitRouteAnswersInlineOrDefersToThePool) {
+  Router router;
+  router.AddSplit(
+      "/token", {"POST"},
+      [](const Request& r) -> std::optional<Response> {
+        if (r.body == "fast") return Response::Text(200, "inline");
+        return std::nullopt;
+      },
+      [](const Request&) { return Response::Text(200, "pool"); });
+  Request fast = MakeRequest("POST", "/token");
+  fast.body = "fast";
+  auto inline_answer = router.DispatchInline(fast);
+  ASSERT_TRUE(inline_answer.has_value());
+  EXPECT_EQ(inline_answer->body, "inline");
+  Request slow = MakeRequest("POST", "/token");
+  slow.body = "slow";
+  EXPECT_FALSE(router.DispatchInline(slow).has_value());
+  EXPECT_EQ(router.Dispatch(slow).body, "pool");
+  // Method checks still happen inline.
+  auto refused = router.DispatchInline(MakeRequest("GET", "/token"));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 405);
+}
+
 TEST(Message, HeadersAndFactories) {
   Response response = Response::Html(200, "<p>");
   EXPECT_EQ(response.Header("Content-Type"), "text/html; charset=utf-8");

@@ -240,7 +240,8 @@ asio::awaitable<bool> Server::Impl::WriteResponse(Connection<Stream>& conn, Exch
   if (!response.Header("Cache-Control")) res.set(bhttp::field::cache_control, "no-store");
   auto content_type = response.Header("Content-Type");
   if (content_type && content_type->substr(0, 9) == "text/html") {
-    res.set("Content-Security-Policy", kHtmlCsp);
+    // A page that needs more (a form posting to a client, a nonce script) sets its own policy.
+    if (!response.Header("Content-Security-Policy")) res.set("Content-Security-Policy", kHtmlCsp);
     res.set("X-Frame-Options", "DENY");
   }
   if (exchange.request.tls) res.set(bhttp::field::strict_transport_security, "max-age=31536000");

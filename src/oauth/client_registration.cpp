@@ -28,7 +28,8 @@ bool IsAbsoluteUriWithoutFragment(const std::string& uri) {
 }  // namespace
 
 const std::vector<std::string>& ImplementedGrantTypes() {
-  static const std::vector<std::string> kGrantTypes = {"client_credentials"};
+  static const std::vector<std::string> kGrantTypes = {"authorization_code", "refresh_token",
+                                                       "client_credentials"};
   return kGrantTypes;
 }
 
@@ -53,6 +54,18 @@ Result<void> ValidateClient(const store::ClientRecord& client) {
     if (grant == "client_credentials" && client.secret_hash.empty()) {
       return Invalid("client_credentials requires a confidential client (RFC 6749 section 4.4)");
     }
+  }
+  const auto has = [&](std::string_view g) {
+    return std::find(client.grant_types.begin(), client.grant_types.end(), g) != client.grant_types.end();
+  };
+  // OAuth 2.1 §2.3.1: every client of the authorization code flow registers its redirect URIs.
+  if (has("authorization_code") && client.redirect_uris.empty()) {
+    return Invalid("authorization_code requires at least one redirect URI (OAuth 2.1 section 2.3.1)");
+  }
+  // Latchkey issues refresh tokens only from the authorization code grant (RFC 6749 §4.4.3: not
+  // with client_credentials).
+  if (has("refresh_token") && !has("authorization_code")) {
+    return Invalid("refresh_token requires the authorization_code grant");
   }
   for (const auto& uri : client.redirect_uris) {
     // RFC 9700 §2.1 / RFC 8252 §7: https, or loopback and private-use schemes for native clients.

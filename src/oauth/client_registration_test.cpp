@@ -21,6 +21,15 @@ store::ClientRecord Valid() {
 
 TEST(ValidateClient, AcceptsAValidConfidentialClient) { EXPECT_TRUE(ValidateClient(Valid()).has_value()); }
 
+TEST(ValidateClient, AcceptsPublicCodeFlowClients) {
+  store::ClientRecord spa = Valid();
+  spa.secret_hash.clear();
+  spa.token_endpoint_auth_method = "none";
+  spa.grant_types = {"authorization_code", "refresh_token"};
+  spa.redirect_uris = {"https://spa.example/cb", "http://127.0.0.1/cb", "com.example.app:/cb"};
+  EXPECT_TRUE(ValidateClient(spa).has_value());
+}
+
 TEST(ValidateClient, RejectedTable) {
   struct Case {
     const char* name;
@@ -47,6 +56,12 @@ TEST(ValidateClient, RejectedTable) {
       {"loopback redirect for a confidential client (RFC 8252 7.3)",
        [](auto& c) { c.redirect_uris = {"http://127.0.0.1/cb"}; }},
       {"bad scope", [](auto& c) { c.scopes = {"a b"}; }},
+      {"authorization_code without redirect URIs (OAuth 2.1 2.3.1)",
+       [](auto& c) {
+         c.grant_types = {"authorization_code"};
+         c.redirect_uris.clear();
+       }},
+      {"refresh_token without authorization_code", [](auto& c) { c.grant_types = {"refresh_token"}; }},
       {"bad alg", [](auto& c) { c.access_token_alg = "HS256"; }},
       {"none alg", [](auto& c) { c.access_token_alg = "none"; }},
       {"negative lifetime", [](auto& c) { c.access_token_lifetime = -1; }},

@@ -56,6 +56,8 @@ std::string TokenResponseJson(const TokenResponse& response) {
   body["token_type"] = response.token_type;
   body["expires_in"] = response.expires_in;
   if (!response.scope.empty()) body["scope"] = response.scope;
+  if (!response.id_token.empty()) body["id_token"] = response.id_token;
+  if (!response.refresh_token.empty()) body["refresh_token"] = response.refresh_token;
   return boost::json::serialize(body);
 }
 
@@ -69,13 +71,14 @@ std::string AccessTokenPayload(const AccessTokenClaims& claims) {
   payload["jti"] = claims.jti;
   payload["client_id"] = claims.client_id;
   if (!claims.scope.empty()) payload["scope"] = claims.scope;
+  if (claims.auth_time != 0) payload["auth_time"] = claims.auth_time;
   return boost::json::serialize(payload);
 }
 
 Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::string subject,
                                        const std::vector<std::string>& scope, const TokenPolicy& policy,
                                        const SigningKeys& keys, const common::Clock& clock,
-                                       common::Random& random) {
+                                       common::Random& random, int64_t auth_time) {
   jose::Alg alg = policy.access_token_alg;
   if (!client.access_token_alg.empty()) {
     auto parsed = jose::ParseAlg(client.access_token_alg);
@@ -99,6 +102,7 @@ Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::s
   claims.iat = clock.NowSeconds();
   claims.exp = claims.iat + lifetime;
   claims.jti = common::Base64UrlEncode(random.Bytes(16));
+  claims.auth_time = auth_time;
 
   // RFC 9068 §2.1: "Resource servers MUST verify that the typ header value is at+jwt".
   auto jws = jose::SignJws(*key, "at+jwt", AccessTokenPayload(claims));

@@ -64,6 +64,8 @@ struct TokenResponse {
   std::string token_type = "Bearer";
   int64_t expires_in = 0;
   std::string scope;
+  std::string id_token;       // OIDC Core §3.1.3.3; empty: omitted
+  std::string refresh_token;  // RFC 6749 §5.1; empty: omitted
 };
 
 // TokenResponseJson renders the §5.1 JSON body.
@@ -73,17 +75,19 @@ std::string TokenResponseJson(const TokenResponse& response);
 struct AccessTokenClaims {
   std::string iss, sub, aud, client_id, scope, jti;
   int64_t iat = 0, exp = 0;
+  int64_t auth_time = 0;  // RFC 9068 §2.2.1: when a person authenticated; 0 (omitted) for clients
 };
 
 // AccessTokenPayload renders the claims as the JWT payload JSON.
 std::string AccessTokenPayload(const AccessTokenClaims& claims);
 
 // IssueAccessToken signs an RFC 9068 access token (`typ: at+jwt`) for `client` with `scope`.
-// server_error when no key exists for the algorithm chosen (a configuration fault).
+// server_error when no key exists for the algorithm chosen (a configuration fault). `auth_time`
+// is non-zero for tokens issued for a person (and marks them as such, RFC 9068 §2.2.1).
 Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::string subject,
                                        const std::vector<std::string>& scope, const TokenPolicy& policy,
                                        const SigningKeys& keys, const common::Clock& clock,
-                                       common::Random& random);
+                                       common::Random& random, int64_t auth_time = 0);
 
 // ClientCredentialsGrant decides an RFC 6749 §4.4 request from an authenticated `client`:
 // unauthorized_client unless the client registered the grant (public clients can never use it,

@@ -173,6 +173,15 @@ TEST(TokenResponseJson, Rfc6749Section5_1Members) {
   EXPECT_EQ(body.at("token_type").as_string(), "Bearer");
   EXPECT_EQ(body.at("expires_in").as_int64(), 3600);
   EXPECT_EQ(body.at("scope").as_string(), "a b");
+  EXPECT_FALSE(body.contains("id_token"));
+  EXPECT_FALSE(body.contains("refresh_token"));
+}
+
+// OIDC Core §3.1.3.3 and RFC 6749 §5.1: id_token and refresh_token appear only when issued.
+TEST(TokenResponseJson, OidcCoreSection3_1_3_3IdAndRefreshTokens) {
+  auto body = boost::json::parse(TokenResponseJson({"tok", "Bearer", 60, "openid", "idt", "rt"})).as_object();
+  EXPECT_EQ(body.at("id_token").as_string(), "idt");
+  EXPECT_EQ(body.at("refresh_token").as_string(), "rt");
 }
 
 }  // namespace

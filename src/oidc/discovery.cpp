@@ -21,12 +21,45 @@ boost::json::object BuildMetadata(const DiscoveryInput& input) {
   m["jwks_uri"] = input.issuer + "/jwks";
   m["grant_types_supported"] = ToArray(input.grant_types);
   m["token_endpoint_auth_methods_supported"] = ToArray(input.token_endpoint_auth_methods);
-  // RFC 8414 §2 requires response_types_supported. No response type is implemented yet (the
-  // authorization endpoint does not exist), so the truthful value is the empty list.
-  m["response_types_supported"] = boost::json::array();
   // Algorithms used for JWT access tokens (RFC 9068); not an OIDC ID-token claim.
   m["access_token_signing_alg_values_supported"] = ToArray(input.signing_algs);
   if (!input.scopes.empty()) m["scopes_supported"] = ToArray(input.scopes);
+  if (input.id_token_signing_algs.empty()) {
+    // RFC 8414 §2 requires response_types_supported: without the code flow, none is offered.
+    m["response_types_supported"] = boost::json::array();
+    return m;
+  }
+  m["authorization_endpoint"] = input.issuer + "/authorize";
+  m["userinfo_endpoint"] = input.issuer + "/userinfo";
+  // OIDC Discovery §3 and RFC 8414 §2: only the code flow; query and form_post response modes
+  // (OAuth 2.0 Form Post Response Mode); pairwise subjects are not offered.
+  m["response_types_supported"] = boost::json::array{"code"};
+  m["response_modes_supported"] = boost::json::array{"query", "form_post"};
+  m["subject_types_supported"] = boost::json::array{"public"};
+  m["id_token_signing_alg_values_supported"] = ToArray(input.id_token_signing_algs);
+  m["code_challenge_methods_supported"] = ToArray(input.code_challenge_methods);
+  // RFC 9207 §3: every authorization response carries "iss".
+  m["authorization_response_iss_parameter_supported"] = true;
+  m["claims_supported"] = boost::json::array{"sub",          "iss",
+                                             "aud",          "exp",
+                                             "iat",          "auth_time",
+                                             "nonce",        "acr",
+                                             "amr",          "azp",
+                                             "at_hash",      "sid",
+                                             "name",         "given_name",
+                                             "family_name",  "preferred_username",
+                                             "picture",      "locale",
+                                             "zoneinfo",     "updated_at",
+                                             "email",        "email_verified",
+                                             "phone_number", "phone_number_verified",
+                                             "address"};
+  m["claims_parameter_supported"] = false;
+  m["request_parameter_supported"] = false;
+  m["request_uri_parameter_supported"] = false;
+  m["prompt_values_supported"] = boost::json::array{"none", "login", "consent", "select_account"};
+  // "1": authenticated with a password (single factor, ISO/IEC 29115 level 1). OIDC Core §2.
+  m["acr_values_supported"] = boost::json::array{"1"};
+  m["userinfo_signing_alg_values_supported"] = boost::json::array();
   return m;
 }
 

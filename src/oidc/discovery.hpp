@@ -17,6 +17,9 @@ struct DiscoveryInput {
   std::vector<std::string> token_endpoint_auth_methods;
   std::vector<std::string> signing_algs;  // algorithms the server signs tokens with
   std::vector<std::string> scopes;        // scopes known to the server (may be empty)
+  // The authorization code flow (empty id_token_signing_algs: not offered, members omitted).
+  std::vector<std::string> id_token_signing_algs;
+  std::vector<std::string> code_challenge_methods;  // PKCE methods accepted (RFC 7636)
 };
 
 // BuildMetadata returns the metadata object shared by /.well-known/openid-configuration and

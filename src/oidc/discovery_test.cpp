@@ -35,5 +35,29 @@ TEST(BuildMetadata, AdvertisesNoUnimplementedEndpoint) {
   }
 }
 
+// OIDC Discovery §3 REQUIRED members of an OpenID Provider with the code flow, RFC 9207 §3 and
+// RFC 7636 §6.2 (code_challenge_methods_supported).
+TEST(BuildMetadata, OidcDiscoverySection3CodeFlowMembers) {
+  DiscoveryInput input = Input();
+  input.grant_types = {"authorization_code", "refresh_token", "client_credentials"};
+  input.id_token_signing_algs = {"RS256", "ES256"};
+  input.code_challenge_methods = {"S256"};
+  auto m = BuildMetadata(input);
+  EXPECT_EQ(m.at("authorization_endpoint").as_string(), "https://id.example/authorize");
+  EXPECT_EQ(m.at("userinfo_endpoint").as_string(), "https://id.example/userinfo");
+  ASSERT_EQ(m.at("response_types_supported").as_array().size(), 1u);
+  EXPECT_EQ(m.at("response_types_supported").as_array()[0].as_string(), "code");
+  EXPECT_EQ(m.at("subject_types_supported").as_array()[0].as_string(), "public");
+  EXPECT_EQ(m.at("id_token_signing_alg_values_supported").as_array().size(), 2u);
+  EXPECT_EQ(m.at("code_challenge_methods_supported").as_array()[0].as_string(), "S256");
+  EXPECT_TRUE(m.at("authorization_response_iss_parameter_supported").as_bool());
+  EXPECT_FALSE(m.at("request_parameter_supported").as_bool());
+  EXPECT_FALSE(m.at("request_uri_parameter_supported").as_bool());
+  for (const char* absent : {"introspection_endpoint", "revocation_endpoint", "end_session_endpoint",
+                             "device_authorization_endpoint", "registration_endpoint"}) {
+    EXPECT_FALSE(m.contains(absent)) << absent;
+  }
+}
+
 }  // namespace
 }  // namespace latchkey::oidc

@@ -12,6 +12,7 @@
 
 #include "common/strings.hpp"
 #include "jose/jose.hpp"
+#include "ui/theme.hpp"
 
 namespace latchkey::server {
 namespace {
@@ -60,6 +61,27 @@ std::vector<std::string> SplitList(const std::string& v) {
     start = comma + 1;
   }
   return out;
+}
+
+Setter Bool(bool Config::*member) {
+  return [=](Config& c, const std::string& v) -> SetResult {
+    if (v == "true" || v == "yes" || v == "on" || v == "1") {
+      c.*member = true;
+    } else if (v == "false" || v == "no" || v == "off" || v == "0") {
+      c.*member = false;
+    } else {
+      return "must be true or false";
+    }
+    return std::nullopt;
+  };
+}
+
+Setter Color(std::string Config::*member) {
+  return [=](Config& c, const std::string& v) -> SetResult {
+    if (!ui::IsValidColor(v)) return "must be a hex colour: #rgb, #rrggbb or #rrggbbaa";
+    c.*member = v;
+    return std::nullopt;
+  };
 }
 
 SetResult CheckAlg(const std::string& alg) {
@@ -125,6 +147,40 @@ const std::map<std::string, Setter>& Fields() {
       {"passwords.argon2_memory_kib", Int64(&Config::argon2_memory_kib, 19456, 4 * 1024 * 1024)},
       {"passwords.argon2_iterations", Int64(&Config::argon2_iterations, 2, 100)},
       {"passwords.argon2_parallelism", Int64(&Config::argon2_parallelism, 1, 64)},
+      {"tokens.id_token_lifetime", Int64(&Config::id_token_lifetime, 60, 86400)},
+      {"tokens.id_token_alg",
+       [](Config& c, const std::string& v) -> SetResult {
+         if (auto err = CheckAlg(v)) return err;
+         c.id_token_alg = v;
+         return std::nullopt;
+       }},
+      {"tokens.id_token_include_claims", Bool(&Config::id_token_include_claims)},
+      {"tokens.code_lifetime", Int64(&Config::code_lifetime, 5, 600)},
+      {"tokens.refresh_token_idle_lifetime", Int64(&Config::refresh_token_idle_lifetime, 60, 3650LL * 86400)},
+      {"tokens.refresh_token_absolute_lifetime",
+       Int64(&Config::refresh_token_absolute_lifetime, 60, 3650LL * 86400)},
+      {"tokens.refresh_token_grace_period", Int64(&Config::refresh_token_grace_period, 0, 300)},
+      {"pkce.allow_plain", Bool(&Config::pkce_allow_plain)},
+      {"pkce.required_for_all", Bool(&Config::pkce_required_for_all)},
+      {"sessions.idle_lifetime", Int64(&Config::session_idle_lifetime, 60, 365LL * 86400)},
+      {"sessions.absolute_lifetime", Int64(&Config::session_absolute_lifetime, 60, 365LL * 86400)},
+      {"login.account_free_failures", Int64(&Config::login_account_free_failures, 1, 1000)},
+      {"login.ip_free_failures", Int64(&Config::login_ip_free_failures, 1, 100000)},
+      {"login.max_lockout", Int64(&Config::login_max_lockout, 1, 86400)},
+      {"ui.product_name", String(&Config::ui_product_name)},
+      {"ui.logo_url",
+       [](Config& c, const std::string& v) -> SetResult {
+         if (!v.empty()) {
+           auto url = boost::urls::parse_absolute_uri(v);
+           if (!url || (url->scheme() != "https" && url->scheme() != "http")) return "must be an http(s) URL";
+         }
+         c.ui_logo_url = v;
+         return std::nullopt;
+       }},
+      {"ui.primary_color", Color(&Config::ui_primary_color)},
+      {"ui.background_color", Color(&Config::ui_background_color)},
+      {"ui.surface_color", Color(&Config::ui_surface_color)},
+      {"ui.text_color", Color(&Config::ui_text_color)},
       {"log_level",
        [](Config& c, const std::string& v) -> SetResult {
          if (v != "debug" && v != "info" && v != "warn" && v != "error")
@@ -235,6 +291,19 @@ common::Result<Config, ConfigError> LoadConfig(const std::optional<std::string>&
       config.allowed_algs.end()) {
     return ConfigError{"config: 'tokens.access_token_alg' (" + config.access_token_alg +
                        ") is not in 'keys.allowed_algs'"};
+  }
+  if (std::find(config.allowed_algs.begin(), config.allowed_algs.end(), config.id_token_alg) ==
+      config.allowed_algs.end()) {
+    return ConfigError{"config: 'tokens.id_token_alg' (" + config.id_token_alg +
+                       ") is not in 'keys.allowed_algs'"};
+  }
+  if (config.session_idle_lifetime > config.session_absolute_lifetime) {
+    return ConfigError{"config: 'sessions.idle_lifetime' must not exceed 'sessions.absolute_lifetime'"};
+  }
+  if (config.refresh_token_idle_lifetime > config.refresh_token_absolute_lifetime) {
+    return ConfigError{
+        "config: 'tokens.refresh_token_idle_lifetime' must not exceed "
+        "'tokens.refresh_token_absolute_lifetime'"};
   }
   return config;
 }

@@ -42,6 +42,27 @@ struct Config {
   int64_t argon2_memory_kib = 19456;
   int64_t argon2_iterations = 2;
   int64_t argon2_parallelism = 1;
+  // Sign-in (authorization code flow).
+  int64_t id_token_lifetime = 3600;      // seconds
+  std::string id_token_alg = "RS256";    // OIDC Core §15.1: RS256 is the one every RP supports
+  bool id_token_include_claims = false;  // also put scope claims in ID tokens (OIDC Core §5.4)
+  int64_t code_lifetime = 60;            // seconds (RFC 6749 §4.1.2: short, 10 minutes at most)
+  int64_t refresh_token_idle_lifetime = 30 * 86400;
+  int64_t refresh_token_absolute_lifetime = 90 * 86400;
+  int64_t refresh_token_grace_period = 10;  // seconds a lost-response retry gets the same token
+  bool pkce_allow_plain = false;            // RFC 9700 §2.1.1: S256 only by default
+  bool pkce_required_for_all = false;       // also require PKCE from confidential clients
+  int64_t session_idle_lifetime = 8 * 3600;
+  int64_t session_absolute_lifetime = 24 * 3600;
+  int64_t login_account_free_failures = 5;  // failures before per-account backoff starts
+  int64_t login_ip_free_failures = 20;      // failures before per-address backoff starts
+  int64_t login_max_lockout = 900;          // seconds, the longest backoff
+  std::string ui_product_name = "Latchkey";
+  std::string ui_logo_url;
+  std::string ui_primary_color = "#1f5fbf";
+  std::string ui_background_color = "#f4f5f7";
+  std::string ui_surface_color = "#ffffff";  // the card behind the forms
+  std::string ui_text_color = "#1b1f24";
   std::string log_level = "info";
   bool dev = false;
 };

@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "common/base64.hpp"
 #include "common/log.hpp"
 #include "oidc/discovery.hpp"
 
@@ -29,13 +30,38 @@ int StatusFor(oauth::ErrorCode code) {
 
 Provider::Provider(const Config& config, store::Store& store, const common::Clock& clock,
                    common::Random& random, common::Metrics& metrics)
-    : config_(config), store_(store), clock_(clock), random_(random), metrics_(metrics) {
+    : config_(config),
+      store_(store),
+      clock_(clock),
+      random_(random),
+      metrics_(metrics),
+      account_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_account_free_failures), 1,
+                                                 config.login_max_lockout}),
+      ip_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_ip_free_failures), 1,
+                                            config.login_max_lockout}) {
   policy_.issuer = config.issuer;
   policy_.audience = config.access_token_audience.empty() ? config.issuer : config.access_token_audience;
   policy_.access_token_lifetime = config.access_token_lifetime;
   policy_.access_token_alg = *jose::ParseAlg(config.access_token_alg);
   policy_.allowed_algs.clear();
   for (const auto& a : config.allowed_algs) policy_.allowed_algs.push_back(*jose::ParseAlg(a));
+  authorize_policy_.allow_plain_pkce = config.pkce_allow_plain;
+  authorize_policy_.require_pkce_for_confidential = config.pkce_required_for_all;
+  password_params_ = PasswordParamsFor(config);
+  // Timing equalisation for unknown users (OWASP Authentication Cheat Sheet): the same Argon2id
+  // work is done whether or not the account exists.
+  if (auto dummy =
+          identity::HashPassword(common::Base64UrlEncode(random.Bytes(16)), password_params_, random)) {
+    dummy_password_hash_ = std::move(*dummy);
+  }
+  theme_.product_name = config.ui_product_name;
+  theme_.logo_url = config.ui_logo_url;
+  theme_.primary_color = config.ui_primary_color;
+  theme_.background_color = config.ui_background_color;
+  theme_.surface_color = config.ui_surface_color;
+  theme_.text_color = config.ui_text_color;
+  stylesheet_ = ui::Stylesheet(theme_);
+  secure_cookies_ = config.issuer.rfind("https://", 0) == 0;
   metrics_.Describe("latchkey_tokens_issued_total", "counter", "Tokens issued, by grant type.");
   metrics_.Describe("latchkey_oauth_errors_total", "counter",
                     "OAuth error responses, by endpoint and error code.");
@@ -53,11 +79,15 @@ common::Result<std::shared_ptr<const Provider::Snapshot>, std::string> Provider:
 
   oidc::DiscoveryInput input;
   input.issuer = config_.issuer;
-  input.grant_types = {"client_credentials"};
-  input.token_endpoint_auth_methods = {"client_secret_basic", "client_secret_post"};
+  input.grant_types = {"authorization_code", "refresh_token", "client_credentials"};
+  input.token_endpoint_auth_methods = {"client_secret_basic", "client_secret_post", "none"};
   for (const auto& alg : policy_.allowed_algs) {
     if (snapshot->keys.signing.Find(alg) != nullptr) input.signing_algs.emplace_back(jose::AlgName(alg));
   }
+  input.id_token_signing_algs = input.signing_algs;
+  input.code_challenge_methods = {"S256"};
+  if (config_.pkce_allow_plain) input.code_challenge_methods.emplace_back("plain");
+  input.scopes = {"openid", "profile", "email", "phone", "address", "offline_access"};
   snapshot->discovery_json = boost::json::serialize(oidc::BuildMetadata(input));
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
@@ -65,6 +95,13 @@ common::Result<std::shared_ptr<const Provider::Snapshot>, std::string> Provider:
 common::Result<void, std::string> Provider::Load() {
   auto revision = store_.Revision();
   if (!revision) return std::string("cannot read the store");
+  auto csrf_key = store_.EnsureSecret("csrf", random_.Bytes(32));
+  auto rotation_key = store_.EnsureSecret("refresh_token_rotation", random_.Bytes(32));
+  if (!csrf_key || !rotation_key || csrf_key->size() < 32 || rotation_key->size() < 32) {
+    return std::string("cannot read the server secrets from the store");
+  }
+  csrf_.emplace(std::move(*csrf_key));
+  rotation_key_ = std::move(*rotation_key);
   auto ensured = EnsureSigningKeys(store_, clock_, config_.rsa_bits);
   if (!ensured) return ensured.error();
   revision = store_.Revision();
@@ -102,10 +139,18 @@ std::shared_ptr<const Provider::Snapshot> Provider::Current() const {
 }
 
 void Provider::Register(http::Router& router) {
-  // Inline routes run on the network threads: in-memory work only. The token endpoint qualifies
-  // while its only grant (client_credentials) signs without touching the database; grants that
-  // read or write the store must run on the handler pool.
-  router.AddInline("/token", {"POST"}, [this](const http::Request& r) { return Token(r); });
+  // Inline routes run on the network threads: in-memory work only.
+  // The token endpoint answers client_credentials on the network thread and sends the grants that
+  // read or write the store (authorization_code, refresh_token) to the handler pool.
+  router.AddSplit(
+      "/token", {"POST"}, [this](const http::Request& r) { return TokenInline(r); },
+      [this](const http::Request& r) { return Token(r); });
+  // The sign-in flow reads and writes sessions, codes and users, and hashes passwords: pool.
+  router.Add("/authorize", {"GET", "POST"}, [this](const http::Request& r) { return Authorize(r); });
+  router.Add("/login", {"POST"}, [this](const http::Request& r) { return Login(r); });
+  router.Add("/consent", {"POST"}, [this](const http::Request& r) { return Consent(r); });
+  router.Add("/userinfo", {"GET", "POST"}, [this](const http::Request& r) { return UserInfo(r); });
+  router.AddInline("/assets/latchkey.css", {"GET"}, [this](const http::Request& r) { return Stylesheet(r); });
   router.AddInline("/jwks", {"GET"}, [this](const http::Request& r) { return Jwks(r); });
   router.AddInline("/.well-known/openid-configuration", {"GET"},
                    [this](const http::Request& r) { return Discovery(r); });
@@ -129,7 +174,8 @@ http::Response Provider::TokenError(const oauth::Error& error) {
   return r;
 }
 
-http::Response Provider::Token(const http::Request& request) {
+common::Result<Provider::AuthenticatedClient, http::Response> Provider::AuthenticateTokenRequest(
+    const http::Request& request, const Snapshot& snapshot) {
   oauth::TokenHttpRequest http_request;
   http_request.method = request.method;
   http_request.content_type = request.Header("content-type");
@@ -140,23 +186,45 @@ http::Response Provider::Token(const http::Request& request) {
   auto parsed = oauth::ParseTokenRequest(http_request);
   if (!parsed) return TokenError(parsed.error());
 
-  auto snapshot = Current();
-  auto it = snapshot->clients.find(parsed->credentials.client_id);
+  auto it = snapshot.clients.find(parsed->credentials.client_id);
   // An unknown client and a wrong secret get the same answer: the response must not reveal which
   // client ids exist.
-  if (it == snapshot->clients.end()) {
+  if (it == snapshot.clients.end()) {
     return TokenError(oauth::MakeError(oauth::ErrorCode::kInvalidClient, "client authentication failed"));
   }
-  const store::ClientRecord& client = it->second;
-  if (auto auth = oauth::AuthenticateClient(parsed->credentials, client); !auth) {
+  if (auto auth = oauth::AuthenticateClient(parsed->credentials, it->second); !auth) {
     common::LogInfo("client authentication failed",
-                    {{"request_id", request.request_id}, {"client_id", client.client_id}});
+                    {{"request_id", request.request_id}, {"client_id", it->second.client_id}});
     return TokenError(auth.error());
   }
+  return AuthenticatedClient{std::move(*parsed), it->second};
+}
+
+std::optional<http::Response> Provider::TokenInline(const http::Request& request) {
+  // Only client_credentials is answered here: it signs in memory. The form is parsed again by
+  // Token on the pool for the other grants; a malformed body is answered here as well.
+  auto params = oauth::ParseFormParams(request.body);
+  if (params) {
+    auto grant = params->Get("grant_type");
+    if (grant && (*grant == "authorization_code" || *grant == "refresh_token")) return std::nullopt;
+  }
+  return Token(request);
+}
+
+http::Response Provider::Token(const http::Request& request) {
+  auto snapshot = Current();
+  auto auth = AuthenticateTokenRequest(request, *snapshot);
+  if (!auth) return auth.error();
+  const std::string& grant_type = auth->request.grant_type;
 
   oauth::Result<oauth::TokenResponse> issued = oauth::MakeError(oauth::ErrorCode::kUnsupportedGrantType, "");
-  if (parsed->grant_type == "client_credentials") {
-    issued = oauth::ClientCredentialsGrant(*parsed, client, policy_, snapshot->keys.signing, clock_, random_);
+  if (grant_type == "client_credentials") {
+    issued = oauth::ClientCredentialsGrant(auth->request, auth->client, policy_, snapshot->keys.signing,
+                                           clock_, random_);
+  } else if (grant_type == "authorization_code") {
+    issued = CodeGrant(*auth, *snapshot, request);
+  } else if (grant_type == "refresh_token") {
+    issued = RefreshGrant(*auth, *snapshot, request);
   } else {
     issued = oauth::MakeError(oauth::ErrorCode::kUnsupportedGrantType, "grant_type is not supported");
   }
@@ -168,7 +236,7 @@ http::Response Provider::Token(const http::Request& request) {
     }
     return TokenError(issued.error());
   }
-  metrics_.Increment("latchkey_tokens_issued_total", {{"grant_type", parsed->grant_type}});
+  metrics_.Increment("latchkey_tokens_issued_total", {{"grant_type", grant_type}});
   return NoStoreJson(200, oauth::TokenResponseJson(*issued));
 }
 

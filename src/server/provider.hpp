@@ -7,18 +7,26 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "common/random.hpp"
 #include "common/result.hpp"
 #include "http/router.hpp"
+#include "identity/csrf.hpp"
+#include "identity/password.hpp"
+#include "identity/throttle.hpp"
+#include "oauth/authorize.hpp"
 #include "oauth/token.hpp"
 #include "server/config.hpp"
 #include "server/keys.hpp"
 #include "store/store.hpp"
+#include "ui/pages.hpp"
+#include "ui/theme.hpp"
 
 namespace latchkey::server {
 
@@ -39,7 +47,15 @@ class Provider {
   void Register(http::Router& router);
 
   // The endpoint adapters (public for tests).
+  // TokenInline answers client_credentials requests (and malformed ones) on the network thread and
+  // returns nullopt for the grants that need the store, which Token answers on the pool.
+  std::optional<http::Response> TokenInline(const http::Request& request);
   http::Response Token(const http::Request& request);
+  http::Response Authorize(const http::Request& request);
+  http::Response Login(const http::Request& request);
+  http::Response Consent(const http::Request& request);
+  http::Response UserInfo(const http::Request& request);
+  http::Response Stylesheet(const http::Request& request) const;
   http::Response Jwks(const http::Request& request) const;
   http::Response Discovery(const http::Request& request) const;
   http::Response Healthz(const http::Request& request) const;
@@ -54,9 +70,72 @@ class Provider {
     std::string discovery_json;
   };
 
+  // Interaction: a validated authorization request travelling through login and consent.
+  struct Interaction {
+    oauth::ClientAndRedirect who;
+    oauth::AuthorizationRequest request;
+    std::string raw;  // the request's form-encoded parameters (the pages' opaque `request` field)
+  };
+  // ActiveSession: a browser's live session and its user.
+  struct ActiveSession {
+    store::SessionRecord session;
+    store::UserRecord user;
+  };
+  // Authenticated: a token request whose client is known and authenticated.
+  struct AuthenticatedClient {
+    oauth::TokenRequest request;
+    store::ClientRecord client;
+  };
+
   common::Result<std::shared_ptr<const Snapshot>, std::string> BuildSnapshot();
   std::shared_ptr<const Snapshot> Current() const;
   http::Response TokenError(const oauth::Error& error);
+  common::Result<AuthenticatedClient, http::Response> AuthenticateTokenRequest(const http::Request& request,
+                                                                               const Snapshot& snapshot);
+  oauth::Result<oauth::TokenResponse> CodeGrant(const AuthenticatedClient& auth, const Snapshot& snapshot,
+                                                const http::Request& http_request);
+  oauth::Result<oauth::TokenResponse> RefreshGrant(const AuthenticatedClient& auth, const Snapshot& snapshot,
+                                                   const http::Request& http_request);
+  oauth::Result<oauth::TokenResponse> UserTokens(const store::ClientRecord& client, const Snapshot& snapshot,
+                                                 const store::UserRecord& user,
+                                                 const std::vector<std::string>& scope, int64_t auth_time,
+                                                 const std::string& amr, const std::string& acr,
+                                                 const std::string& nonce,
+                                                 const std::string& session_id_hash);
+
+  // The sign-in flow (signin.cpp).
+  common::Result<Interaction, http::Response> StartInteraction(std::string raw, const Snapshot& snapshot);
+  std::optional<ActiveSession> CurrentSession(const http::Request& request);
+  http::Response Continue(const http::Request& http_request, const Interaction& interaction,
+                          const std::optional<ActiveSession>& session, bool fresh_login, bool consented,
+                          const Snapshot& snapshot, std::vector<std::string> set_cookies);
+  http::Response IssueCode(const Interaction& interaction, const ActiveSession& session, int status);
+  // RedirectToClient delivers an authorization response (RFC 6749 §4.1.2) to `redirect_uri`: a
+  // redirect with `status` for response_mode query, an auto-posting page for form_post.
+  http::Response RedirectToClient(std::string_view redirect_uri, std::string_view response_mode,
+                                  const common::FormFields& fields, int status);
+  http::Response ErrorRedirect(const Interaction& interaction, oauth::ErrorCode code, std::string description,
+                               int status);
+  std::optional<std::string> HintSubject(std::string_view id_token_hint, const Snapshot& snapshot) const;
+  http::Response LoginPage(const http::Request& http_request, const Interaction& interaction, int status,
+                           std::string message, std::vector<std::string> set_cookies,
+                           std::string username = {});
+  // FormPost: a sign-in page's POST whose CSRF token and authorization request checked out.
+  struct FormPost {
+    oauth::Params form;
+    Interaction interaction;
+    std::shared_ptr<const Snapshot> snapshot;
+  };
+  // ReadForm parses a sign-in page's POST (fields once each), verifies its CSRF token and restarts
+  // its authorization request; or returns the page to answer instead.
+  common::Result<FormPost, http::Response> ReadForm(const http::Request& request, std::string_view form_name);
+  http::Response ConsentPage(const http::Request& http_request, const Interaction& interaction,
+                             const ActiveSession& session, const Snapshot& snapshot,
+                             std::vector<std::string> set_cookies);
+  http::Response ErrorPage(int status, std::string title, std::string message, std::string error_code) const;
+  // CsrfCookie returns the request's CSRF cookie value, or a new one with its Set-Cookie header.
+  std::string CsrfCookie(const http::Request& request, std::vector<std::string>& set_cookies);
+  std::string RenderCookie(std::string name, std::string value, int64_t max_age) const;
 
   const Config& config_;
   store::Store& store_;
@@ -64,6 +143,17 @@ class Provider {
   common::Random& random_;
   common::Metrics& metrics_;
   oauth::TokenPolicy policy_;
+  oauth::AuthorizePolicy authorize_policy_;
+  identity::PasswordParams password_params_;
+  std::string dummy_password_hash_;  // verified for unknown users, so timing does not reveal them
+  // Set by Load from the store's shared secrets, so every node and restart agrees on them.
+  std::optional<identity::CsrfGuard> csrf_;
+  std::string rotation_key_;
+  identity::LoginThrottle account_throttle_;
+  identity::LoginThrottle ip_throttle_;
+  ui::Theme theme_;
+  std::string stylesheet_;
+  bool secure_cookies_ = false;
 
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -1,5 +1,7 @@
 #include "server/provider.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
@@ -122,8 +124,17 @@ TEST_F(ProviderTest, JwksAndDiscoveryAreTruthful) {
   }
   auto meta = boost::json::parse(provider_->Discovery(get).body).as_object();
   EXPECT_EQ(meta.at("issuer").as_string(), "https://id.example");
-  EXPECT_EQ(meta.at("grant_types_supported").as_array().size(), 1u);
-  EXPECT_FALSE(meta.contains("authorization_endpoint"));
+  // Exactly the grants the token endpoint implements.
+  auto grants = meta.at("grant_types_supported").as_array();
+  EXPECT_EQ(grants.size(), 3u);
+  for (const char* g : {"authorization_code", "refresh_token", "client_credentials"}) {
+    EXPECT_NE(std::find(grants.begin(), grants.end(), boost::json::value(g)), grants.end()) << g;
+  }
+  EXPECT_EQ(meta.at("authorization_endpoint").as_string(), "https://id.example/authorize");
+  EXPECT_EQ(meta.at("code_challenge_methods_supported").as_array(), boost::json::array{"S256"})
+      << "plain is off unless configured";
+  // The ID token algorithms are the ones a key exists for.
+  EXPECT_EQ(meta.at("id_token_signing_alg_values_supported").as_array().size(), 4u);
 }
 
 }  // namespace

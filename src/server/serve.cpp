@@ -145,6 +145,49 @@ void SeedDevUser(const Config& config, store::Store& store, const common::Clock&
   std::fflush(stdout);
 }
 
+// PurgeExpired deletes what can no longer be used. Failures are retried at the next round.
+void PurgeExpired(const Config& config, store::Store& store, const common::Clock& clock) {
+  const int64_t now = clock.NowSeconds();
+  auto codes = store.DeleteExpiredCodes(now);
+  auto sessions =
+      store.DeleteExpiredSessions(now - config.session_absolute_lifetime, now - config.session_idle_lifetime);
+  auto refresh = store.DeleteExpiredRefreshTokens(now);
+  int64_t total = (codes ? *codes : 0) + (sessions ? *sessions : 0) + (refresh ? *refresh : 0);
+  if (total > 0) {
+    common::LogInfo("expired records deleted", {{"codes", codes ? *codes : -1},
+                                                {"sessions", sessions ? *sessions : -1},
+                                                {"refresh_tokens", refresh ? *refresh : -1}});
+  }
+}
+
+// SeedDevApp registers the public demo app of the sign-in flow (authorization code + PKCE, any
+// loopback port, RFC 8252 §7.3) and prints a link that starts it. Dev mode only.
+void SeedDevApp(const Config& config, store::Store& store, const common::Clock& clock) {
+  store::ClientRecord app;
+  app.client_id = "demo-app";
+  app.client_name = "Demo App";
+  app.token_endpoint_auth_method = "none";
+  app.grant_types = {"authorization_code", "refresh_token"};
+  app.redirect_uris = {"http://127.0.0.1/callback"};
+  app.scopes = {"openid", "profile", "email", "phone", "address", "offline_access"};
+  app.created_at = app.updated_at = clock.NowSeconds();
+  if (!store.GetClient(app.client_id) && !store.CreateClient(app)) return;
+  // RFC 7636 Appendix B's example verifier, so the printed commands work as pasted. Real apps
+  // make a new verifier for every sign-in.
+  std::printf(
+      "Sign in with the demo app (public client, PKCE) - open in a browser:\n  "
+      "%s/authorize?client_id=demo-app"
+      "&response_type=code&scope=openid%%20profile%%20email%%20offline_access"
+      "&redirect_uri=http%%3A%%2F%%2F127.0.0.1%%3A9999%%2Fcallback&state=xyz"
+      "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256\n"
+      "then copy the code from the address bar of the page it lands on and run:\n"
+      "  curl -s %s/token -d grant_type=authorization_code -d client_id=demo-app "
+      "-d redirect_uri=http://127.0.0.1:9999/callback "
+      "-d code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk -d code=CODE\n\n",
+      config.issuer.c_str(), config.issuer.c_str());
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 common::Result<std::unique_ptr<store::Store>, std::string> OpenStore(const Config& config) {
@@ -210,6 +253,7 @@ int Serve(Config config) {
   if (config.dev) {
     SeedDevClients(config, **store, clock);
     SeedDevUser(config, **store, clock);
+    SeedDevApp(config, **store, clock);
     provider.ReloadIfChanged();
   }
   provider.Register(router);
@@ -221,10 +265,13 @@ int Serve(Config config) {
   bool stopping = false;
   std::thread reloader([&] {
     std::unique_lock lock(stop_mutex);
+    int ticks = 0;
     while (!stop_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping; })) {
       lock.unlock();
       provider.ReloadIfChanged();
       common::FlushLogs();  // batched access-log lines reach stderr within half a second
+      // Once a minute: drop expired codes, sessions and refresh tokens (nothing valid is touched).
+      if (++ticks % 120 == 0) PurgeExpired(config, **store, clock);
       lock.lock();
     }
   });

@@ -213,14 +213,132 @@ class CodeStore {
   virtual Result<int64_t> DeleteExpiredCodes(int64_t now) = 0;
 };
 
+// RefreshTokenRecord: one refresh token (RFC 6749 §1.5, §6), stored hashed. Every rotation of one
+// grant shares family_id (RFC 9700 §4.14.2: reuse detection revokes the family).
+struct RefreshTokenRecord {
+  std::string token_hash;  // SHA-256 of the token, raw 32 bytes (may contain NUL)
+  std::string family_id;   // shared by all rotations of one grant
+  std::string client_id;
+  std::string user_id;          // must name an existing user (UserStore)
+  std::string scope;            // space-separated
+  std::string session_id_hash;  // raw bytes, may be empty
+  int64_t auth_time = 0;
+  std::string amr;
+  std::string acr;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;         // idle expiry of this token: expired once expires_at <= now
+  int64_t family_expires_at = 0;  // absolute expiry of the family: expired once <= now
+  int64_t rotated_at = 0;         // 0: current (not yet rotated)
+  std::string successor_hash;     // token_hash of the token that replaced it ("" until rotated)
+  bool revoked = false;
+
+  bool operator==(const RefreshTokenRecord&) const = default;
+};
+
+// RotationResult: what RotateRefreshToken found.
+struct RotationResult {
+  RefreshTokenRecord previous;  // the presented token as it was before this call
+  bool retried = false;         // true: grace-window retry, nothing was written
+};
+
+// RefreshTokenStore: refresh tokens, rotated on every use (OAuth 2.1 §4.3.1; RFC 9700 §4.14.2) so
+// that a stolen token that is used twice is noticed (RFC 6749 §10.4). Keys are the raw hash bytes,
+// compared exactly. Deleting a user deletes that user's refresh tokens. The store does not check
+// client_id, scope or the family of a successor: the caller does.
+class RefreshTokenStore {
+ public:
+  virtual ~RefreshTokenStore() = default;
+  // CreateRefreshToken stores `r` as given: kConflict when token_hash exists; kNotFound when no user
+  // has r.user_id (nothing is written either way).
+  virtual Result<void> CreateRefreshToken(const RefreshTokenRecord& r) = 0;
+  // GetRefreshToken returns the token as stored, whatever its state (rotated, revoked, expired):
+  // kNotFound when absent.
+  virtual Result<RefreshTokenRecord> GetRefreshToken(const std::string& token_hash) = 0;
+  // RotateRefreshToken atomically (across threads and processes sharing the database: of two
+  // concurrent rotations of one current token exactly one gets retried == false):
+  //  - kNotFound: no such token, or it is revoked, or expired (expires_at <= now or
+  //    family_expires_at <= now).
+  //  - current (rotated_at == 0): sets rotated_at = now and successor_hash = successor.token_hash,
+  //    inserts `successor` (the caller fills it; same family), returns {previous, retried=false}.
+  //    When the insert fails (kConflict: successor.token_hash exists; kNotFound: no such user)
+  //    nothing is written.
+  //  - already rotated, grace_seconds > 0 (0 disables the window), now - rotated_at <= grace_seconds,
+  //  previous.successor_hash ==
+  //    successor.token_hash and that successor is itself still current (not rotated, not revoked):
+  //    returns {previous, retried=true} and writes nothing (a client retrying after a lost response).
+  //  - any other already-rotated case: kConflict (reuse, RFC 9700 §4.14.2). The store does not
+  //    revoke anything; the caller calls RevokeRefreshFamily.
+  virtual Result<RotationResult> RotateRefreshToken(const std::string& token_hash,
+                                                    const RefreshTokenRecord& successor, int64_t now,
+                                                    int64_t grace_seconds) = 0;
+  // RevokeRefreshFamily marks every token of the family revoked and returns how many were newly
+  // revoked (0, not kNotFound, for an unknown family).
+  virtual Result<int64_t> RevokeRefreshFamily(const std::string& family_id) = 0;
+  // RevokeUserClientRefreshTokens revokes all of the user's tokens for that client (used when
+  // consent is revoked) and returns how many were newly revoked (0 when there were none).
+  virtual Result<int64_t> RevokeUserClientRefreshTokens(const std::string& user_id,
+                                                        const std::string& client_id) = 0;
+  // DeleteExpiredRefreshTokens deletes every token with expires_at <= now or family_expires_at <= now
+  // (rotated, revoked or not) and returns how many.
+  virtual Result<int64_t> DeleteExpiredRefreshTokens(int64_t now) = 0;
+};
+
+// ConsentRecord: an authorization the user remembered for a client (OIDC Core §3.1.2.4), so the
+// authorization endpoint need not ask again for scopes already approved.
+struct ConsentRecord {
+  std::string user_id;  // must name an existing user (UserStore)
+  std::string client_id;
+  std::string scope;  // space-separated scopes the user approved
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+
+  bool operator==(const ConsentRecord&) const = default;
+};
+
+// ConsentStore: one consent per (user_id, client_id), keys compared exactly. Deleting a user
+// deletes that user's consents. The store does not check that client_id names a client.
+class ConsentStore {
+ public:
+  virtual ~ConsentStore() = default;
+  // GetConsent: kNotFound when the user has none for the client.
+  virtual Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) = 0;
+  // PutConsent inserts `c`, or replaces the user's consent for c.client_id while keeping its original
+  // created_at: kNotFound when no user has c.user_id (nothing is written).
+  virtual Result<void> PutConsent(const ConsentRecord& c) = 0;
+  // ListUserConsents: the user's consents ordered by client_id (byte-wise); empty (not kNotFound)
+  // for an unknown user.
+  virtual Result<std::vector<ConsentRecord>> ListUserConsents(const std::string& user_id) = 0;
+  // DeleteConsent: kNotFound when absent. It does not revoke refresh tokens: the caller calls
+  // RevokeUserClientRefreshTokens.
+  virtual Result<void> DeleteConsent(const std::string& user_id, const std::string& client_id) = 0;
+};
+
+// SecretStore: server-wide secrets that every process sharing the database must agree on, such as
+// the key that derives refresh token successors. Values are raw bytes; names are exact.
+class SecretStore {
+ public:
+  virtual ~SecretStore() = default;
+  // EnsureSecret returns the secret stored under `name`, first storing `candidate` when there is
+  // none. Atomic: of concurrent callers (threads or processes) with different candidates, every
+  // one gets the single value that was stored. `candidate` must not be empty.
+  virtual Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) = 0;
+};
+
 // Store: one backend's whole surface.
-class Store : public ClientStore, public KeyStore, public UserStore, public SessionStore, public CodeStore {
+class Store : public ClientStore,
+              public KeyStore,
+              public UserStore,
+              public SessionStore,
+              public CodeStore,
+              public RefreshTokenStore,
+              public ConsentStore,
+              public SecretStore {
  public:
   // Revision returns a number that changes whenever any client or key is written, by this
   // process or another one sharing the database (how a running server notices admin commands).
-  // User, session and code writes do NOT change it: the server caches clients and keys, but reads
-  // users, sessions and codes from the store on every request, so bumping it would only make the
-  // server reload clients and keys.
+  // User, session, code, refresh token and consent writes do NOT change it: the server caches
+  // clients and keys, but reads the rest from the store on every request, so bumping it would only
+  // make the server reload clients and keys.
   virtual Result<int64_t> Revision() = 0;
 };
 

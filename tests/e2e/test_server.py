@@ -29,15 +29,28 @@ class Endpoints(ServerTestCase):
                 self.assertEqual(meta["issuer"], self.url)
                 self.assertEqual(meta["token_endpoint"], self.url + "/token")
                 self.assertEqual(meta["jwks_uri"], self.url + "/jwks")
-                self.assertEqual(meta["grant_types_supported"], ["client_credentials"])
+                self.assertEqual(sorted(meta["grant_types_supported"]),
+                                 ["authorization_code", "client_credentials", "refresh_token"])
                 self.assertEqual(sorted(meta["token_endpoint_auth_methods_supported"]),
-                                 ["client_secret_basic", "client_secret_post"])
-                for absent in ("authorization_endpoint", "userinfo_endpoint", "introspection_endpoint",
-                               "revocation_endpoint", "end_session_endpoint"):
+                                 ["client_secret_basic", "client_secret_post", "none"])
+                self.assertEqual(meta["authorization_endpoint"], self.url + "/authorize")
+                self.assertEqual(meta["userinfo_endpoint"], self.url + "/userinfo")
+                self.assertEqual(meta["response_types_supported"], ["code"])
+                self.assertEqual(meta["code_challenge_methods_supported"], ["S256"])
+                self.assertIs(meta["authorization_response_iss_parameter_supported"], True)
+                for absent in ("introspection_endpoint", "revocation_endpoint", "end_session_endpoint",
+                               "device_authorization_endpoint", "registration_endpoint"):
                     self.assertNotIn(absent, meta)
-                # Every advertised endpoint answers.
+                # Every advertised endpoint answers (not 404).
                 self.assertNotEqual(self.http.get(meta["jwks_uri"], timeout=5).status_code, 404)
                 self.assertEqual(self.http.get(meta["token_endpoint"], timeout=5).status_code, 405)
+                # Without parameters the authorization endpoint shows an error page, not a redirect.
+                r = self.http.get(meta["authorization_endpoint"], timeout=5, allow_redirects=False)
+                self.assertEqual(r.status_code, 400)
+                self.assertTrue(r.headers["Content-Type"].startswith("text/html"))
+                r = self.http.get(meta["userinfo_endpoint"], timeout=5)
+                self.assertEqual(r.status_code, 401)
+                self.assertTrue(r.headers["WWW-Authenticate"].startswith("Bearer"))
 
     def test_jwks_public_only_with_kid_alg_use_and_cacheable(self):
         r = self.http.get(self.url + "/jwks", timeout=5)

@@ -39,7 +39,7 @@ constexpr std::size_t kMaxIdleConnections = 8;
 // kMigrations: the schema, as an ordered list. Entry i brings the schema to version i + 1. Append
 // only: never edit or reorder an entry that has shipped. List fields are JSON arrays of strings
 // (every byte survives: JSON escapes quotes, control characters and NUL).
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   client_id TEXT PRIMARY KEY NOT NULL,
@@ -131,6 +131,47 @@ CREATE TABLE authorization_codes (
 );
 CREATE INDEX authorization_codes_by_user ON authorization_codes (user_id);
 CREATE INDEX authorization_codes_by_expires_at ON authorization_codes (expires_at);
+)sql",
+    // 4: refresh tokens (RFC 6749 §6; rotation and reuse detection, OAuth 2.1 §4.3.1, RFC 9700
+    // §4.14.2) and remembered consents (OIDC Core §3.1.2.4). Hashes are BLOBs as in 3. Deleting a
+    // user deletes both. The family index serves RevokeRefreshFamily; (user_id, client_id) serves
+    // the cascade and RevokeUserClientRefreshTokens; the two expiry indexes serve the cleanup's OR.
+    // The consents primary key serves lookups, listing in client_id order and the cascade.
+    R"sql(
+CREATE TABLE refresh_tokens (
+  token_hash BLOB PRIMARY KEY NOT NULL,
+  family_id TEXT NOT NULL DEFAULT '',
+  client_id TEXT NOT NULL DEFAULT '',
+  user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  scope TEXT NOT NULL DEFAULT '',
+  session_id_hash BLOB NOT NULL DEFAULT X'',
+  auth_time INTEGER NOT NULL DEFAULT 0,
+  amr TEXT NOT NULL DEFAULT '',
+  acr TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  family_expires_at INTEGER NOT NULL DEFAULT 0,
+  rotated_at INTEGER NOT NULL DEFAULT 0,
+  successor_hash BLOB NOT NULL DEFAULT X'',
+  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+);
+CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_by_user_client ON refresh_tokens (user_id, client_id);
+CREATE INDEX refresh_tokens_by_expires_at ON refresh_tokens (expires_at);
+CREATE INDEX refresh_tokens_by_family_expires_at ON refresh_tokens (family_expires_at);
+CREATE TABLE consents (
+  user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  client_id TEXT NOT NULL,
+  scope TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (user_id, client_id)
+);
+CREATE TABLE secrets (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL,
+  created_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))
+);
 )sql",
 };
 
@@ -227,6 +268,44 @@ constexpr std::string_view kInsertCode =
 constexpr std::string_view kRedeemCode =
     "UPDATE authorization_codes SET used = 1 WHERE code_hash = ?1 AND used = 0 AND expires_at > ?2";
 constexpr std::string_view kDeleteExpiredCodes = "DELETE FROM authorization_codes WHERE expires_at <= ?1";
+
+// The refresh token statements list the columns in RefreshTokenRecord order; ReadRefreshToken and
+// BindRefreshToken use the same order.
+constexpr std::string_view kSelectRefreshToken =
+    "SELECT token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
+    "created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked FROM refresh_tokens "
+    "WHERE token_hash = ?1";
+constexpr std::string_view kInsertRefreshToken =
+    "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, session_id_hash, "
+    "auth_time, amr, acr, created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+// kMarkRefreshTokenRotated keeps the rotated_at = 0 condition although RotateRefreshToken has just
+// read the row under BEGIN IMMEDIATE: a token is superseded at most once, whatever else goes wrong.
+constexpr std::string_view kMarkRefreshTokenRotated =
+    "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3 WHERE token_hash = ?1 AND rotated_at = 0";
+constexpr std::string_view kRevokeRefreshFamily =
+    "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?1 AND revoked = 0";
+constexpr std::string_view kRevokeUserClientRefreshTokens =
+    "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?1 AND client_id = ?2 AND revoked = 0";
+constexpr std::string_view kDeleteExpiredRefreshTokens =
+    "DELETE FROM refresh_tokens WHERE expires_at <= ?1 OR family_expires_at <= ?1";
+
+// The consent statements list the columns in ConsentRecord order; ReadConsent uses the same order.
+constexpr std::string_view kSelectConsent =
+    "SELECT user_id, client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 AND client_id "
+    "= ?2";
+constexpr std::string_view kSelectUserConsents =
+    "SELECT user_id, client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 ORDER BY "
+    "client_id";
+// kPutConsent: an UPSERT, so a replacement keeps the row's created_at; a missing user fails the
+// foreign key on the INSERT branch (an existing row implies an existing user, by the cascade).
+constexpr std::string_view kPutConsent =
+    "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
+constexpr std::string_view kInsertSecret =
+    "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+constexpr std::string_view kSelectSecret = "SELECT value FROM secrets WHERE name = ?1";
+constexpr std::string_view kDeleteConsent = "DELETE FROM consents WHERE user_id = ?1 AND client_id = ?2";
 
 // MapError translates a SQLite result code into the store's error. A lock held by another
 // connection or process, or an I/O failure, is transient (kUnavailable: the caller answers 503);
@@ -668,6 +747,60 @@ int BindCode(Statement& s, const AuthorizationCodeRecord& c) {
   return rc;
 }
 
+RefreshTokenRecord ReadRefreshToken(Statement& s) {
+  RefreshTokenRecord r;
+  r.token_hash = s.ColumnString(0);
+  r.family_id = s.ColumnString(1);
+  r.client_id = s.ColumnString(2);
+  r.user_id = s.ColumnString(3);
+  r.scope = s.ColumnString(4);
+  r.session_id_hash = s.ColumnString(5);
+  r.auth_time = s.ColumnInt64(6);
+  r.amr = s.ColumnString(7);
+  r.acr = s.ColumnString(8);
+  r.created_at = s.ColumnInt64(9);
+  r.expires_at = s.ColumnInt64(10);
+  r.family_expires_at = s.ColumnInt64(11);
+  r.rotated_at = s.ColumnInt64(12);
+  r.successor_hash = s.ColumnString(13);
+  r.revoked = s.ColumnInt64(14) != 0;
+  return r;
+}
+
+// BindRefreshToken binds the fifteen columns in table order to ?1..?15; the hashes as blobs.
+int BindRefreshToken(Statement& s, const RefreshTokenRecord& r) {
+  int rc = SQLITE_OK;
+  auto check = [&rc](int result) {
+    if (rc == SQLITE_OK) rc = result;
+  };
+  check(s.BindBlob(1, r.token_hash));
+  check(s.BindText(2, r.family_id));
+  check(s.BindText(3, r.client_id));
+  check(s.BindText(4, r.user_id));
+  check(s.BindText(5, r.scope));
+  check(s.BindBlob(6, r.session_id_hash));
+  check(s.BindInt64(7, r.auth_time));
+  check(s.BindText(8, r.amr));
+  check(s.BindText(9, r.acr));
+  check(s.BindInt64(10, r.created_at));
+  check(s.BindInt64(11, r.expires_at));
+  check(s.BindInt64(12, r.family_expires_at));
+  check(s.BindInt64(13, r.rotated_at));
+  check(s.BindBlob(14, r.successor_hash));
+  check(s.BindInt64(15, r.revoked ? 1 : 0));
+  return rc;
+}
+
+ConsentRecord ReadConsent(Statement& s) {
+  ConsentRecord c;
+  c.user_id = s.ColumnString(0);
+  c.client_id = s.ColumnString(1);
+  c.scope = s.ColumnString(2);
+  c.created_at = s.ColumnInt64(3);
+  c.updated_at = s.ColumnInt64(4);
+  return c;
+}
+
 // StepInsertOwnedByUser steps an INSERT whose user_id references users: a missing user (the foreign
 // key) is kNotFound, a duplicate key kConflict.
 Result<void> StepInsertOwnedByUser(Connection& conn, Statement& s, std::string_view what) {
@@ -1025,6 +1158,198 @@ class SqliteStore final : public Store {
     return deleted;
   }
 
+  Result<void> CreateRefreshToken(const RefreshTokenRecord& token) override {
+    return InTransaction([&](Connection& conn) { return InsertRefreshTokenIn(conn, token); });
+  }
+
+  Result<RefreshTokenRecord> GetRefreshToken(const std::string& token_hash) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    return ReadRefreshTokenIn(**lease, token_hash);
+  }
+
+  // RotateRefreshToken reads, decides and writes in one IMMEDIATE transaction: the write lock is
+  // held from the read on, so no other connection or process can rotate the same token between
+  // this one's check of rotated_at and its update (two winners would be two live branches of one
+  // grant, which RFC 9700 §4.14.2 rotation exists to prevent).
+  Result<RotationResult> RotateRefreshToken(const std::string& token_hash,
+                                            const RefreshTokenRecord& successor, int64_t now,
+                                            int64_t grace_seconds) override {
+    RotationResult result;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto found = ReadRefreshTokenIn(conn, token_hash);
+      if (!found) return found.error();
+      const RefreshTokenRecord& previous = *found;
+      if (previous.revoked || previous.expires_at <= now || previous.family_expires_at <= now) {
+        return Error::kNotFound;
+      }
+      if (previous.rotated_at == 0) {
+        // A failed insert returns before anything commits: the transaction rolls back.
+        if (auto inserted = InsertRefreshTokenIn(conn, successor); !inserted) return inserted;
+        auto stmt = conn.Prepare(kMarkRefreshTokenRotated);
+        if (!stmt) return stmt.error();
+        Statement s(*stmt);
+        int rc = s.BindBlob(1, token_hash);
+        if (rc == SQLITE_OK) rc = s.BindInt64(2, now);
+        if (rc == SQLITE_OK) rc = s.BindBlob(3, successor.token_hash);
+        if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+        if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "rotate refresh token");
+        if (sqlite3_changes(conn.Db()) != 1) {
+          common::LogError("sqlite store: refresh token changed under the write lock");
+          return Error::kCorrupt;
+        }
+        result = {previous, false};
+        return {};
+      }
+      // Already rotated: only a retry of that very rotation, soon after it and before its
+      // successor was used, is answered without alarm; anything else is reuse (RFC 9700 §4.14.2).
+      if (grace_seconds > 0 && now - previous.rotated_at <= grace_seconds &&
+          previous.successor_hash == successor.token_hash) {
+        auto next = ReadRefreshTokenIn(conn, previous.successor_hash);
+        if (!next && next.error() != Error::kNotFound) return next.error();
+        if (next && next->rotated_at == 0 && !next->revoked) {
+          result = {previous, true};
+          return {};
+        }
+      }
+      return Error::kConflict;
+    });
+    if (!r) return r.error();
+    return result;
+  }
+
+  Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
+    int64_t revoked = 0;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kRevokeRefreshFamily);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = s.BindText(1, family_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "revoke refresh family");
+      revoked = sqlite3_changes64(conn.Db());
+      return {};
+    });
+    if (!r) return r.error();
+    return revoked;
+  }
+
+  Result<int64_t> RevokeUserClientRefreshTokens(const std::string& user_id,
+                                                const std::string& client_id) override {
+    int64_t revoked = 0;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kRevokeUserClientRefreshTokens);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindText(1, user_id);
+      if (rc == SQLITE_OK) rc = s.BindText(2, client_id);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "revoke user client refresh tokens");
+      revoked = sqlite3_changes64(conn.Db());
+      return {};
+    });
+    if (!r) return r.error();
+    return revoked;
+  }
+
+  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now) override {
+    int64_t deleted = 0;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kDeleteExpiredRefreshTokens);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = s.BindInt64(1, now); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete expired refresh tokens");
+      deleted = sqlite3_changes64(conn.Db());
+      return {};
+    });
+    if (!r) return r.error();
+    return deleted;
+  }
+
+  Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) override {
+    std::string value;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto insert = conn.Prepare(kInsertSecret);
+      if (!insert) return insert.error();
+      Statement ins(*insert);
+      int rc = ins.BindText(1, name);
+      if (rc == SQLITE_OK) rc = ins.BindBlob(2, candidate);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = ins.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "insert secret");
+      auto select = conn.Prepare(kSelectSecret);
+      if (!select) return select.error();
+      Statement sel(*select);
+      if (rc = sel.BindText(1, name); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = sel.Step(); rc != SQLITE_ROW) return Fail(conn.Db(), rc, "select secret");
+      value = sel.ColumnString(0);
+      return {};
+    });
+    if (!r) return r.error();
+    return value;
+  }
+
+  Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectConsent);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    int rc = s.BindText(1, user_id);
+    if (rc == SQLITE_OK) rc = s.BindText(2, client_id);
+    if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get consent");
+    return ReadConsent(s);
+  }
+
+  Result<void> PutConsent(const ConsentRecord& consent) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kPutConsent);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindText(1, consent.user_id);
+      if (rc == SQLITE_OK) rc = s.BindText(2, consent.client_id);
+      if (rc == SQLITE_OK) rc = s.BindText(3, consent.scope);
+      if (rc == SQLITE_OK) rc = s.BindInt64(4, consent.created_at);
+      if (rc == SQLITE_OK) rc = s.BindInt64(5, consent.updated_at);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      return StepInsertOwnedByUser(conn, s, "put consent");
+    });
+  }
+
+  Result<std::vector<ConsentRecord>> ListUserConsents(const std::string& user_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectUserConsents);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindText(1, user_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    std::vector<ConsentRecord> out;
+    for (;;) {
+      int rc = s.Step();
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list user consents");
+      out.push_back(ReadConsent(s));
+    }
+  }
+
+  Result<void> DeleteConsent(const std::string& user_id, const std::string& client_id) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kDeleteConsent);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindText(1, user_id);
+      if (rc == SQLITE_OK) rc = s.BindText(2, client_id);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete consent");
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
+      return {};
+    });
+  }
+
   Result<int64_t> Revision() override {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
@@ -1048,9 +1373,9 @@ class SqliteStore final : public Store {
   }
 
   // InTransaction runs `body` in one IMMEDIATE transaction (committed only when `body` succeeds)
-  // without touching the revision: user, session and code writes use it directly (see
-  // Store::Revision). IMMEDIATE,
-  // not autocommit, so a writer waits on the busy timeout rather than failing on a stale snapshot.
+  // without touching the revision: user, session, code, refresh token and consent writes use it
+  // directly (see Store::Revision). IMMEDIATE, not autocommit, so a writer waits on the busy
+  // timeout rather than failing on a stale snapshot.
   template <class Body>
   Result<void> InTransaction(Body&& body) {
     auto lease = pool_.Acquire();
@@ -1087,6 +1412,29 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get code");
     return ReadCode(s);
+  }
+
+  // InsertRefreshTokenIn inserts `token` on `conn` (inside a transaction): kConflict when the
+  // token_hash exists, kNotFound when the user does not.
+  static Result<void> InsertRefreshTokenIn(Connection& conn, const RefreshTokenRecord& token) {
+    auto stmt = conn.Prepare(kInsertRefreshToken);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = BindRefreshToken(s, token); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    return StepInsertOwnedByUser(conn, s, "create refresh token");
+  }
+
+  // ReadRefreshTokenIn reads one refresh token on `conn` (inside or outside a transaction):
+  // kNotFound when absent.
+  static Result<RefreshTokenRecord> ReadRefreshTokenIn(Connection& conn, const std::string& token_hash) {
+    auto stmt = conn.Prepare(kSelectRefreshToken);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindBlob(1, token_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get refresh token");
+    return ReadRefreshToken(s);
   }
 
   // QueryInt64 returns the first column of the single row `sql` yields; kCorrupt when none.

@@ -86,6 +86,39 @@ class TempFileStore final : public Store {
   }
   Result<AuthorizationCodeRecord> GetCode(const std::string& h) override { return inner_->GetCode(h); }
   Result<int64_t> DeleteExpiredCodes(int64_t now) override { return inner_->DeleteExpiredCodes(now); }
+  Result<void> CreateRefreshToken(const RefreshTokenRecord& r) override {
+    return inner_->CreateRefreshToken(r);
+  }
+  Result<RefreshTokenRecord> GetRefreshToken(const std::string& h) override {
+    return inner_->GetRefreshToken(h);
+  }
+  Result<RotationResult> RotateRefreshToken(const std::string& h, const RefreshTokenRecord& successor,
+                                            int64_t now, int64_t grace_seconds) override {
+    return inner_->RotateRefreshToken(h, successor, now, grace_seconds);
+  }
+  Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
+    return inner_->RevokeRefreshFamily(family_id);
+  }
+  Result<int64_t> RevokeUserClientRefreshTokens(const std::string& user_id,
+                                                const std::string& client_id) override {
+    return inner_->RevokeUserClientRefreshTokens(user_id, client_id);
+  }
+  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now) override {
+    return inner_->DeleteExpiredRefreshTokens(now);
+  }
+  Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) override {
+    return inner_->GetConsent(user_id, client_id);
+  }
+  Result<void> PutConsent(const ConsentRecord& c) override { return inner_->PutConsent(c); }
+  Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) override {
+    return inner_->EnsureSecret(name, candidate);
+  }
+  Result<std::vector<ConsentRecord>> ListUserConsents(const std::string& user_id) override {
+    return inner_->ListUserConsents(user_id);
+  }
+  Result<void> DeleteConsent(const std::string& user_id, const std::string& client_id) override {
+    return inner_->DeleteConsent(user_id, client_id);
+  }
   Result<int64_t> Revision() override { return inner_->Revision(); }
 
  private:
@@ -146,10 +179,10 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   { ASSERT_NE(OpenOrDie(db.path()), nullptr); }
   auto first = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(*first, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(*first, (std::vector<std::string>{"1", "2", "3", "4"}));
   auto applied_at = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT applied_at FROM schema_migrations");
   ASSERT_TRUE(applied_at.has_value());
-  ASSERT_EQ(applied_at->size(), 3u);
+  ASSERT_EQ(applied_at->size(), 4u);
   for (const auto& t : *applied_at) EXPECT_GT(std::stoll(t), 1600000000);
 
   // A second open with data in place neither re-runs a migration (its CREATE TABLE would fail) nor
@@ -164,7 +197,7 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   EXPECT_TRUE(store->GetClient("app").has_value());
   auto second = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
   ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(*second, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(*second, (std::vector<std::string>{"1", "2", "3", "4"}));
 }
 
 TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
@@ -185,7 +218,7 @@ TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
 }
 
 TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
@@ -201,11 +234,13 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
     revision = *store->Revision();
   }
   // Turn the file back into what a version-1 binary left: exactly migration 1's schema and rows.
-  ASSERT_TRUE(sqlite::ExecForTesting(
-                  db.path(),
-                  "DELETE FROM schema_migrations WHERE version >= 2; DROP TABLE authorization_codes; "
-                  "DROP TABLE sessions; DROP TABLE users;")
-                  .has_value());
+  ASSERT_TRUE(
+      sqlite::ExecForTesting(
+          db.path(),
+          "DELETE FROM schema_migrations WHERE version >= 2; DROP TABLE consents; DROP TABLE secrets; "
+          "DROP TABLE refresh_tokens; DROP TABLE authorization_codes; DROP TABLE sessions; "
+          "DROP TABLE users;")
+          .has_value());
   auto tables = sqlite::QueryFirstColumnForTesting(
       db.path(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'users'");
   ASSERT_TRUE(tables.has_value());
@@ -216,7 +251,7 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
   // Existing rows and the revision survive the upgrade.
   auto got = store->GetClient(awkward.client_id);
   ASSERT_TRUE(got.has_value());
@@ -475,7 +510,8 @@ TEST(SqliteStoreTest, UpgradingAVersion2DatabaseAddsSessionsAndCodesAndKeepsUser
   }
   // What a version-2 binary left: migrations 1 and 2 only.
   ASSERT_TRUE(sqlite::ExecForTesting(db.path(),
-                                     "DELETE FROM schema_migrations WHERE version = 3; "
+                                     "DELETE FROM schema_migrations WHERE version >= 3; "
+                                     "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
                                      "DROP TABLE authorization_codes; DROP TABLE sessions;")
                   .has_value());
   auto store = OpenOrDie(db.path());
@@ -483,7 +519,7 @@ TEST(SqliteStoreTest, UpgradingAVersion2DatabaseAddsSessionsAndCodesAndKeepsUser
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
   EXPECT_EQ(*store->GetUser(MakeAwkwardUser().user_id), MakeAwkwardUser());
   EXPECT_EQ(*store->GetClient("app"), MakeClient("app"));
   EXPECT_EQ(*store->Revision(), revision);
@@ -493,6 +529,148 @@ TEST(SqliteStoreTest, UpgradingAVersion2DatabaseAddsSessionsAndCodesAndKeepsUser
   AuthorizationCodeRecord c = MakeCode("c", MakeAwkwardUser().user_id);
   ASSERT_TRUE(store->CreateCode(c).has_value());
   EXPECT_EQ(*store->RedeemCode(c.code_hash, 0), c);
+}
+
+TEST(SqliteStoreTest, UpgradingAVersion3DatabaseAddsRefreshTokensAndConsentsAndKeepsTheRest) {
+  TempDb db;
+  int64_t revision = 0;
+  const std::string user_id = MakeAwkwardUser().user_id;
+  const SessionRecord session = MakeSession("s", user_id);
+  const AuthorizationCodeRecord code = MakeCode("c", user_id);
+  {
+    auto store = OpenOrDie(db.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateClient(MakeClient("app")).has_value());
+    ASSERT_TRUE(store->CreateUser(MakeAwkwardUser()).has_value());
+    ASSERT_TRUE(store->CreateSession(session).has_value());
+    ASSERT_TRUE(store->CreateCode(code).has_value());
+    revision = *store->Revision();
+  }
+  // What a version-3 binary left: migrations 1 to 3 only.
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(),
+                                     "DELETE FROM schema_migrations WHERE version = 4; "
+                                     "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens;")
+                  .has_value());
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  auto versions =
+      sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(versions.has_value());
+  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(*store->GetUser(user_id), MakeAwkwardUser());
+  EXPECT_EQ(*store->GetSession(session.id_hash), session);
+  EXPECT_EQ(*store->GetCode(code.code_hash), code);
+  EXPECT_EQ(*store->Revision(), revision);
+  RefreshTokenRecord token = MakeRefreshToken("r", user_id);
+  ASSERT_TRUE(store->CreateRefreshToken(token).has_value());
+  EXPECT_EQ(*store->GetRefreshToken(token.token_hash), token);
+  ASSERT_TRUE(store->PutConsent(MakeConsent(user_id, "app")).has_value());
+  EXPECT_EQ(*store->GetConsent(user_id, "app"), MakeConsent(user_id, "app"));
+}
+
+TEST(SqliteStoreTest, RefreshTokenAndConsentTablesHaveTheirIndexes) {
+  TempDb db;
+  { ASSERT_NE(OpenOrDie(db.path()), nullptr); }
+  auto indexes = sqlite::QueryFirstColumnForTesting(
+      db.path(),
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('refresh_tokens', 'consents') "
+      "ORDER BY name");
+  ASSERT_TRUE(indexes.has_value());
+  EXPECT_EQ(*indexes,
+            (std::vector<std::string>{"refresh_tokens_by_expires_at", "refresh_tokens_by_family",
+                                      "refresh_tokens_by_family_expires_at", "refresh_tokens_by_user_client",
+                                      "sqlite_autoindex_consents_1", "sqlite_autoindex_refresh_tokens_1"}));
+}
+
+TEST(SqliteStoreTest, DeletingAUserRowCascadesToRefreshTokensAndConsents) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(store->CreateUser(MakeUser("v")).has_value());
+  ASSERT_TRUE(store->CreateRefreshToken(MakeRefreshToken("ru", "u")).has_value());
+  ASSERT_TRUE(store->CreateRefreshToken(MakeRefreshToken("rv", "v")).has_value());
+  ASSERT_TRUE(store->PutConsent(MakeConsent("u", "a")).has_value());
+  ASSERT_TRUE(store->PutConsent(MakeConsent("v", "a")).has_value());
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), "DELETE FROM users WHERE user_id = 'u'").has_value());
+  auto tokens = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT user_id FROM refresh_tokens");
+  ASSERT_TRUE(tokens.has_value());
+  EXPECT_EQ(*tokens, std::vector<std::string>{"v"});
+  auto consents = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT user_id FROM consents");
+  ASSERT_TRUE(consents.has_value());
+  EXPECT_EQ(*consents, std::vector<std::string>{"v"});
+  // A row naming no user is refused by the schema itself.
+  EXPECT_FALSE(
+      sqlite::ExecForTesting(db.path(), "INSERT INTO consents (user_id, client_id) VALUES ('ghost', 'a')")
+          .has_value());
+}
+
+TEST(SqliteStoreTest, RefreshTokenHashesAreStoredAsBlobs) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(store->CreateRefreshToken(MakeRefreshToken("a", "u")).has_value());
+  ASSERT_TRUE(store->RotateRefreshToken(Hash("rt-a"), MakeRefreshToken("b", "u"), 1500, 30).has_value());
+  auto types = sqlite::QueryFirstColumnForTesting(
+      db.path(),
+      "SELECT typeof(token_hash) || ' ' || length(token_hash) || ' ' || typeof(session_id_hash) || ' ' || "
+      "typeof(successor_hash) || ' ' || length(successor_hash) FROM refresh_tokens ORDER BY rotated_at DESC");
+  ASSERT_TRUE(types.has_value());
+  EXPECT_EQ(*types, (std::vector<std::string>{"blob 32 blob blob 32", "blob 32 blob blob 0"}));
+}
+
+TEST(SqliteStoreTest, RotationsRacingOnTwoInstancesHaveExactlyOneWinner) {
+  // Two processes sharing the file rotate one refresh token at once, each with its own successor:
+  // BEGIN IMMEDIATE serialises them, so exactly one successor is inserted and linked; every other
+  // attempt is reuse (RFC 9700 §4.14.2).
+  TempDb db;
+  auto one = OpenOrDie(db.path());
+  auto two = OpenOrDie(db.path());
+  ASSERT_NE(one, nullptr);
+  ASSERT_NE(two, nullptr);
+  ASSERT_TRUE(one->CreateUser(MakeUser("u")).has_value());
+  constexpr int kRounds = 10;
+  constexpr int kThreadsPerInstance = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string r = std::to_string(round);
+    const RefreshTokenRecord current = MakeRefreshToken("race" + r, "u", "fam" + r);
+    ASSERT_TRUE(one->CreateRefreshToken(current).has_value());
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    std::atomic<int> others{0};
+    std::atomic<int> winner{-1};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2 * kThreadsPerInstance; ++t) {
+      Store* store = t % 2 == 0 ? one.get() : two.get();
+      threads.emplace_back([&, store, t] {
+        while (!go.load()) std::this_thread::yield();
+        auto result = store->RotateRefreshToken(
+            current.token_hash, MakeRefreshToken(r + "-" + std::to_string(t), "u", "fam" + r), 1500, 30);
+        if (result.has_value() && !result->retried) {
+          ++wins;
+          winner.store(t);
+        } else if (!result.has_value() && result.error() == Error::kConflict) {
+          ++conflicts;
+        } else {
+          ++others;
+        }
+      });
+    }
+    go.store(true);
+    for (auto& th : threads) th.join();
+    ASSERT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
+    EXPECT_EQ(others.load(), 0) << "round " << round;
+    const std::string successor_hash =
+        MakeRefreshToken(r + "-" + std::to_string(winner.load()), "u").token_hash;
+    EXPECT_EQ(two->GetRefreshToken(current.token_hash)->successor_hash, successor_hash);
+    auto family = sqlite::QueryFirstColumnForTesting(
+        db.path(), "SELECT count(*) FROM refresh_tokens WHERE family_id = 'fam" + r + "'");
+    ASSERT_TRUE(family.has_value());
+    EXPECT_EQ(*family, std::vector<std::string>{"2"}) << "round " << round;
+  }
 }
 
 TEST(SqliteStoreTest, UndecodableListIsCorrupt) {

@@ -175,6 +175,37 @@ inline AuthorizationCodeRecord MakeCode(const std::string& seed, const std::stri
   return c;
 }
 
+// MakeRefreshToken returns a current, unrevoked refresh token of `user_id` in `family_id` with every
+// field set and awkward bytes in the free-text ones; token_hash is Hash("rt-" + seed).
+inline RefreshTokenRecord MakeRefreshToken(const std::string& seed, const std::string& user_id,
+                                           const std::string& family_id = "fam", int64_t expires_at = 2000,
+                                           int64_t family_expires_at = 5000) {
+  using namespace std::string_literals;
+  RefreshTokenRecord r;
+  r.token_hash = Hash("rt-" + seed);
+  r.family_id = family_id;
+  r.client_id = "client \"a\"";
+  r.user_id = user_id;
+  r.scope = "openid offline_access";
+  r.session_id_hash = Hash("session-" + seed);
+  r.auth_time = 990;
+  r.amr = "pwd\0otp"s;
+  r.acr = "\xff\xfe";
+  r.created_at = 1000;
+  r.expires_at = expires_at;
+  r.family_expires_at = family_expires_at;
+  r.rotated_at = 0;
+  r.successor_hash = "";
+  r.revoked = false;
+  return r;
+}
+
+// MakeConsent returns a consent of `user_id` for `client_id` with every field set.
+inline ConsentRecord MakeConsent(const std::string& user_id, const std::string& client_id,
+                                 const std::string& scope = "openid profile", int64_t at = 1000) {
+  return ConsentRecord{user_id, client_id, scope, at, at + 1};
+}
+
 template <class Factory>
 class StoreContractTest : public ::testing::Test {
  protected:
@@ -936,6 +967,487 @@ TYPED_TEST_P(StoreContractTest, SessionAndCodeWritesLeaveRevisionUnchanged) {
   EXPECT_EQ(this->RevisionNow(), before) << "after code writes";
 }
 
+TYPED_TEST_P(StoreContractTest, RefreshTokenRoundTripsEveryFieldAndDuplicateIsConflict) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  RefreshTokenRecord r = MakeRefreshToken("a", "u");
+  // Stored as given, whatever the state.
+  RefreshTokenRecord rotated =
+      MakeRefreshToken("b", "u", "fam \xc3\xa9", -9223372036854775807LL - 1, 9223372036854775807LL);
+  rotated.rotated_at = 1234;
+  rotated.successor_hash = Hash("rt-a");
+  rotated.revoked = true;
+  RefreshTokenRecord empty;  // empty hashes and strings
+  empty.user_id = "u";
+  for (const auto& t : {r, rotated, empty}) ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+  auto got = this->store().GetRefreshToken(r.token_hash);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->token_hash.size(), 32u);
+  EXPECT_EQ(got->session_id_hash, r.session_id_hash);
+  EXPECT_EQ(got->amr, r.amr);
+  EXPECT_EQ(*got, r);
+  EXPECT_EQ(*this->store().GetRefreshToken(rotated.token_hash), rotated);
+  EXPECT_EQ(*this->store().GetRefreshToken(""), empty);
+  // The key is every byte.
+  EXPECT_EQ(this->store().GetRefreshToken(std::string(1, '\0')).error(), Error::kNotFound);
+  std::string other = r.token_hash;
+  other[31] = '\x01';
+  EXPECT_EQ(this->store().GetRefreshToken(other).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-missing")).error(), Error::kNotFound);
+
+  RefreshTokenRecord dup = MakeRefreshToken("a", "v", "other");
+  EXPECT_EQ(this->store().CreateRefreshToken(dup).error(), Error::kConflict);
+  EXPECT_EQ(*this->store().GetRefreshToken(r.token_hash), r);
+  EXPECT_EQ(this->store().CreateRefreshToken(MakeRefreshToken("c", "ghost")).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-c")).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const RefreshTokenRecord first = MakeRefreshToken("1", "u");
+  ASSERT_TRUE(this->store().CreateRefreshToken(first).has_value());
+  RefreshTokenRecord second = MakeRefreshToken("2", "u");
+  second.created_at = 1500;
+  second.expires_at = 3500;
+
+  auto r = this->store().RotateRefreshToken(first.token_hash, second, 1500, 30);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->retried);
+  EXPECT_EQ(r->previous, first) << "the token as it was before: rotated_at == 0";
+  RefreshTokenRecord first_after = first;
+  first_after.rotated_at = 1500;
+  first_after.successor_hash = second.token_hash;
+  EXPECT_EQ(*this->store().GetRefreshToken(first.token_hash), first_after);
+  EXPECT_EQ(*this->store().GetRefreshToken(second.token_hash), second);
+
+  // The successor is current: it rotates in turn, at its own pace.
+  const RefreshTokenRecord third = MakeRefreshToken("3", "u");
+  auto r2 = this->store().RotateRefreshToken(second.token_hash, third, 1999, 0);
+  ASSERT_TRUE(r2.has_value());
+  EXPECT_FALSE(r2->retried);
+  EXPECT_EQ(r2->previous, second);
+  EXPECT_EQ(this->store().GetRefreshToken(second.token_hash)->successor_hash, third.token_hash);
+  EXPECT_EQ(this->store().GetRefreshToken(second.token_hash)->rotated_at, 1999);
+  EXPECT_EQ(*this->store().GetRefreshToken(third.token_hash), third);
+}
+
+TYPED_TEST_P(StoreContractTest, RotationWhoseSuccessorCannotBeInsertedWritesNothing) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const RefreshTokenRecord current = MakeRefreshToken("cur", "u");
+  const RefreshTokenRecord taken = MakeRefreshToken("taken", "u", "other family");
+  ASSERT_TRUE(this->store().CreateRefreshToken(current).has_value());
+  ASSERT_TRUE(this->store().CreateRefreshToken(taken).has_value());
+
+  RefreshTokenRecord clash = MakeRefreshToken("taken", "u");
+  clash.scope = "should not be written";
+  EXPECT_EQ(this->store().RotateRefreshToken(current.token_hash, clash, 1500, 30).error(), Error::kConflict);
+  EXPECT_EQ(this->store().RotateRefreshToken(current.token_hash, current, 1500, 30).error(),
+            Error::kConflict);
+  EXPECT_EQ(
+      this->store().RotateRefreshToken(current.token_hash, MakeRefreshToken("n", "ghost"), 1500, 30).error(),
+      Error::kNotFound);
+  EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-n")).error(), Error::kNotFound);
+  EXPECT_EQ(*this->store().GetRefreshToken(current.token_hash), current) << "still current";
+  EXPECT_EQ(*this->store().GetRefreshToken(taken.token_hash), taken);
+  // And it still rotates normally afterwards.
+  auto r = this->store().RotateRefreshToken(current.token_hash, MakeRefreshToken("next", "u"), 1500, 30);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->retried);
+}
+
+TYPED_TEST_P(StoreContractTest, RotatingAnUnknownRevokedOrExpiredRefreshTokenIsNotFound) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const RefreshTokenRecord succ = MakeRefreshToken("succ", "u");
+  auto expect_not_found = [&](const RefreshTokenRecord& presented, int64_t now, const char* what) {
+    auto r = this->store().RotateRefreshToken(presented.token_hash, succ, now, 1000);
+    ASSERT_FALSE(r.has_value()) << what;
+    EXPECT_EQ(r.error(), Error::kNotFound) << what;
+    EXPECT_EQ(this->store().GetRefreshToken(succ.token_hash).error(), Error::kNotFound) << what;
+    auto stored = this->store().GetRefreshToken(presented.token_hash);
+    if (stored) {
+      EXPECT_EQ(*stored, presented) << what << ": nothing written";
+    }
+  };
+  expect_not_found(MakeRefreshToken("missing", "u"), 1500, "unknown");
+  EXPECT_EQ(this->store().RotateRefreshToken("", succ, 1500, 0).error(), Error::kNotFound);
+
+  RefreshTokenRecord revoked = MakeRefreshToken("revoked", "u", "f1");
+  revoked.revoked = true;
+  // Idle expiry and absolute expiry, each exactly at the bound (expires once <= now).
+  RefreshTokenRecord idle = MakeRefreshToken("idle", "u", "f2", 1500, 5000);
+  RefreshTokenRecord absolute = MakeRefreshToken("absolute", "u", "f3", 5000, 1500);
+  // Revoked or expired wins over rotated: no reuse alarm for a token that is dead anyway.
+  RefreshTokenRecord rotated_revoked = MakeRefreshToken("rotated-revoked", "u", "f4");
+  rotated_revoked.rotated_at = 1499;
+  rotated_revoked.successor_hash = succ.token_hash;
+  rotated_revoked.revoked = true;
+  RefreshTokenRecord rotated_expired = MakeRefreshToken("rotated-expired", "u", "f5", 1500, 5000);
+  rotated_expired.rotated_at = 1499;
+  rotated_expired.successor_hash = Hash("rt-elsewhere");
+  for (const auto& t : {revoked, idle, absolute, rotated_revoked, rotated_expired})
+    ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+  expect_not_found(revoked, 1500, "revoked");
+  expect_not_found(idle, 1500, "idle expiry at the bound");
+  expect_not_found(idle, 1501, "idle expiry past the bound");
+  expect_not_found(absolute, 1500, "absolute expiry at the bound");
+  expect_not_found(rotated_revoked, 1500, "rotated and revoked");
+  expect_not_found(rotated_expired, 1500, "rotated and expired");
+
+  // One second earlier, both expiring tokens are still good.
+  auto r = this->store().RotateRefreshToken(absolute.token_hash, succ, 1499, 0);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->retried);
+  RefreshTokenRecord succ2 = MakeRefreshToken("succ2", "u");
+  EXPECT_TRUE(this->store().RotateRefreshToken(idle.token_hash, succ2, 1499, 0).has_value());
+}
+
+TYPED_TEST_P(StoreContractTest, RotationRetryInsideTheGraceWindowWritesNothing) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const RefreshTokenRecord old_token = MakeRefreshToken("old", "u");
+  const RefreshTokenRecord successor = MakeRefreshToken("new", "u");
+  ASSERT_TRUE(this->store().CreateRefreshToken(old_token).has_value());
+  ASSERT_TRUE(this->store().RotateRefreshToken(old_token.token_hash, successor, 1000, 30).has_value());
+  const RefreshTokenRecord old_after = *this->store().GetRefreshToken(old_token.token_hash);
+  ASSERT_EQ(old_after.rotated_at, 1000);
+
+  // The retry carries the same successor hash; its other fields differ, and must not be written.
+  RefreshTokenRecord retry_successor = successor;
+  retry_successor.scope = "not written";
+  retry_successor.expires_at = 99999;
+  for (int64_t now : {1000, 1015, 1030, 999}) {
+    auto r = this->store().RotateRefreshToken(old_token.token_hash, retry_successor, now, 30);
+    ASSERT_TRUE(r.has_value()) << "now " << now;
+    EXPECT_TRUE(r->retried) << "now " << now;
+    EXPECT_EQ(r->previous, old_after) << "now " << now << ": the token as stored (already rotated)";
+  }
+  EXPECT_EQ(*this->store().GetRefreshToken(old_token.token_hash), old_after);
+  EXPECT_EQ(*this->store().GetRefreshToken(successor.token_hash), successor);
+  // A zero grace window disables retries, even in the same second: the second use is reuse.
+  auto same_second = this->store().RotateRefreshToken(old_token.token_hash, successor, 1000, 0);
+  ASSERT_FALSE(same_second.has_value());
+  EXPECT_EQ(same_second.error(), Error::kConflict);
+}
+
+TYPED_TEST_P(StoreContractTest, ReuseOfARotatedRefreshTokenIsConflict) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const RefreshTokenRecord old_token = MakeRefreshToken("old", "u");
+  const RefreshTokenRecord successor = MakeRefreshToken("new", "u");
+  ASSERT_TRUE(this->store().CreateRefreshToken(old_token).has_value());
+  ASSERT_TRUE(this->store().RotateRefreshToken(old_token.token_hash, successor, 1000, 30).has_value());
+  const RefreshTokenRecord old_after = *this->store().GetRefreshToken(old_token.token_hash);
+  const RefreshTokenRecord other = MakeRefreshToken("other", "u");
+
+  auto expect_conflict = [&](const RefreshTokenRecord& presented_successor, int64_t now, int64_t grace,
+                             const char* what) {
+    auto r = this->store().RotateRefreshToken(old_token.token_hash, presented_successor, now, grace);
+    ASSERT_FALSE(r.has_value()) << what;
+    EXPECT_EQ(r.error(), Error::kConflict) << what;
+  };
+  expect_conflict(successor, 1031, 30, "just outside the grace window");
+  expect_conflict(successor, 1001, 0, "no grace window");
+  expect_conflict(successor, 1010, -1, "negative grace window");
+  expect_conflict(other, 1010, 30, "inside the window with another successor");
+  // Nothing was written, and the store revoked nothing: that is the caller's move.
+  EXPECT_EQ(this->store().GetRefreshToken(other.token_hash).error(), Error::kNotFound);
+  EXPECT_EQ(*this->store().GetRefreshToken(old_token.token_hash), old_after);
+  EXPECT_EQ(*this->store().GetRefreshToken(successor.token_hash), successor);
+}
+
+TYPED_TEST_P(StoreContractTest, RetryAfterTheSuccessorWasUsedRevokedOrDeletedIsConflict) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  // The successor was rotated in turn: the retry is a replay of a superseded token.
+  const RefreshTokenRecord a = MakeRefreshToken("a", "u");
+  const RefreshTokenRecord b = MakeRefreshToken("b", "u");
+  ASSERT_TRUE(this->store().CreateRefreshToken(a).has_value());
+  ASSERT_TRUE(this->store().RotateRefreshToken(a.token_hash, b, 1000, 30).has_value());
+  ASSERT_TRUE(
+      this->store().RotateRefreshToken(b.token_hash, MakeRefreshToken("c", "u"), 1005, 30).has_value());
+  EXPECT_EQ(this->store().RotateRefreshToken(a.token_hash, b, 1010, 30).error(), Error::kConflict);
+
+  // The successor was revoked (the predecessor not), or no longer exists.
+  RefreshTokenRecord p = MakeRefreshToken("p", "u", "g");
+  p.rotated_at = 1000;
+  p.successor_hash = Hash("rt-q");
+  RefreshTokenRecord q = MakeRefreshToken("q", "u", "g");
+  q.revoked = true;
+  RefreshTokenRecord orphan = MakeRefreshToken("orphan", "u", "h");
+  orphan.rotated_at = 1000;
+  orphan.successor_hash = Hash("rt-gone");
+  for (const auto& t : {p, q, orphan}) ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+  EXPECT_EQ(this->store().RotateRefreshToken(p.token_hash, q, 1010, 30).error(), Error::kConflict);
+  EXPECT_EQ(
+      this->store().RotateRefreshToken(orphan.token_hash, MakeRefreshToken("gone", "u"), 1010, 30).error(),
+      Error::kConflict);
+  EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-gone")).error(), Error::kNotFound);
+  EXPECT_EQ(*this->store().GetRefreshToken(q.token_hash), q);
+}
+
+TYPED_TEST_P(StoreContractTest, RevokeRefreshFamilyCountsNewlyRevoked) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  RefreshTokenRecord f1 = MakeRefreshToken("f1", "u", "f");
+  RefreshTokenRecord f2 = MakeRefreshToken("f2", "u", "f");
+  RefreshTokenRecord f3 = MakeRefreshToken("f3", "u", "f");
+  f3.revoked = true;
+  RefreshTokenRecord g1 = MakeRefreshToken("g1", "u", "g");
+  RefreshTokenRecord prefix = MakeRefreshToken("fx", "u", "f ");  // not the same family
+  for (const auto& t : {f1, f2, f3, g1, prefix}) ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+
+  auto revoked = this->store().RevokeRefreshFamily("f");
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_EQ(*revoked, 2);
+  for (const auto& t : {f1, f2, f3}) EXPECT_TRUE(this->store().GetRefreshToken(t.token_hash)->revoked);
+  EXPECT_EQ(*this->store().GetRefreshToken(g1.token_hash), g1);
+  EXPECT_EQ(*this->store().GetRefreshToken(prefix.token_hash), prefix);
+  EXPECT_EQ(*this->store().RevokeRefreshFamily("f"), 0) << "already revoked";
+  EXPECT_EQ(*this->store().RevokeRefreshFamily("unknown"), 0);
+  EXPECT_EQ(
+      this->store().RotateRefreshToken(f1.token_hash, MakeRefreshToken("n", "u", "f"), 1500, 30).error(),
+      Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, RevokeUserClientRefreshTokensCountsNewlyRevoked) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  auto make = [](const std::string& seed, const std::string& user, const std::string& client) {
+    RefreshTokenRecord r = MakeRefreshToken(seed, user, "fam-" + seed);
+    r.client_id = client;
+    return r;
+  };
+  RefreshTokenRecord ua1 = make("ua1", "u", "a");
+  RefreshTokenRecord ua2 = make("ua2", "u", "a");
+  RefreshTokenRecord ub = make("ub", "u", "b");
+  RefreshTokenRecord va = make("va", "v", "a");
+  for (const auto& t : {ua1, ua2, ub, va}) ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+  auto revoked = this->store().RevokeUserClientRefreshTokens("u", "a");
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_EQ(*revoked, 2);
+  EXPECT_TRUE(this->store().GetRefreshToken(ua1.token_hash)->revoked);
+  EXPECT_TRUE(this->store().GetRefreshToken(ua2.token_hash)->revoked);
+  EXPECT_EQ(*this->store().GetRefreshToken(ub.token_hash), ub);
+  EXPECT_EQ(*this->store().GetRefreshToken(va.token_hash), va);
+  EXPECT_EQ(*this->store().RevokeUserClientRefreshTokens("u", "a"), 0);
+  EXPECT_EQ(*this->store().RevokeUserClientRefreshTokens("ghost", "a"), 0);
+  EXPECT_EQ(*this->store().RevokeUserClientRefreshTokens("u", "c"), 0);
+}
+
+TYPED_TEST_P(StoreContractTest, DeleteExpiredRefreshTokensByEitherClock) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  RefreshTokenRecord idle = MakeRefreshToken("idle", "u", "f1", 100, 5000);       // idle expiry at the bound
+  RefreshTokenRecord absolute = MakeRefreshToken("abs", "u", "f2", 5000, 100);    // absolute at the bound
+  RefreshTokenRecord both = MakeRefreshToken("both", "u", "f3", 10, 10);          // counted once
+  RefreshTokenRecord live = MakeRefreshToken("live", "u", "f4", 101, 101);        // kept
+  RefreshTokenRecord rotated = MakeRefreshToken("rotated", "u", "f5", 500, 600);  // kept: unexpired
+  rotated.rotated_at = 50;
+  rotated.successor_hash = Hash("rt-x");
+  rotated.revoked = true;
+  for (const auto& t : {idle, absolute, both, live, rotated})
+    ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+  auto deleted = this->store().DeleteExpiredRefreshTokens(100);
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(*deleted, 3);
+  for (const auto& t : {idle, absolute, both})
+    EXPECT_EQ(this->store().GetRefreshToken(t.token_hash).error(), Error::kNotFound);
+  EXPECT_EQ(*this->store().GetRefreshToken(live.token_hash), live);
+  EXPECT_EQ(*this->store().GetRefreshToken(rotated.token_hash), rotated);
+  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(100), 0);
+  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(101), 1);
+  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(1000), 1);
+}
+
+TYPED_TEST_P(StoreContractTest, ConcurrentRotationsHaveExactlyOneWinner) {
+  // Every thread presents the same current token. Even threads bring successor A, odd threads B, so
+  // the losers that brought the winner's successor look like retries (retried == true) and the
+  // others like reuse (kConflict); no thread may win a second branch of the grant.
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 10;
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string r = std::to_string(round);
+    const RefreshTokenRecord current = MakeRefreshToken("race" + r, "u", "fam" + r);
+    ASSERT_TRUE(this->store().CreateRefreshToken(current).has_value());
+    const RefreshTokenRecord successors[2] = {MakeRefreshToken("A" + r, "u", "fam" + r),
+                                              MakeRefreshToken("B" + r, "u", "fam" + r)};
+    std::atomic<int> wins{0};
+    std::atomic<int> others{0};
+    std::atomic<int> winner{-1};
+    std::vector<std::atomic<int>> retried(2);
+    std::vector<std::atomic<int>> conflicts(2);
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        while (!go.load()) std::this_thread::yield();
+        const int which = t % 2;
+        auto result = this->store().RotateRefreshToken(current.token_hash, successors[which], 1500, 30);
+        if (!result.has_value()) {
+          if (result.error() == Error::kConflict) {
+            ++conflicts[which];
+          } else {
+            ++others;
+          }
+        } else if (result->retried) {
+          ++retried[which];
+        } else {
+          ++wins;
+          winner.store(which);
+          if (!(result->previous == current)) ++others;
+        }
+      });
+    }
+    go.store(true);
+    for (auto& th : threads) th.join();
+    ASSERT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(others.load(), 0) << "round " << round;
+    const int w = winner.load();
+    ASSERT_TRUE(w == 0 || w == 1);
+    // The winner's companions retried; the other side saw reuse.
+    EXPECT_EQ(retried[w].load(), kThreads / 2 - 1) << "round " << round;
+    EXPECT_EQ(conflicts[w].load(), 0) << "round " << round;
+    EXPECT_EQ(retried[1 - w].load(), 0) << "round " << round;
+    EXPECT_EQ(conflicts[1 - w].load(), kThreads / 2) << "round " << round;
+    // Exactly one successor exists, and it is the one the token links to.
+    auto stored = this->store().GetRefreshToken(current.token_hash);
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->successor_hash, successors[w].token_hash);
+    EXPECT_EQ(*this->store().GetRefreshToken(successors[w].token_hash), successors[w]);
+    EXPECT_EQ(this->store().GetRefreshToken(successors[1 - w].token_hash).error(), Error::kNotFound);
+  }
+}
+
+TYPED_TEST_P(StoreContractTest, EnsureSecretKeepsTheFirstValueStored) {
+  using namespace std::string_literals;
+  const std::string first = "\0\xff raw bytes"s;
+  auto stored = this->store().EnsureSecret("refresh", first);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(*stored, first);
+  auto again = this->store().EnsureSecret("refresh", "another candidate");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, first) << "the first value stays";
+  EXPECT_EQ(*this->store().EnsureSecret("csrf", "c"), "c") << "names are independent";
+  auto before = this->store().Revision();
+  ASSERT_TRUE(before.has_value());
+  ASSERT_TRUE(this->store().EnsureSecret("other", "o").has_value());
+  EXPECT_EQ(*this->store().Revision(), *before);
+}
+
+TYPED_TEST_P(StoreContractTest, ConcurrentEnsureSecretAgreesOnOneValue) {
+  std::vector<std::string> got(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < got.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto r = this->store().EnsureSecret("shared", "candidate-" + std::to_string(i));
+      if (r) got[i] = *r;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, got[0]);
+  EXPECT_EQ(got[0].rfind("candidate-", 0), 0u);
+}
+
+TYPED_TEST_P(StoreContractTest, ConsentPutGetAndReplaceKeepsCreatedAt) {
+  using namespace std::string_literals;
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  const ConsentRecord c = MakeConsent("u", "client \"a\"\n\0\xff"s, "openid \xc3\xa9", 1000);
+  ASSERT_TRUE(this->store().PutConsent(c).has_value());
+  auto got = this->store().GetConsent("u", c.client_id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->client_id.size(), c.client_id.size());
+  EXPECT_EQ(*got, c);
+  // Keys are exact, and per user.
+  EXPECT_EQ(this->store().GetConsent("v", c.client_id).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetConsent("u", "client \"a\"\n"s).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetConsent("u", "other").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetConsent("ghost", c.client_id).error(), Error::kNotFound);
+
+  // Replacing takes every field but created_at.
+  ConsentRecord wider = MakeConsent("u", c.client_id, "openid profile email", 2000);
+  ASSERT_TRUE(this->store().PutConsent(wider).has_value());
+  ConsentRecord expected = wider;
+  expected.created_at = c.created_at;
+  EXPECT_EQ(*this->store().GetConsent("u", c.client_id), expected);
+  EXPECT_EQ(this->store().ListUserConsents("u")->size(), 1u) << "replaced, not added";
+
+  EXPECT_EQ(this->store().PutConsent(MakeConsent("ghost", "a")).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetConsent("ghost", "a").error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, ListUserConsentsIsOrderedByClientIdAndDeleteRemovesOne) {
+  // "u" is a prefix of "u2": a range scan that stops late would leak the other user's consents.
+  for (const char* id : {"u", "u2", "t"}) ASSERT_TRUE(this->store().CreateUser(MakeUser(id)).has_value());
+  std::vector<std::string> clients = {"b", "\xc3\xa9t\xc3\xa9", "a", "ab", "B", "", "Z9"};
+  for (const auto& client : clients)
+    ASSERT_TRUE(this->store().PutConsent(MakeConsent("u", client)).has_value());
+  ASSERT_TRUE(this->store().PutConsent(MakeConsent("u2", "a")).has_value());
+  ASSERT_TRUE(this->store().PutConsent(MakeConsent("t", "zz")).has_value());
+  std::vector<std::string> expected = clients;
+  std::sort(expected.begin(), expected.end());
+  auto listed = this->store().ListUserConsents("u");
+  ASSERT_TRUE(listed.has_value());
+  std::vector<std::string> listed_clients;
+  for (const auto& c : *listed) {
+    listed_clients.push_back(c.client_id);
+    EXPECT_EQ(c, MakeConsent("u", c.client_id));
+  }
+  EXPECT_EQ(listed_clients, expected);
+  EXPECT_EQ(*this->store().ListUserConsents("u2"), std::vector<ConsentRecord>{MakeConsent("u2", "a")});
+  auto none = this->store().ListUserConsents("ghost");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+
+  ASSERT_TRUE(this->store().DeleteConsent("u", "a").has_value());
+  EXPECT_EQ(this->store().GetConsent("u", "a").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().ListUserConsents("u")->size(), clients.size() - 1);
+  EXPECT_EQ(*this->store().GetConsent("u2", "a"), MakeConsent("u2", "a")) << "other users keep theirs";
+  EXPECT_EQ(this->store().DeleteConsent("u", "a").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().DeleteConsent("ghost", "a").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().DeleteConsent("u", "zz").error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, DeletingAUserDeletesTheirRefreshTokensAndConsents) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  ASSERT_TRUE(this->store().CreateRefreshToken(MakeRefreshToken("ru", "u", "fu")).has_value());
+  ASSERT_TRUE(this->store().CreateRefreshToken(MakeRefreshToken("rv", "v", "fv")).has_value());
+  ASSERT_TRUE(this->store().PutConsent(MakeConsent("u", "a")).has_value());
+  ASSERT_TRUE(this->store().PutConsent(MakeConsent("v", "a")).has_value());
+  ASSERT_TRUE(this->store().DeleteUser("u").has_value());
+  EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-ru")).error(), Error::kNotFound);
+  EXPECT_EQ(*this->store().RevokeRefreshFamily("fu"), 0);
+  EXPECT_EQ(this->store().GetConsent("u", "a").error(), Error::kNotFound);
+  EXPECT_TRUE(this->store().ListUserConsents("u")->empty());
+  EXPECT_EQ(*this->store().GetRefreshToken(Hash("rt-rv")), MakeRefreshToken("rv", "v", "fv"));
+  EXPECT_EQ(*this->store().GetConsent("v", "a"), MakeConsent("v", "a"));
+  // A user created later with the same id (callers never do this) does not inherit anything.
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-ru")).error(), Error::kNotFound);
+  EXPECT_TRUE(this->store().ListUserConsents("u")->empty());
+}
+
+TYPED_TEST_P(StoreContractTest, RefreshTokenAndConsentWritesLeaveRevisionUnchanged) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const int64_t before = this->RevisionNow();
+  ASSERT_TRUE(this->store().CreateRefreshToken(MakeRefreshToken("a", "u")).has_value());
+  EXPECT_FALSE(this->store().CreateRefreshToken(MakeRefreshToken("a", "u")).has_value());
+  ASSERT_TRUE(
+      this->store().RotateRefreshToken(Hash("rt-a"), MakeRefreshToken("b", "u"), 1500, 30).has_value());
+  ASSERT_TRUE(
+      this->store().RotateRefreshToken(Hash("rt-a"), MakeRefreshToken("b", "u"), 1500, 30).has_value());
+  EXPECT_FALSE(
+      this->store().RotateRefreshToken(Hash("rt-a"), MakeRefreshToken("c", "u"), 1500, 30).has_value());
+  EXPECT_EQ(*this->store().RevokeUserClientRefreshTokens("u", MakeRefreshToken("a", "u").client_id), 2);
+  EXPECT_EQ(*this->store().RevokeRefreshFamily("fam"), 0);
+  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(9999), 2);
+  EXPECT_EQ(this->RevisionNow(), before) << "after refresh token writes";
+  ASSERT_TRUE(this->store().PutConsent(MakeConsent("u", "a")).has_value());
+  ASSERT_TRUE(this->store().PutConsent(MakeConsent("u", "a", "openid", 2000)).has_value());
+  EXPECT_FALSE(this->store().PutConsent(MakeConsent("ghost", "a")).has_value());
+  ASSERT_TRUE(this->store().DeleteConsent("u", "a").has_value());
+  EXPECT_EQ(this->RevisionNow(), before) << "after consent writes";
+  ASSERT_TRUE(this->store().DeleteUser("u").has_value());
+  EXPECT_EQ(this->RevisionNow(), before) << "after DeleteUser";
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreContractTest, EmptyStoreListsNothing, CreateThenGetReturnsTheSameRecord, GetMissingIsNotFound,
     CreateDuplicateIsConflictAndKeepsTheOriginal, UpdateReplacesEveryField,
@@ -952,6 +1464,15 @@ REGISTER_TYPED_TEST_SUITE_P(
     DeleteExpiredSessionsByEitherClock, CodeRoundTripsEveryFieldAndDuplicateIsConflict, RedeemCodeIsSingleUse,
     RedeemExpiredOrUnknownCodeIsNotFound, DeleteExpiredCodesCountsAndKeepsLiveOnes,
     ConcurrentRedemptionsHaveExactlyOneWinner, DeletingAUserDeletesTheirSessionsAndCodes,
-    SessionAndCodeWritesLeaveRevisionUnchanged);
+    SessionAndCodeWritesLeaveRevisionUnchanged, RefreshTokenRoundTripsEveryFieldAndDuplicateIsConflict,
+    RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor,
+    RotationWhoseSuccessorCannotBeInsertedWritesNothing,
+    RotatingAnUnknownRevokedOrExpiredRefreshTokenIsNotFound, RotationRetryInsideTheGraceWindowWritesNothing,
+    ReuseOfARotatedRefreshTokenIsConflict, RetryAfterTheSuccessorWasUsedRevokedOrDeletedIsConflict,
+    RevokeRefreshFamilyCountsNewlyRevoked, RevokeUserClientRefreshTokensCountsNewlyRevoked,
+    DeleteExpiredRefreshTokensByEitherClock, ConcurrentRotationsHaveExactlyOneWinner,
+    ConsentPutGetAndReplaceKeepsCreatedAt, ListUserConsentsIsOrderedByClientIdAndDeleteRemovesOne,
+    DeletingAUserDeletesTheirRefreshTokensAndConsents, RefreshTokenAndConsentWritesLeaveRevisionUnchanged,
+    EnsureSecretKeepsTheFirstValueStored, ConcurrentEnsureSecretAgreesOnOneValue);
 
 }  // namespace latchkey::store::testing

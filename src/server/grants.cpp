@@ -1,0 +1,299 @@
+// The token endpoint's grants for people (authorization_code, refresh_token) and the UserInfo
+// endpoint: the store calls around the pure decisions of oauth/code_grant.hpp and oidc/.
+
+#include <algorithm>
+
+#include <boost/json/serialize.hpp>
+
+#include "common/base64.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "crypto/digest.hpp"
+#include "oauth/code_grant.hpp"
+#include "oidc/claims.hpp"
+#include "oidc/id_token.hpp"
+#include "oidc/userinfo.hpp"
+#include "server/provider.hpp"
+
+namespace latchkey::server {
+namespace {
+
+oauth::Error InvalidGrant(std::string description) {
+  return oauth::MakeError(oauth::ErrorCode::kInvalidGrant, std::move(description));
+}
+
+oauth::Error Unavailable() {
+  return oauth::MakeError(oauth::ErrorCode::kTemporarilyUnavailable, "the store is unavailable; retry later");
+}
+
+bool Contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// ActiveUser: the user a grant acts for, who must still exist and be active (invalid_grant).
+oauth::Result<store::UserRecord> ActiveUser(store::UserStore& users, const std::string& user_id) {
+  auto user = users.GetUser(user_id);
+  if (!user) {
+    if (user.error() == store::Error::kNotFound) return InvalidGrant("the user no longer exists");
+    return Unavailable();
+  }
+  if (user->status != "active") return InvalidGrant("the user is disabled");
+  return std::move(*user);
+}
+
+std::string NewToken(common::Random& random) { return common::Base64UrlEncode(random.Bytes(32)); }
+
+// SessionId: the OIDC "sid" of a session (Front-/Back-Channel Logout §2/§3): derived from the
+// stored hash, so neither the cookie nor the stored key is disclosed to relying parties.
+std::string SessionId(std::string_view session_id_hash) {
+  if (session_id_hash.empty()) return {};
+  return common::Base64UrlEncode(crypto::Sha256(std::string("sid:").append(session_id_hash))).substr(0, 32);
+}
+
+}  // namespace
+
+oauth::Result<oauth::TokenResponse> Provider::UserTokens(
+    const store::ClientRecord& client, const Snapshot& snapshot, const store::UserRecord& user,
+    const std::vector<std::string>& scope, int64_t auth_time, const std::string& amr, const std::string& acr,
+    const std::string& nonce, const std::string& session_id_hash) {
+  auto issued = oauth::IssueAccessToken(client, user.user_id, scope, policy_, snapshot.keys.signing, clock_,
+                                        random_, auth_time > 0 ? auth_time : 1);
+  if (!issued) return issued.error();
+  if (!Contains(scope, "openid")) return issued;
+
+  // OIDC Core §2 and §3.1.3.6: the ID Token.
+  jose::Alg alg = *jose::ParseAlg(config_.id_token_alg);
+  const jose::SigningKey* key = snapshot.keys.signing.Find(alg);
+  if (key == nullptr) return oauth::MakeError(oauth::ErrorCode::kServerError, "no signing key for ID tokens");
+  oidc::IdTokenInput input;
+  input.issuer = config_.issuer;
+  input.subject = user.user_id;
+  input.audience = client.client_id;
+  input.nonce = nonce;
+  input.acr = acr;
+  input.amr = common::SplitSpaces(amr);
+  input.auth_time = auth_time;
+  input.lifetime = config_.id_token_lifetime;
+  // at_hash is defined for algorithms that name a hash (OIDC Core §3.1.3.6); EdDSA has none.
+  if (alg != jose::Alg::kEdDSA) input.access_token = issued->access_token;
+  if (config_.id_token_include_claims) input.extra_claims = oidc::ClaimsForScopes(user, scope);
+  if (auto sid = SessionId(session_id_hash); !sid.empty()) input.extra_claims["sid"] = sid;
+  auto id_token = oidc::SignIdToken(input, *key, clock_);
+  if (!id_token) return oauth::MakeError(oauth::ErrorCode::kServerError, "ID token signing failed");
+  issued->id_token = std::move(*id_token);
+  return issued;
+}
+
+oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClient& auth,
+                                                        const Snapshot& snapshot,
+                                                        const http::Request& http_request) {
+  const store::ClientRecord& client = auth.client;
+  if (!Contains(client.grant_types, "authorization_code")) {
+    return oauth::MakeError(oauth::ErrorCode::kUnauthorizedClient, "client may not use authorization_code");
+  }
+  auto code = auth.request.params.Get("code");
+  if (!code) return oauth::MakeError(oauth::ErrorCode::kInvalidRequest, "code is required");
+  const std::string code_hash = crypto::Sha256(*code);
+  const int64_t now = clock_.NowSeconds();
+
+  auto redeemed = store_.RedeemCode(code_hash, now);
+  if (!redeemed) {
+    if (redeemed.error() == store::Error::kConflict) {
+      // RFC 6749 §4.1.2 and §10.5: a code used twice is an attack or a bug; revoke what it granted.
+      auto revoked = store_.RevokeRefreshFamily(oauth::RefreshFamilyForCode(code_hash));
+      common::LogWarn("security: authorization code replayed",
+                      {{"request_id", http_request.request_id},
+                       {"client_id", client.client_id},
+                       {"refresh_tokens_revoked", revoked ? *revoked : -1}});
+      return InvalidGrant("the code was already used");
+    }
+    if (redeemed.error() == store::Error::kNotFound) return InvalidGrant("the code is invalid or expired");
+    return Unavailable();
+  }
+  if (auto checked = oauth::CheckCodeRedemption(auth.request, client, *redeemed); !checked)
+    return checked.error();
+
+  auto user = ActiveUser(store_, redeemed->user_id);
+  if (!user) return user.error();
+
+  std::vector<std::string> scope = common::SplitSpaces(redeemed->scope);
+  auto issued = UserTokens(client, snapshot, *user, scope, redeemed->auth_time, redeemed->amr, redeemed->acr,
+                           redeemed->nonce, redeemed->session_id_hash);
+  if (!issued) return issued;
+
+  if (oauth::IssuesRefreshToken(client, scope)) {
+    std::string refresh = NewToken(random_);
+    store::RefreshTokenRecord record;
+    record.token_hash = crypto::Sha256(refresh);
+    record.family_id = oauth::RefreshFamilyForCode(code_hash);
+    record.client_id = client.client_id;
+    record.user_id = user->user_id;
+    record.scope = redeemed->scope;
+    record.session_id_hash = redeemed->session_id_hash;
+    record.auth_time = redeemed->auth_time;
+    record.amr = redeemed->amr;
+    record.acr = redeemed->acr;
+    record.created_at = now;
+    record.family_expires_at = now + config_.refresh_token_absolute_lifetime;
+    record.expires_at = std::min(now + config_.refresh_token_idle_lifetime, record.family_expires_at);
+    if (!store_.CreateRefreshToken(record)) return Unavailable();
+    issued->refresh_token = std::move(refresh);
+  }
+  return issued;
+}
+
+oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedClient& auth,
+                                                           const Snapshot& snapshot,
+                                                           const http::Request& http_request) {
+  const store::ClientRecord& client = auth.client;
+  if (!Contains(client.grant_types, "refresh_token")) {
+    return oauth::MakeError(oauth::ErrorCode::kUnauthorizedClient, "client may not use refresh_token");
+  }
+  auto presented = auth.request.params.Get("refresh_token");
+  if (!presented) return oauth::MakeError(oauth::ErrorCode::kInvalidRequest, "refresh_token is required");
+  const std::string token_hash = crypto::Sha256(*presented);
+  const int64_t now = clock_.NowSeconds();
+
+  auto current = store_.GetRefreshToken(token_hash);
+  if (!current) {
+    if (current.error() == store::Error::kNotFound) return InvalidGrant("the refresh token is invalid");
+    return Unavailable();
+  }
+  auto scope = oauth::RefreshScope(auth.request, client, *current);
+  if (!scope) return scope.error();
+
+  // RFC 9700 §4.14.2: rotate on every use. The successor keeps the original scope (RFC 6749 §6);
+  // only the access token is narrowed.
+  std::string successor_value = oauth::RefreshTokenSuccessor(rotation_key_, *presented);
+  store::RefreshTokenRecord successor = *current;
+  successor.token_hash = crypto::Sha256(successor_value);
+  successor.created_at = now;
+  successor.expires_at = std::min(now + config_.refresh_token_idle_lifetime, current->family_expires_at);
+  successor.rotated_at = 0;
+  successor.successor_hash.clear();
+  successor.revoked = false;
+  auto rotated = store_.RotateRefreshToken(token_hash, successor, now, config_.refresh_token_grace_period);
+  if (!rotated) {
+    if (rotated.error() == store::Error::kConflict) {
+      // Reuse of a rotated token: either the legitimate client or an attacker holds a stolen copy.
+      // Revoke the whole family (RFC 9700 §4.14.2, OAuth 2.1 §4.3.1).
+      auto revoked = store_.RevokeRefreshFamily(current->family_id);
+      common::LogWarn("security: refresh token reused; family revoked",
+                      {{"request_id", http_request.request_id},
+                       {"client_id", client.client_id},
+                       {"user_id", current->user_id},
+                       {"refresh_tokens_revoked", revoked ? *revoked : -1}});
+      return InvalidGrant("the refresh token was already used");
+    }
+    if (rotated.error() == store::Error::kNotFound)
+      return InvalidGrant("the refresh token is invalid or expired");
+    return Unavailable();
+  }
+
+  auto user = ActiveUser(store_, current->user_id);
+  if (!user) return user.error();
+  // OIDC Core §12.2: a refreshed ID Token keeps auth_time and carries no nonce.
+  auto issued = UserTokens(client, snapshot, *user, *scope, current->auth_time, current->amr, current->acr,
+                           "", current->session_id_hash);
+  if (!issued) return issued;
+  issued->refresh_token = std::move(successor_value);
+  return issued;
+}
+
+http::Response Provider::UserInfo(const http::Request& request) {
+  // RFC 6750 §3: errors carry WWW-Authenticate with the Bearer scheme.
+  auto bearer_error = [&](int status, std::string_view error, std::string_view description) {
+    boost::json::object body;
+    std::string challenge = "Bearer realm=\"latchkey\"";
+    if (!error.empty()) {
+      body["error"] = error;
+      body["error_description"] = description;
+      challenge +=
+          ", error=\"" + std::string(error) + "\", error_description=\"" + std::string(description) + "\"";
+    }
+    http::Response r = http::Response::Json(status, error.empty() ? "{}" : boost::json::serialize(body));
+    r.SetHeader("WWW-Authenticate", challenge);
+    metrics_.Increment(
+        "latchkey_oauth_errors_total",
+        {{"endpoint", "userinfo"}, {"error", error.empty() ? "missing_token" : std::string(error)}});
+    return r;
+  };
+
+  // RFC 6750 §2: the header (§2.1) or, for POST, the form body (§2.2); never the query (§2.3 is
+  // not supported: URLs end up in logs and Referer headers). One method only.
+  std::optional<std::string> token;
+  int methods = 0;
+  if (request.HeaderCount("authorization") > 1) {
+    return bearer_error(400, "invalid_request", "more than one Authorization header");
+  }
+  if (auto header = request.Header("authorization")) {
+    ++methods;
+    std::string_view value = *header;
+    if (value.size() < 7 || !common::EqualsIgnoreCase(value.substr(0, 7), "Bearer ")) {
+      return bearer_error(401, "invalid_token", "the Authorization header must use the Bearer scheme");
+    }
+    token = std::string(common::Trim(value.substr(7)));
+  }
+  auto query = oauth::ParseFormParams(request.query);
+  if (query && query->Has("access_token")) {
+    return bearer_error(400, "invalid_request", "access tokens are not accepted in the query");
+  }
+  if (request.method == "POST") {
+    auto content_type = request.Header("content-type");
+    if (content_type &&
+        common::EqualsIgnoreCase(common::Trim(content_type->substr(0, content_type->find(';'))),
+                                 "application/x-www-form-urlencoded")) {
+      auto form = oauth::ParseFormParams(request.body);
+      if (!form) return bearer_error(400, "invalid_request", "malformed form body");
+      if (auto body_token = form->Get("access_token")) {
+        ++methods;
+        token = std::string(*body_token);
+      }
+    }
+  }
+  if (methods > 1) return bearer_error(400, "invalid_request", "more than one access token method");
+  if (!token || token->empty()) return bearer_error(401, "", "");
+
+  auto snapshot = Current();
+  auto jws = jose::VerifyJws(*token, snapshot->keys.public_jwks, policy_.allowed_algs);
+  // RFC 9068 §4: typ must be at+jwt, so an ID Token cannot be used as an access token.
+  if (!jws || !jws->header.contains("typ") || !jws->header.at("typ").is_string() ||
+      jws->header.at("typ").as_string() != "at+jwt") {
+    return bearer_error(401, "invalid_token", "the access token is invalid");
+  }
+  jose::ClaimsCheck check;
+  check.issuer = config_.issuer;
+  check.audience = policy_.audience;
+  check.leeway_seconds = 0;
+  auto claims = jose::CheckClaims(jws->payload, check, clock_);
+  if (!claims)
+    return bearer_error(401, "invalid_token", "the access token is expired or not for this server");
+  // Only tokens issued for a person carry auth_time; client_credentials tokens have no user.
+  const auto* sub = claims->if_contains("sub");
+  if (!claims->contains("auth_time") || sub == nullptr || !sub->is_string()) {
+    return bearer_error(401, "invalid_token", "the access token was not issued for a user");
+  }
+  std::vector<std::string> scope;
+  if (const auto* s = claims->if_contains("scope"); s != nullptr && s->is_string()) {
+    scope = common::SplitSpaces(s->as_string());
+  }
+  // OIDC Core §5.3: the UserInfo endpoint needs a token granted "openid".
+  if (!Contains(scope, "openid")) {
+    http::Response r = bearer_error(403, "insufficient_scope", "the access token lacks the openid scope");
+    r.SetHeader("WWW-Authenticate",
+                "Bearer realm=\"latchkey\", error=\"insufficient_scope\", scope=\"openid\"");
+    return r;
+  }
+  auto user = store_.GetUser(std::string(sub->as_string()));
+  if (!user) {
+    if (user.error() == store::Error::kNotFound)
+      return bearer_error(401, "invalid_token", "the user no longer exists");
+    return http::Response::Json(503, R"({"error":"temporarily_unavailable"})");
+  }
+  if (user->status != "active") return bearer_error(401, "invalid_token", "the user is disabled");
+  http::Response r = http::Response::Json(200, oidc::UserInfoJson(*user, scope));
+  r.SetHeader("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace latchkey::server
