@@ -1,16 +1,29 @@
 // Reference server for bench/run.sh: panva's oidc-provider configured to match
-// Latchkey's client_credentials benchmark setup.
+// Latchkey's benchmark setup.
 //
 // Environment:
+//   OP_MODE    cc (client_credentials scenarios, the default) | flows (sign-in flows, bench/flows.mjs)
 //   OP_PORT    port to listen on (127.0.0.1 only)            default 3100
-//   OP_ALG     access-token signing alg: ES256 | RS256        default ES256
-//   OP_CLIENT_ID / OP_CLIENT_SECRET                          default bench / bench-secret
+//   OP_ALG     access-token signing alg: ES256 | RS256        default ES256 (cc mode)
+//   OP_CLIENT_ID / OP_CLIENT_SECRET                          default bench / bench-secret (cc mode)
+//   OP_REDIRECT_URI  the public client's redirect URI          (flows mode)
+//
+// flows mode: one public client (token_endpoint_auth_method none, PKCE S256 required as for every
+// public client, grant types authorization_code + refresh_token, scopes openid offline_access),
+// devInteractions (the built-in login and consent pages: any login name is accepted and the
+// password is NOT checked), ID tokens RS256 (oidc-provider's default), access tokens in the
+// default (opaque) format, refresh tokens rotated on every use (the default for public clients).
+// Storage is oidc-provider's own MemoryAdapter over an expiring Map WITHOUT the default adapter's
+// 1000-entry LRU cap, which would otherwise evict sessions, grants and refresh tokens under load.
+// GET /__bench/memory (flows mode only) runs a full GC and answers {rss, heapUsed, entries}.
 //
 // Prints "READY <port>" on stdout once listening.
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
+const mode = process.env.OP_MODE || 'cc';
 const port = Number(process.env.OP_PORT || 3100);
 const alg = process.env.OP_ALG || 'ES256';
 const clientId = process.env.OP_CLIENT_ID || 'bench';
@@ -18,6 +31,10 @@ const clientSecret = process.env.OP_CLIENT_SECRET || 'bench-secret';
 const issuer = `http://127.0.0.1:${port}`;
 const audience = 'https://api.example';
 
+if (!['cc', 'flows'].includes(mode)) {
+  console.error(`OP_MODE must be cc or flows, got ${mode}`);
+  process.exit(2);
+}
 if (!['ES256', 'RS256'].includes(alg)) {
   console.error(`OP_ALG must be ES256 or RS256, got ${alg}`);
   process.exit(2);
@@ -31,7 +48,7 @@ function privateJwk(type, options, kid) {
 const ecKey = { ...privateJwk('ec', { namedCurve: 'P-256' }, 'bench-es256'), alg: 'ES256' };
 const rsaKey = { ...privateJwk('rsa', { modulusLength: 2048 }, 'bench-rs256'), alg: 'RS256' };
 
-const configuration = {
+const ccConfiguration = {
   clients: [{
     client_id: clientId,
     client_secret: clientSecret,
@@ -70,13 +87,96 @@ const configuration = {
   ttl: { ClientCredentials: 3600 },
 };
 
-const provider = new Provider(issuer, configuration);
+// An unbounded expiring Map with the get/set/delete interface MemoryAdapter expects from its store
+// (the default one is an LRU capped at 1000 entries). Expired entries are dropped on read and by a
+// sweep every 10 s.
+class ExpiringStore {
+  #map = new Map();
+
+  constructor() {
+    setInterval(() => {
+      const now = Date.now();
+      for (const [key, entry] of this.#map) {
+        if (entry.expiry !== undefined && entry.expiry <= now) this.#map.delete(key);
+      }
+    }, 10_000).unref();
+  }
+
+  get size() { return this.#map.size; }
+
+  get(key) {
+    const entry = this.#map.get(key);
+    if (!entry) return undefined;
+    if (entry.expiry !== undefined && entry.expiry <= Date.now()) {
+      this.#map.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key, value, { maxAge } = {}) {
+    const expiry = typeof maxAge === 'number' && Number.isFinite(maxAge) ? Date.now() + maxAge : undefined;
+    this.#map.set(key, { value, expiry });
+    return this;
+  }
+
+  delete(key) { return this.#map.delete(key); }
+
+  countByModel() {
+    const counts = {};
+    for (const key of this.#map.keys()) {
+      const model = key.slice(0, key.indexOf(':'));
+      counts[model] = (counts[model] || 0) + 1;
+    }
+    return counts;
+  }
+}
+
+const store = mode === 'flows' ? new ExpiringStore() : null;
+const redirectUri = process.env.OP_REDIRECT_URI || `http://127.0.0.1:9/callback`;
+const flowsConfiguration = {
+  clients: [{
+    client_id: process.env.OP_CLIENT_ID || 'bench-app',
+    application_type: 'web',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [redirectUri],
+    scope: 'openid offline_access',
+  }],
+  scopes: ['openid', 'offline_access'],
+  jwks: { keys: [rsaKey, ecKey] },
+  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+  adapter: (name) => new MemoryAdapter(name, store),
+  features: {
+    devInteractions: { enabled: true },
+    introspection: { enabled: false },
+    revocation: { enabled: false },
+  },
+};
+
+const provider = new Provider(issuer, mode === 'flows' ? flowsConfiguration : ccConfiguration);
 provider.on('server_error', (_ctx, err) => console.error('server_error', err));
 
-const server = http.createServer(provider.callback());
+const callback = provider.callback();
+const handler = mode === 'flows'
+  ? (req, res) => {
+    if (req.url === '/__bench/memory') {
+      if (typeof globalThis.gc === 'function') { globalThis.gc(); globalThis.gc(); }
+      const m = process.memoryUsage();
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external,
+        gc: typeof globalThis.gc === 'function', entries: store.size, byModel: store.countByModel() }));
+      return;
+    }
+    callback(req, res);
+  }
+  : callback;
+
+const server = http.createServer(handler);
 server.keepAliveTimeout = 65_000;
 server.listen(port, '127.0.0.1', () => {
-  console.log(`READY ${port} alg=${alg} node=${process.version} env=${process.env.NODE_ENV || ''}`);
+  console.log(`READY ${port} mode=${mode} alg=${alg} node=${process.version} env=${process.env.NODE_ENV || ''}`);
 });
 
 for (const sig of ['SIGTERM', 'SIGINT']) {

@@ -3,7 +3,11 @@
 #
 # Starts each server on 127.0.0.1 in turn, checks that its token endpoint really
 # issues tokens, drives it with the same wrk load, and records throughput,
-# latency, server CPU time and RSS. Writes bench/results/latest.md and prints it.
+# latency, server CPU time and RSS. Then starts each server again and drives the
+# sign-in flows with bench/flows.mjs (wrk cannot follow a flow): authorization
+# code + PKCE with an existing session, refresh-token grants, password logins,
+# and the memory / store growth per session. Writes bench/results/latest.md and
+# prints it.
 #
 # Environment knobs (defaults in brackets):
 #   LATCHKEY_BIN          Latchkey binary [build/release/src/cli/latchkey, built if needed]
@@ -16,11 +20,21 @@
 #   BENCH_SERVER_CPUS     pin the server with taskset -c (e.g. 0)            [unpinned]
 #   BENCH_WRK_CPUS        pin wrk with taskset -c (e.g. 1)                   [unpinned]
 #   BENCH_LATCHKEY_LOG    file for Latchkey's request log                    [/dev/null]
+#   BENCH_RESULTS_DIR     where latest.md, latest*.jsonl and raw/ go         [bench/results]
+#   BENCH_PARTS           all | wrk | flows (which scenario groups to run)   [all]
+#   BENCH_FLOW_VUS        virtual users (browsers) for code and refresh      [16]
+#   BENCH_FLOW_DURATION   measured seconds for code and refresh              [10]
+#   BENCH_FLOW_WARMUP     warm-up seconds for code and refresh               [2]
+#   BENCH_FLOW_MAX_OPS    max operations per measured code / refresh run     [200000]
+#   BENCH_LOGIN_VUS       virtual users for password logins                  [4]
+#   BENCH_LOGIN_DURATION  max measured seconds for password logins           [20]
+#   BENCH_LOGIN_WARMUP    warm-up seconds for password logins                [3]
+#   BENCH_LOGIN_MAX       max measured logins (= sessions created)           [1000]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
-RESULTS="$BENCH/results"
+RESULTS=${BENCH_RESULTS_DIR:-$BENCH/results}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-32}
 DURATION=${BENCH_DURATION:-10}
@@ -29,12 +43,28 @@ SIGN_SECONDS=${BENCH_SIGN_SECONDS:-3}
 ONLY=${BENCH_ONLY:-all}
 LATCHKEY_LOG=${BENCH_LATCHKEY_LOG:-/dev/null}
 AUDIENCE_SCOPE=api
+PARTS=${BENCH_PARTS:-all}
+FLOW_VUS=${BENCH_FLOW_VUS:-16}
+FLOW_DURATION=${BENCH_FLOW_DURATION:-10}
+FLOW_WARMUP=${BENCH_FLOW_WARMUP:-2}
+FLOW_MAX_OPS=${BENCH_FLOW_MAX_OPS:-200000}
+LOGIN_VUS=${BENCH_LOGIN_VUS:-4}
+LOGIN_DURATION=${BENCH_LOGIN_DURATION:-20}
+LOGIN_WARMUP=${BENCH_LOGIN_WARMUP:-3}
+LOGIN_MAX=${BENCH_LOGIN_MAX:-1000}
+# The redirect URI of the sign-in flows is never contacted: the driver reads the code from Location.
+FLOW_REDIRECT_URI=http://127.0.0.1:9/callback
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
 case "$ONLY" in all|latchkey|oidc-provider) ;; *) die "BENCH_ONLY must be all, latchkey or oidc-provider (got '$ONLY')";; esac
 want() { [[ "$ONLY" == all || "$ONLY" == "$1" ]]; }
+case "$PARTS" in all|wrk|flows) ;; *) die "BENCH_PARTS must be all, wrk or flows (got '$PARTS')";; esac
+want_part() { [[ "$PARTS" == all || "$PARTS" == "$1" ]]; }
+for v in FLOW_VUS FLOW_DURATION FLOW_WARMUP FLOW_MAX_OPS LOGIN_VUS LOGIN_DURATION LOGIN_WARMUP LOGIN_MAX; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number (got '${!v}')"
+done
 
 # ---------------------------------------------------------------- processes
 SERVER_PIDS=()
@@ -70,9 +100,10 @@ pin() { # pin <cpus-or-empty> cmd...
 }
 
 # ---------------------------------------------------------------- helpers
-for tool in wrk node npm curl openssl getconf; do
-  command -v "$tool" >/dev/null || die "'$tool' is required (wrk: apt-get install wrk)"
+for tool in node npm curl openssl getconf; do
+  command -v "$tool" >/dev/null || die "'$tool' is required"
 done
+if want_part wrk; then command -v wrk >/dev/null || die "'wrk' is required (apt-get install wrk)"; fi
 CLK_TCK=$(getconf CLK_TCK)
 
 free_port() {
@@ -210,6 +241,8 @@ log "ceiling: ECDSA P-256 ${ES256_SIGN%.*} sign/s, RSA-2048 ${RS256_SIGN%.*} sig
 LATCHKEY_VERSION=""
 if want latchkey; then
   LATCHKEY_VERSION=$(timeout 5 "$LATCHKEY" --version 2>/dev/null | head -1 | grep -i latchkey || true)
+fi
+if want latchkey && want_part wrk; then
   port=$(free_port)
   base="http://127.0.0.1:$port"
   data="$WORK/latchkey-data"
@@ -255,7 +288,7 @@ if want latchkey; then
 fi
 
 # ---------------------------------------------------------------- oidc-provider
-if want oidc-provider; then
+if want oidc-provider && want_part wrk; then
   op_auth=$(basic_auth bench bench-secret)
   start_op() { # start_op <alg>; sets op_pid, op_base
     local port
@@ -285,6 +318,71 @@ if want oidc-provider; then
   stop_pid "$op_pid"
 fi
 
+# ---------------------------------------------------------------- sign-in flows
+FLOWS_JSONL="$WORK/flows.jsonl"
+: >"$FLOWS_JSONL"
+FLOWS_STATUS=0 # 0 ok, 3 some operations failed, 1 a driver could not run
+flow_args=(--vus="$FLOW_VUS" --duration="$FLOW_DURATION" --warmup="$FLOW_WARMUP" --max-ops="$FLOW_MAX_OPS"
+  --login-vus="$LOGIN_VUS" --login-duration="$LOGIN_DURATION" --login-warmup="$LOGIN_WARMUP"
+  --login-max="$LOGIN_MAX" --clk-tck="$CLK_TCK" --redirect-uri="$FLOW_REDIRECT_URI" --out="$FLOWS_JSONL")
+
+run_flows() { # run_flows <server> <pid> driver-args...; never exits the script on a driver failure
+  local server=$1 pid=$2 rc=0
+  shift 2
+  log "$server: sign-in flows (bench/flows.mjs)"
+  (pin "${BENCH_WRK_CPUS:-}" node "$BENCH/flows.mjs" --server="$server" --pid="$pid" "${flow_args[@]}" "$@") \
+    2> >(tee "$RAW/$server-flows.txt" >&2) || rc=$?
+  if [[ $rc -eq 3 ]]; then
+    log "!!! $server: some sign-in flow operations FAILED; see the report and $RAW/$server-flows.txt"
+    [[ $FLOWS_STATUS -eq 1 ]] || FLOWS_STATUS=3
+  elif [[ $rc -ne 0 ]]; then
+    log "!!! $server: the sign-in flow driver failed (exit $rc); see $RAW/$server-flows.txt"
+    FLOWS_STATUS=1
+  fi
+  kill -0 "$pid" 2>/dev/null || { log "!!! $server exited during the sign-in flows"; FLOWS_STATUS=1; }
+}
+
+if want latchkey && want_part flows; then
+  port=$(free_port)
+  base="http://127.0.0.1:$port"
+  data="$WORK/latchkey-flows"
+  mkdir -p "$data"
+  # A public client like dev mode's demo-app, and a user with the default Argon2id parameters,
+  # both registered before the server starts so it loads them at start-up.
+  "$LATCHKEY" client create --data-dir "$data" --id bench-app --name "Bench App" --public \
+      --grant-type authorization_code --grant-type refresh_token --redirect-uri http://127.0.0.1/callback \
+      --scope openid --scope offline_access --json >/dev/null 2>"$WORK/latchkey-setup.log" \
+    || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey client create --id bench-app failed"; }
+  bench_password=$(openssl rand -base64 24 | tr -d '\n/+=')
+  printf '%s\n' "$bench_password" | "$LATCHKEY" user add bench --password-stdin --data-dir "$data" --json \
+      >/dev/null 2>"$WORK/latchkey-setup.log" || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey user add bench failed"; }
+  log "starting Latchkey on $base (sign-in flows)"
+  (pin "${BENCH_SERVER_CPUS:-}" "$LATCHKEY" serve --dev --data-dir "$data" \
+      --listen "127.0.0.1:$port" --issuer "$base") >/dev/null 2>>"$LATCHKEY_LOG" &
+  lk_pid=$!
+  SERVER_PIDS+=("$lk_pid")
+  wait_http "$lk_pid" "$base/.well-known/openid-configuration" Latchkey
+  run_flows latchkey "$lk_pid" --issuer="$base" --client-id=bench-app --username=bench --password="$bench_password" \
+    --db="$data/latchkey.db" --hash-params="m=19456 KiB, t=2, p=1 (config defaults)"
+  stop_pid "$lk_pid"
+fi
+
+if want oidc-provider && want_part flows; then
+  port=$(free_port)
+  op_base="http://127.0.0.1:$port"
+  log "starting oidc-provider $OP_VERSION on $op_base (sign-in flows, devInteractions)"
+  (cd "$BENCH" && pin "${BENCH_SERVER_CPUS:-}" env NODE_ENV=production OP_MODE=flows OP_PORT="$port" \
+      OP_CLIENT_ID=bench-app OP_REDIRECT_URI="$FLOW_REDIRECT_URI" node --expose-gc "$BENCH/oidc-provider.mjs") \
+      >"$WORK/oidc-provider-flows.log" 2>&1 &
+  op_pid=$!
+  SERVER_PIDS+=("$op_pid")
+  wait_http "$op_pid" "$op_base/.well-known/openid-configuration" oidc-provider
+  run_flows oidc-provider "$op_pid" --issuer="$op_base" --client-id=bench-app --username=bench --password=any \
+    --memory-url="$op_base/__bench/memory" --hash-params="none: devInteractions accepts any password"
+  stop_pid "$op_pid"
+  grep -i 'server_error' "$WORK/oidc-provider-flows.log" | head -3 | sed 's/^/[bench] oidc-provider: /' >&2 || true
+fi
+
 # ---------------------------------------------------------------- report
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map(a => { const i = a.indexOf("="); return [a.slice(0, i), a.slice(i + 1)]; }))))' \
@@ -292,17 +390,29 @@ node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map
   "cpu=${cpu_model:-unknown}" "cores=$(nproc)" "kernel=$(uname -sr)" \
   "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   "latchkey_version=$LATCHKEY_VERSION" "oidc_provider_version=$OP_VERSION" \
-  "node=$(node --version)" "wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}')" \
+  "node=$(node --version)" "wrk=$( (wrk -v 2>&1 || true) | head -1 | awk '{print $2}')" \
   "openssl=$(openssl version | awk '{print $1, $2}')" \
   "threads=$THREADS" "connections=$CONNS" "duration=$DURATION" "warmup=$WARMUP" \
   "sign_seconds=$SIGN_SECONDS" "es256_sign_s=$ES256_SIGN" "rs256_sign_s=$RS256_SIGN" \
-  "server_cpus=${BENCH_SERVER_CPUS:-}" "wrk_cpus=${BENCH_WRK_CPUS:-}" >"$WORK/meta.json"
+  "server_cpus=${BENCH_SERVER_CPUS:-}" "wrk_cpus=${BENCH_WRK_CPUS:-}" "parts=$PARTS" \
+  "flow_vus=$FLOW_VUS" "flow_duration=$FLOW_DURATION" "flow_warmup=$FLOW_WARMUP" "flow_max_ops=$FLOW_MAX_OPS" \
+  "login_vus=$LOGIN_VUS" "login_duration=$LOGIN_DURATION" "login_warmup=$LOGIN_WARMUP" "login_max=$LOGIN_MAX" \
+  "flows_status=$FLOWS_STATUS" >"$WORK/meta.json"
 
-node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" >"$RESULTS/latest.md"
+node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" "$FLOWS_JSONL" >"$RESULTS/latest.md"
 cp "$RESULTS_JSONL" "$RESULTS/latest.jsonl"
+cp "$FLOWS_JSONL" "$RESULTS/latest-flows.jsonl"
 cat "$RESULTS/latest.md"
-log "wrote $RESULTS/latest.md (raw wrk output in $RAW/)"
+log "wrote $RESULTS/latest.md (raw wrk and flow-driver output in $RAW/)"
 
+if [[ $FLOWS_STATUS -eq 1 ]]; then
+  log "a sign-in flow driver could not run; see the report"
+  exit 1
+fi
+if [[ $FLOWS_STATUS -ne 0 ]]; then
+  log "some sign-in flow operations failed; see the report"
+  exit 3
+fi
 if node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").filter(Boolean).map(JSON.parse);process.exit(l.some(r=>r.non2xx>0||r.socket_errors>0)?1:0)' "$RESULTS_JSONL"; then
   exit 0
 fi

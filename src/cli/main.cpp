@@ -71,6 +71,7 @@ boost::json::object ClientJson(const store::ClientRecord& c) {
   o["post_logout_redirect_uris"] = ToArray(c.post_logout_redirect_uris);
   o["access_token_lifetime"] = c.access_token_lifetime;
   o["access_token_alg"] = c.access_token_alg;
+  o["id_token_signed_response_alg"] = c.id_token_signed_response_alg;
   o["created_at"] = c.created_at;
   o["updated_at"] = c.updated_at;
   return o;
@@ -83,18 +84,21 @@ void PrintClient(const store::ClientRecord& c, const std::optional<std::string>&
     std::cout << boost::json::serialize(o) << "\n";
     return;
   }
-  std::cout << "client_id:                  " << c.client_id << "\n";
-  if (secret) std::cout << "client_secret:              " << *secret << "   (shown once; store it now)\n";
-  std::cout << "client_name:                " << c.client_name << "\n"
-            << "token_endpoint_auth_method: " << c.token_endpoint_auth_method << "\n"
-            << "grant_types:                " << common::Join(c.grant_types, " ") << "\n"
-            << "scope:                      " << common::Join(c.scopes, " ") << "\n"
-            << "redirect_uris:              " << common::Join(c.redirect_uris, " ") << "\n"
-            << "post_logout_redirect_uris:  " << common::Join(c.post_logout_redirect_uris, " ") << "\n"
-            << "access_token_lifetime:      "
+  std::cout << "client_id:                    " << c.client_id << "\n";
+  if (secret) std::cout << "client_secret:                " << *secret << "   (shown once; store it now)\n";
+  std::cout << "client_name:                  " << c.client_name << "\n"
+            << "token_endpoint_auth_method:   " << c.token_endpoint_auth_method << "\n"
+            << "grant_types:                  " << common::Join(c.grant_types, " ") << "\n"
+            << "scope:                        " << common::Join(c.scopes, " ") << "\n"
+            << "redirect_uris:                " << common::Join(c.redirect_uris, " ") << "\n"
+            << "post_logout_redirect_uris:    " << common::Join(c.post_logout_redirect_uris, " ") << "\n"
+            << "access_token_lifetime:        "
             << (c.access_token_lifetime ? std::to_string(c.access_token_lifetime) : "server default") << "\n"
-            << "access_token_alg:           "
-            << (c.access_token_alg.empty() ? "server default" : c.access_token_alg) << "\n";
+            << "access_token_alg:             "
+            << (c.access_token_alg.empty() ? "server default" : c.access_token_alg) << "\n"
+            << "id_token_signed_response_alg: "
+            << (c.id_token_signed_response_alg.empty() ? "server default" : c.id_token_signed_response_alg)
+            << "\n";
 }
 
 // Admin: what every admin command works on.
@@ -137,6 +141,7 @@ struct ClientFlags {
   std::string auth_method;
   int64_t access_token_lifetime = -1;
   std::string access_token_alg;
+  std::string id_token_alg;  // id_token_signed_response_alg (OIDC Registration §2)
 };
 
 void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
@@ -151,6 +156,7 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
   cmd->add_option("--access-token-lifetime", f.access_token_lifetime,
                   "Access token lifetime in seconds (0: default)");
   cmd->add_option("--access-token-alg", f.access_token_alg, "ES256, RS256, PS256 or EdDSA (empty: default)");
+  cmd->add_option("--id-token-alg", f.id_token_alg, "RS256, PS256, ES256 or EdDSA (empty: default)");
 }
 
 // Splits "a b" given as one --scope value so both `--scope "a b"` and `--scope a --scope b` work.
@@ -185,6 +191,7 @@ int ClientCreate(const CommonFlags& common_flags, const ClientFlags& f) {
   c.post_logout_redirect_uris = f.post_logout_redirect_uris;
   c.access_token_lifetime = f.access_token_lifetime < 0 ? 0 : f.access_token_lifetime;
   c.access_token_alg = f.access_token_alg;
+  c.id_token_signed_response_alg = f.id_token_alg;
   c.created_at = c.updated_at = clock.NowSeconds();
   if (auto valid = oauth::ValidateClient(c); !valid) {
     std::fprintf(stderr, "latchkey: %s\n", valid.error().description.c_str());
@@ -211,6 +218,7 @@ int ClientUpdate(const CommonFlags& common_flags, const ClientFlags& f, CLI::App
   if (cmd->count("--post-logout-redirect-uri")) c.post_logout_redirect_uris = f.post_logout_redirect_uris;
   if (cmd->count("--access-token-lifetime")) c.access_token_lifetime = f.access_token_lifetime;
   if (cmd->count("--access-token-alg")) c.access_token_alg = f.access_token_alg;
+  if (cmd->count("--id-token-alg")) c.id_token_signed_response_alg = f.id_token_alg;
   c.updated_at = common::SystemClock().NowSeconds();
   if (auto valid = oauth::ValidateClient(c); !valid) {
     std::fprintf(stderr, "latchkey: %s\n", valid.error().description.c_str());

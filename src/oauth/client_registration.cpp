@@ -87,6 +87,13 @@ Result<void> ValidateClient(const store::ClientRecord& client) {
   if (!client.access_token_alg.empty() && !jose::ParseAlg(client.access_token_alg)) {
     return Invalid("access token algorithm must be ES256, RS256, PS256 or EdDSA");
   }
+  // OIDC Registration §2 id_token_signed_response_alg. Only the asymmetric algorithms the server
+  // signs with: "none" (which OIDC Core §2 merely permits for the code flow) would make ID tokens
+  // that anyone can forge, and an HMAC alg would key them with the client secret, so that every
+  // holder of the secret could mint them.
+  if (!client.id_token_signed_response_alg.empty() && !jose::ParseAlg(client.id_token_signed_response_alg)) {
+    return Invalid("ID token algorithm (id_token_signed_response_alg) must be RS256, PS256, ES256 or EdDSA");
+  }
   if (client.access_token_lifetime < 0 || client.access_token_lifetime > 86400) {
     return Invalid("access token lifetime must be 0 (server default) to 86400 seconds");
   }

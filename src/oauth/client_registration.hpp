@@ -20,7 +20,10 @@ const std::vector<std::string>& ImplementedGrantTypes();
 //   (RFC 6749 §4.4);
 // - redirect_uris / post_logout_redirect_uris: absolute URIs without a fragment (RFC 6749 §3.1.2);
 // - scopes: RFC 6749 §3.3 scope-tokens;
-// - access_token_alg: empty or a supported JWS algorithm; access_token_lifetime 0..86400.
+// - access_token_alg: empty or a supported JWS algorithm; access_token_lifetime 0..86400;
+// - id_token_signed_response_alg (OIDC Registration §2): empty (the server's default) or RS256,
+//   PS256, ES256 or EdDSA (jose::ParseAlg); never "none" or an HMAC alg.
+// Does NOT check that the server holds an active signing key for the algorithms named.
 Result<void> ValidateClient(const store::ClientRecord& client);
 
 }  // namespace latchkey::oauth

@@ -1,6 +1,7 @@
 #include "oauth/client_registration.hpp"
 
 #include <functional>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -28,6 +29,23 @@ TEST(ValidateClient, AcceptsPublicCodeFlowClients) {
   spa.grant_types = {"authorization_code", "refresh_token"};
   spa.redirect_uris = {"https://spa.example/cb", "http://127.0.0.1/cb", "com.example.app:/cb"};
   EXPECT_TRUE(ValidateClient(spa).has_value());
+}
+
+TEST(ValidateClient, AcceptsEverySupportedIdTokenAlgAndEmpty) {
+  for (const char* alg : {"", "RS256", "PS256", "ES256", "EdDSA"}) {
+    store::ClientRecord c = Valid();
+    c.id_token_signed_response_alg = alg;
+    EXPECT_TRUE(ValidateClient(c).has_value()) << alg;
+  }
+}
+
+TEST(ValidateClient, UnsupportedIdTokenAlgNamesTheField) {
+  store::ClientRecord c = Valid();
+  c.id_token_signed_response_alg = "HS256";
+  auto got = ValidateClient(c);
+  ASSERT_FALSE(got.has_value());
+  EXPECT_NE(got.error().description.find("id_token_signed_response_alg"), std::string::npos)
+      << got.error().description;
 }
 
 TEST(ValidateClient, RejectedTable) {
@@ -64,6 +82,10 @@ TEST(ValidateClient, RejectedTable) {
       {"refresh_token without authorization_code", [](auto& c) { c.grant_types = {"refresh_token"}; }},
       {"bad alg", [](auto& c) { c.access_token_alg = "HS256"; }},
       {"none alg", [](auto& c) { c.access_token_alg = "none"; }},
+      {"HMAC ID token alg", [](auto& c) { c.id_token_signed_response_alg = "HS256"; }},
+      {"none ID token alg (unsigned)", [](auto& c) { c.id_token_signed_response_alg = "none"; }},
+      {"ID token alg in the wrong case", [](auto& c) { c.id_token_signed_response_alg = "es256"; }},
+      {"unsupported ID token alg", [](auto& c) { c.id_token_signed_response_alg = "RS512"; }},
       {"negative lifetime", [](auto& c) { c.access_token_lifetime = -1; }},
   };
   for (const auto& c : kRejected) {

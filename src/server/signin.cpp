@@ -13,6 +13,7 @@
 #include "crypto/digest.hpp"
 #include "http/cookie.hpp"
 #include "identity/users.hpp"
+#include "oauth/interaction.hpp"
 #include "server/provider.hpp"
 
 namespace latchkey::server {
@@ -287,57 +288,52 @@ http::Response Provider::Continue(const http::Request& http_request, const Inter
                                   bool consented, const Snapshot& snapshot,
                                   std::vector<std::string> set_cookies) {
   const auto& req = interaction.request;
-  const bool prompt_none = Contains(req.prompt, "none");
   const int status = (fresh_login || consented) ? 303 : 302;  // RFC 9110 §15.4.4: GET after a POST
   auto finish = [&](http::Response r) {
     AddCookies(r, set_cookies);
     return r;
   };
 
-  // OIDC Core §3.1.2.3: authenticate unless a session exists and the request accepts it.
-  bool need_login = !session.has_value();
-  if (session && !fresh_login) {
-    if (Contains(req.prompt, "login") || Contains(req.prompt, "select_account")) need_login = true;
-    // §3.1.2.1 max_age: re-authenticate when the last authentication is older.
-    if (req.max_age && clock_.NowSeconds() - session->session.auth_time > *req.max_age) need_login = true;
-    if (!req.id_token_hint.empty()) {
-      auto subject = HintSubject(req.id_token_hint, snapshot);
-      if (!subject) {
-        return finish(ErrorRedirect(interaction, oauth::ErrorCode::kInvalidRequest,
-                                    "id_token_hint is not valid", status));
-      }
-      if (*subject != session->user.user_id) need_login = true;
+  oauth::InteractionState state;
+  state.fresh_login = fresh_login;
+  state.consented = consented;
+  state.now = clock_.NowSeconds();
+  if (session) state.session = oauth::SessionFacts{session->user.user_id, session->session.auth_time};
+  if (!req.id_token_hint.empty()) {
+    state.hint_subject = HintSubject(req.id_token_hint, snapshot);
+    if (!state.hint_subject) {
+      return finish(ErrorRedirect(interaction, oauth::ErrorCode::kInvalidRequest,
+                                  "id_token_hint is not valid", status));
     }
   }
-  if (need_login) {
-    // §3.1.2.6: prompt=none must not show a page.
-    if (prompt_none) {
+  bool store_failed = false;
+  auto consent_covers = [&] {
+    auto stored = store_.GetConsent(session->user.user_id, req.client_id);
+    if (!stored) {
+      store_failed = stored.error() != store::Error::kNotFound;
+      return false;
+    }
+    auto approved = common::SplitSpaces(stored->scope);
+    return std::all_of(req.scope.begin(), req.scope.end(),
+                       [&](const std::string& s) { return Contains(approved, s); });
+  };
+  const oauth::NextStep next = oauth::DecideNextStep(req, state, consent_covers);
+  if (store_failed) {
+    return finish(
+        ErrorRedirect(interaction, oauth::ErrorCode::kTemporarilyUnavailable, "please try again", status));
+  }
+  switch (next) {
+    case oauth::NextStep::kShowLogin:
+      return LoginPage(http_request, interaction, 200, "", std::move(set_cookies));
+    case oauth::NextStep::kShowConsent:
+      return ConsentPage(http_request, interaction, *session, snapshot, std::move(set_cookies));
+    case oauth::NextStep::kLoginRequired:
       return finish(
           ErrorRedirect(interaction, oauth::ErrorCode::kLoginRequired, "the user is not signed in", status));
-    }
-    return LoginPage(http_request, interaction, 200, "", std::move(set_cookies));
-  }
-
-  bool need_consent = Contains(req.prompt, "consent") && !consented;
-  if (!consented && !need_consent) {
-    auto stored = store_.GetConsent(session->user.user_id, req.client_id);
-    if (stored) {
-      auto approved = common::SplitSpaces(stored->scope);
-      need_consent = !std::all_of(req.scope.begin(), req.scope.end(),
-                                  [&](const std::string& s) { return Contains(approved, s); });
-    } else if (stored.error() == store::Error::kNotFound) {
-      need_consent = true;
-    } else {
-      return finish(
-          ErrorRedirect(interaction, oauth::ErrorCode::kTemporarilyUnavailable, "please try again", status));
-    }
-  }
-  if (need_consent) {
-    if (prompt_none) {
+    case oauth::NextStep::kConsentRequired:
       return finish(ErrorRedirect(interaction, oauth::ErrorCode::kConsentRequired,
                                   "the user has not approved", status));
-    }
-    return ConsentPage(http_request, interaction, *session, snapshot, std::move(set_cookies));
+    case oauth::NextStep::kIssueCode: break;
   }
   return finish(IssueCode(interaction, *session, status));
 }

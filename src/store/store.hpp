@@ -39,6 +39,10 @@ struct ClientRecord {
   std::vector<std::string> post_logout_redirect_uris;
   int64_t access_token_lifetime = 0;  // seconds; 0: the server's default
   std::string access_token_alg;       // "ES256", "RS256", ...; empty: the server's default
+  // id_token_signed_response_alg: the JWS alg the client requires for ID tokens (OIDC Dynamic
+  // Client Registration §2).
+  std::string
+      id_token_signed_response_alg;  // "RS256", "PS256", "ES256", "EdDSA"; empty: the server's default
   int64_t created_at = 0;
   int64_t updated_at = 0;
 

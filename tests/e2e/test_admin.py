@@ -54,6 +54,39 @@ class Admin(ServerTestCase):
         self.assertNotEqual(code, 0)
         self.assertIn("no client", err)
 
+    def test_id_token_alg_is_stored_shown_and_validated(self):
+        # OIDC Registration §2 id_token_signed_response_alg.
+        create_client(self.data_dir, "idalg", "--id-token-alg", "ES256")
+        _, out, _ = cli("client", "show", "idalg", "--json", data_dir=self.data_dir)
+        self.assertEqual(json.loads(out)["id_token_signed_response_alg"], "ES256")
+        _, out, _ = cli("client", "list", "--json", data_dir=self.data_dir)
+        listed = {x["client_id"]: x for x in json.loads(out)["clients"]}
+        self.assertEqual(listed["idalg"]["id_token_signed_response_alg"], "ES256")
+        # An update without the flag keeps it; with the flag it changes.
+        cli("client", "update", "idalg", "--name", "renamed", data_dir=self.data_dir)
+        _, out, _ = cli("client", "show", "idalg", "--json", data_dir=self.data_dir)
+        self.assertEqual(json.loads(out)["id_token_signed_response_alg"], "ES256")
+        cli("client", "update", "idalg", "--id-token-alg", "PS256", data_dir=self.data_dir)
+        _, out, _ = cli("client", "show", "idalg", "--json", data_dir=self.data_dir)
+        self.assertEqual(json.loads(out)["id_token_signed_response_alg"], "PS256")
+        # A client created without the flag gets the server's default (empty).
+        create_client(self.data_dir, "idalg-default")
+        _, out, _ = cli("client", "show", "idalg-default", "--json", data_dir=self.data_dir)
+        self.assertEqual(json.loads(out)["id_token_signed_response_alg"], "")
+        # HS256 is refused on create and on update, and the stored value stays.
+        code, _, err = cli("client", "create", "--id", "idalg-hs", "--id-token-alg", "HS256",
+                           data_dir=self.data_dir, check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("id_token_signed_response_alg", err)
+        code, _, _ = cli("client", "show", "idalg-hs", data_dir=self.data_dir, check=False)
+        self.assertNotEqual(code, 0)
+        code, _, err = cli("client", "update", "idalg", "--id-token-alg", "HS256",
+                           data_dir=self.data_dir, check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("id_token_signed_response_alg", err)
+        _, out, _ = cli("client", "show", "idalg", "--json", data_dir=self.data_dir)
+        self.assertEqual(json.loads(out)["id_token_signed_response_alg"], "PS256")
+
     def test_invalid_registrations_are_refused(self):
         cases = [
             (["--id", "bad id"], "client_id"),
@@ -61,6 +94,7 @@ class Admin(ServerTestCase):
             (["--id", "x2", "--public"], "grant type"),
             (["--id", "x3", "--redirect-uri", "https://a.example/cb#frag"], "redirect URI"),
             (["--id", "x4", "--access-token-alg", "HS256"], "algorithm"),
+            (["--id", "x6", "--id-token-alg", "none"], "id_token_signed_response_alg"),
             (["--id", "x5", "--token-endpoint-auth-method", "private_key_jwt"], "token_endpoint_auth_method"),
         ]
         for args, message in cases:

@@ -137,6 +137,8 @@ CREATE INDEX authorization_codes_by_expires_at ON authorization_codes (expires_a
     // user deletes both. The family index serves RevokeRefreshFamily; (user_id, client_id) serves
     // the cascade and RevokeUserClientRefreshTokens; the two expiry indexes serve the cleanup's OR.
     // The consents primary key serves lookups, listing in client_id order and the cascade.
+    // clients gains id_token_signed_response_alg (OIDC Dynamic Client Registration §2); existing
+    // rows read as '' (the server's default).
     R"sql(
 CREATE TABLE refresh_tokens (
   token_hash BLOB PRIMARY KEY NOT NULL,
@@ -172,6 +174,7 @@ CREATE TABLE secrets (
   value BLOB NOT NULL,
   created_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))
 );
+ALTER TABLE clients ADD COLUMN id_token_signed_response_alg TEXT NOT NULL DEFAULT '';
 )sql",
 };
 
@@ -189,20 +192,26 @@ constexpr std::string_view kSelectRevision = "SELECT value FROM meta WHERE key =
 
 constexpr std::string_view kSelectClient =
     "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
-    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, created_at, updated_at "
+    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
+    "id_token_signed_response_alg, "
+    "created_at, updated_at "
     "FROM clients WHERE client_id = ?1";
 constexpr std::string_view kSelectAllClients =
     "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
-    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, created_at, updated_at "
+    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
+    "id_token_signed_response_alg, "
+    "created_at, updated_at "
     "FROM clients ORDER BY client_id";
 constexpr std::string_view kInsertClient =
     "INSERT INTO clients (client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, "
-    "grant_types, scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, created_at, "
-    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    "grant_types, scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
+    "id_token_signed_response_alg, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 constexpr std::string_view kUpdateClient =
     "UPDATE clients SET client_name = ?2, secret_hash = ?3, token_endpoint_auth_method = ?4, "
     "redirect_uris = ?5, grant_types = ?6, scopes = ?7, post_logout_redirect_uris = ?8, "
-    "access_token_lifetime = ?9, access_token_alg = ?10, created_at = ?11, updated_at = ?12 "
+    "access_token_lifetime = ?9, access_token_alg = ?10, id_token_signed_response_alg = ?11, "
+    "created_at = ?12, updated_at = ?13 "
     "WHERE client_id = ?1";
 constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id = ?1";
 
@@ -595,12 +604,14 @@ Result<ClientRecord> ReadClient(Statement& s) {
   }
   c.access_token_lifetime = s.ColumnInt64(8);
   c.access_token_alg = s.ColumnString(9);
-  c.created_at = s.ColumnInt64(10);
-  c.updated_at = s.ColumnInt64(11);
+  c.id_token_signed_response_alg = s.ColumnString(10);
+  c.created_at = s.ColumnInt64(11);
+  c.updated_at = s.ColumnInt64(12);
   return c;
 }
 
-// BindClient binds the twelve columns in table order to ?1..?12.
+// BindClient binds the thirteen columns in ClientRecord order to ?1..?13 (the statements list them
+// in that order; id_token_signed_response_alg is last in the table, added by migration 4).
 int BindClient(Statement& s, const ClientRecord& c) {
   int rc = SQLITE_OK;
   auto check = [&rc](int r) {
@@ -616,8 +627,9 @@ int BindClient(Statement& s, const ClientRecord& c) {
   check(s.BindText(8, EncodeList(c.post_logout_redirect_uris)));
   check(s.BindInt64(9, c.access_token_lifetime));
   check(s.BindText(10, c.access_token_alg));
-  check(s.BindInt64(11, c.created_at));
-  check(s.BindInt64(12, c.updated_at));
+  check(s.BindText(11, c.id_token_signed_response_alg));
+  check(s.BindInt64(12, c.created_at));
+  check(s.BindInt64(13, c.updated_at));
   return rc;
 }
 

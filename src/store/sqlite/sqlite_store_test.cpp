@@ -239,7 +239,7 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
           db.path(),
           "DELETE FROM schema_migrations WHERE version >= 2; DROP TABLE consents; DROP TABLE secrets; "
           "DROP TABLE refresh_tokens; DROP TABLE authorization_codes; DROP TABLE sessions; "
-          "DROP TABLE users;")
+          "DROP TABLE users; ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
           .has_value());
   auto tables = sqlite::QueryFirstColumnForTesting(
       db.path(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'users'");
@@ -252,10 +252,12 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
   EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
-  // Existing rows and the revision survive the upgrade.
+  // Existing rows and the revision survive the upgrade; the column migration 4 adds reads as ''.
+  ClientRecord upgraded = awkward;
+  upgraded.id_token_signed_response_alg.clear();
   auto got = store->GetClient(awkward.client_id);
   ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, awkward);
+  EXPECT_EQ(*got, upgraded);
   EXPECT_EQ(*store->ListSigningKeys(), std::vector<SigningKeyRecord>{key});
   EXPECT_EQ(*store->Revision(), revision);
   // And users work.
@@ -512,7 +514,8 @@ TEST(SqliteStoreTest, UpgradingAVersion2DatabaseAddsSessionsAndCodesAndKeepsUser
   ASSERT_TRUE(sqlite::ExecForTesting(db.path(),
                                      "DELETE FROM schema_migrations WHERE version >= 3; "
                                      "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
-                                     "DROP TABLE authorization_codes; DROP TABLE sessions;")
+                                     "DROP TABLE authorization_codes; DROP TABLE sessions; "
+                                     "ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
                   .has_value());
   auto store = OpenOrDie(db.path());
   ASSERT_NE(store, nullptr);
@@ -521,7 +524,9 @@ TEST(SqliteStoreTest, UpgradingAVersion2DatabaseAddsSessionsAndCodesAndKeepsUser
   ASSERT_TRUE(versions.has_value());
   EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
   EXPECT_EQ(*store->GetUser(MakeAwkwardUser().user_id), MakeAwkwardUser());
-  EXPECT_EQ(*store->GetClient("app"), MakeClient("app"));
+  ClientRecord upgraded = MakeClient("app");
+  upgraded.id_token_signed_response_alg.clear();  // the column migration 4 adds reads as ''
+  EXPECT_EQ(*store->GetClient("app"), upgraded);
   EXPECT_EQ(*store->Revision(), revision);
   SessionRecord s = MakeSession("s", MakeAwkwardUser().user_id);
   ASSERT_TRUE(store->CreateSession(s).has_value());
@@ -549,7 +554,8 @@ TEST(SqliteStoreTest, UpgradingAVersion3DatabaseAddsRefreshTokensAndConsentsAndK
   // What a version-3 binary left: migrations 1 to 3 only.
   ASSERT_TRUE(sqlite::ExecForTesting(db.path(),
                                      "DELETE FROM schema_migrations WHERE version = 4; "
-                                     "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens;")
+                                     "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
+                                     "ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
                   .has_value());
   auto store = OpenOrDie(db.path());
   ASSERT_NE(store, nullptr);
@@ -558,6 +564,9 @@ TEST(SqliteStoreTest, UpgradingAVersion3DatabaseAddsRefreshTokensAndConsentsAndK
   ASSERT_TRUE(versions.has_value());
   EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
   EXPECT_EQ(*store->GetUser(user_id), MakeAwkwardUser());
+  ClientRecord upgraded = MakeClient("app");
+  upgraded.id_token_signed_response_alg.clear();  // the column migration 4 adds reads as ''
+  EXPECT_EQ(*store->GetClient("app"), upgraded);
   EXPECT_EQ(*store->GetSession(session.id_hash), session);
   EXPECT_EQ(*store->GetCode(code.code_hash), code);
   EXPECT_EQ(*store->Revision(), revision);

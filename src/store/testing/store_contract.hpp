@@ -38,6 +38,7 @@ inline ClientRecord MakeClient(const std::string& id) {
   c.post_logout_redirect_uris = {"https://" + id + ".example/bye"};
   c.access_token_lifetime = 600;
   c.access_token_alg = "ES256";
+  c.id_token_signed_response_alg = "PS256";
   c.created_at = 1700000000;
   c.updated_at = 1700000001;
   return c;
@@ -66,6 +67,8 @@ inline ClientRecord MakeAwkwardClient() {
   c.post_logout_redirect_uris = {""};
   c.access_token_lifetime = -9223372036854775807LL - 1;
   c.access_token_alg = "";
+  // The store does not validate algs (oauth::ValidateClient does), so this one only tests bytes.
+  c.id_token_signed_response_alg = "EdDSA\0'\"\n\xc3\xa9\xff"s;
   c.created_at = 9223372036854775807LL;
   c.updated_at = -1;
   return c;
@@ -336,6 +339,7 @@ TYPED_TEST_P(StoreContractTest, AllFieldsRoundTripExactly) {
   EXPECT_EQ(got->post_logout_redirect_uris, awkward.post_logout_redirect_uris);
   EXPECT_EQ(got->access_token_lifetime, awkward.access_token_lifetime);
   EXPECT_EQ(got->access_token_alg, awkward.access_token_alg);
+  EXPECT_EQ(got->id_token_signed_response_alg, awkward.id_token_signed_response_alg);
   EXPECT_EQ(got->created_at, awkward.created_at);
   EXPECT_EQ(got->updated_at, awkward.updated_at);
   EXPECT_EQ(*got, awkward);
