@@ -192,10 +192,12 @@ function renderFlows() {
       `${r.db_logical_bytes_per_session == null ? 'n/a (in memory)' : bytes(r.db_logical_bytes_per_session)} | ${table} |`);
   }
   p();
-  p('Latchkey keeps sessions in its SQLite store (DB growth = `PRAGMA page_count` x page size, read through the WAL; table bytes from ' +
-    '`dbstat`), so its RSS grows only by page cache; RSS per session is noisy at this sample size (Argon2id\'s 19 MiB buffers are ' +
-    'allocated and freed per login). oidc-provider keeps everything in its adapter\'s Map: per login it retains the Session, its ' +
-    '`sessionUid` index and the pending consent Interaction.');
+  p('Latchkey keeps sessions in its SQLite store, not in process memory: its RSS can grow only by SQLite\'s page cache, ' +
+    'which is bounded and already warm from the earlier scenarios (RSS is read in KiB, after the Argon2id buffers of the warm-up ' +
+    'logins have been allocated). Store growth = `PRAGMA page_count` x page size read through the WAL; table bytes from `dbstat` ' +
+    '(pages of the sessions table and its indexes / rows; payload = bytes of row data). oidc-provider keeps everything in its ' +
+    'adapter\'s Map: per login it retains the Session, its `sessionUid` index and the pending consent Interaction; its RSS ' +
+    'follows V8\'s heap reservations, so the heap used after a full GC is the better per-session figure.');
   if (opLogin?.adapter_by_model_after) {
     p(`oidc-provider adapter entries after the logins: ${Object.entries(opLogin.adapter_by_model_after).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
   }

@@ -62,8 +62,16 @@ oauth::Result<oauth::TokenResponse> Provider::UserTokens(
   if (!Contains(scope, "openid")) return issued;
 
   // OIDC Core §2 and §3.1.3.6: the ID Token.
-  jose::Alg alg = *jose::ParseAlg(config_.id_token_alg);
-  const jose::SigningKey* key = snapshot.keys.signing.Find(alg);
+  // OIDC Registration §2 id_token_signed_response_alg: the client's choice, else the server's.
+  auto alg =
+      jose::ParseAlg(client.id_token_signed_response_alg.empty() ? config_.id_token_alg
+                                                                 : client.id_token_signed_response_alg);
+  if (!alg || std::find(policy_.allowed_algs.begin(), policy_.allowed_algs.end(), *alg) ==
+                  policy_.allowed_algs.end()) {
+    return oauth::MakeError(oauth::ErrorCode::kServerError,
+                            "ID token algorithm is not allowed by the server");
+  }
+  const jose::SigningKey* key = snapshot.keys.signing.Find(*alg);
   if (key == nullptr) return oauth::MakeError(oauth::ErrorCode::kServerError, "no signing key for ID tokens");
   oidc::IdTokenInput input;
   input.issuer = config_.issuer;
@@ -75,7 +83,7 @@ oauth::Result<oauth::TokenResponse> Provider::UserTokens(
   input.auth_time = auth_time;
   input.lifetime = config_.id_token_lifetime;
   // at_hash is defined for algorithms that name a hash (OIDC Core §3.1.3.6); EdDSA has none.
-  if (alg != jose::Alg::kEdDSA) input.access_token = issued->access_token;
+  if (*alg != jose::Alg::kEdDSA) input.access_token = issued->access_token;
   if (config_.id_token_include_claims) input.extra_claims = oidc::ClaimsForScopes(user, scope);
   if (auto sid = SessionId(session_id_hash); !sid.empty()) input.extra_claims["sid"] = sid;
   auto id_token = oidc::SignIdToken(input, *key, clock_);

@@ -40,9 +40,8 @@ struct ClientRecord {
   int64_t access_token_lifetime = 0;  // seconds; 0: the server's default
   std::string access_token_alg;       // "ES256", "RS256", ...; empty: the server's default
   // id_token_signed_response_alg: the JWS alg the client requires for ID tokens (OIDC Dynamic
-  // Client Registration §2).
-  std::string
-      id_token_signed_response_alg;  // "RS256", "PS256", "ES256", "EdDSA"; empty: the server's default
+  // Client Registration §2): "RS256", "PS256", "ES256", "EdDSA"; empty: the server's default.
+  std::string id_token_signed_response_alg;
   int64_t created_at = 0;
   int64_t updated_at = 0;
 

@@ -193,7 +193,8 @@ def demo_password(server, data_dir):
     raise AssertionError("dev mode did not report the demo user's password:\n" + server.log_text()[-2000:])
 
 
-def create_code_client(data_dir, client_id, redirect_uris, scopes, public=False, name=None, refresh=True):
+def create_code_client(data_dir, client_id, redirect_uris, scopes, public=False, name=None, refresh=True,
+                       id_token_alg=None):
     """Registers an authorization_code client with the CLI; returns its JSON (client_secret for
     confidential clients)."""
     args = ["client", "create", "--id", client_id, "--json", "--grant-type", "authorization_code"]
@@ -203,6 +204,8 @@ def create_code_client(data_dir, client_id, redirect_uris, scopes, public=False,
         args += ["--public"]
     if name:
         args += ["--name", name]
+    if id_token_alg:
+        args += ["--id-token-alg", id_token_alg]
     for uri in redirect_uris:
         args += ["--redirect-uri", uri]
     for scope in scopes.split():

@@ -47,6 +47,9 @@ class SignInBase(SignInServerTestCase):
         cls.web = create_code_client(d, WEB, [WEB_CB, WEB_CB_Q], SCOPES, name="Example Web App")
         cls.native = create_code_client(d, NATIVE, [NATIVE_CB], SCOPES, public=True, name="Example Native App")
         create_code_client(d, FRESH, [FRESH_CB], "openid profile", name="Never Approved")
+        for alg in ("ES256", "PS256", "EdDSA"):
+            create_code_client(d, "rp-" + alg.lower(), ["https://" + alg.lower() + ".example.com/cb"], SCOPES,
+                               public=True, name="Per-client " + alg, id_token_alg=alg)
         add_user(d, "carol", CAROL_PASSWORD, "--email", "carol@example.com")
         add_user(d, "eve", "eve-password-123")
         cli("user", "disable", "eve", data_dir=d)
@@ -211,6 +214,22 @@ class SignIn(SignInBase):
         replay = self.exchange(code, WEB_CB, verifier)
         self.assertEqual(replay.status_code, 400, replay.text)
         self.assertEqual(replay.json()["error"], "invalid_grant")
+
+    def test_id_token_signed_response_alg_per_client(self):
+        # OIDC Registration 2: the client's id_token_signed_response_alg; the default is RS256.
+        tokens, params, _ = self.sign_in_for_tokens()
+        header, _ = verify_id_token(requests, self.meta, tokens["id_token"], WEB, params["nonce"],
+                                    tokens["access_token"])
+        self.assertEqual(header["alg"], "RS256")
+        for alg in ("ES256", "PS256", "EdDSA"):
+            with self.subTest(alg=alg):
+                client_id = "rp-" + alg.lower()
+                tokens, params, _ = self.sign_in_for_tokens(client_id, "https://" + alg.lower() + ".example.com/cb")
+                header, claims = verify_id_token(requests, self.meta, tokens["id_token"], client_id,
+                                                 params["nonce"], tokens["access_token"])
+                self.assertEqual(header["alg"], alg)
+                # at_hash needs a hash named by the alg (OIDC Core 3.1.3.6); EdDSA names none.
+                self.assertEqual("at_hash" in claims, alg != "EdDSA")
 
     def test_code_replay_revokes_the_refresh_token_it_produced(self):
         # RFC 6749 4.1.2 / 10.5 "SHOULD revoke ... tokens previously issued based on that code";
