@@ -3,10 +3,12 @@
 #include <argon2.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <regex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/base64.hpp"
@@ -54,6 +56,28 @@ TEST(PasswordTest, RoundTrip) {
   EXPECT_TRUE(VerifyPassword("correct horse battery staple", encoded));
   std::string empty = MustHash("");
   EXPECT_TRUE(VerifyPassword("", empty));
+}
+
+// The per-thread Argon2 work area is reused across verifications of different sizes and threads;
+// each verification must still compute over its own parameters (a stale or short area would
+// give wrong tags or crash under ASan).
+TEST(PasswordTest, VerificationsOfMixedSizesOnManyThreads) {
+  const PasswordParams small{8, 1, 1}, large{256, 2, 1}, wide{64, 1, 4};
+  const std::string a = MustHash("alpha", small), b = MustHash("bravo", large), c = MustHash("charlie", wide);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        if (!VerifyPassword("bravo", b) || !VerifyPassword("alpha", a) || !VerifyPassword("charlie", c))
+          ++failures;
+        if (VerifyPassword("alpha", b) || VerifyPassword("bravo", a) || VerifyPassword("alpha", c))
+          ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(PasswordTest, WrongPasswordIsRejected) {
