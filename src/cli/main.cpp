@@ -1,6 +1,7 @@
 // The `latchkey` command line: `serve`, and the admin commands that work on the same data as a
 // running server (which notices their changes within about a second).
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -707,5 +708,9 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   // Everything Latchkey writes (database, WAL, key material, dev secrets) is for its own user only.
   ::umask(077);
+  // A fixed mmap threshold: blocks of 1 MiB and more (Argon2id's 19 MiB work areas) are mapped and
+  // returned to the OS when freed. glibc's default raises the threshold after the first large free,
+  // after which such blocks stay in the heap and keep the process's resident size up for good.
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   return latchkey::cli::Main(argc, argv);
 }

@@ -2,16 +2,19 @@
 
 #include <argon2.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "common/base64.hpp"
 #include "crypto/digest.hpp"
@@ -110,35 +113,49 @@ std::optional<PhcHash> ParsePhc(std::string_view text) {
   return phc;
 }
 
-// Argon2id's work area (m KiB) is reused per thread instead of being allocated for every
-// verification: a fresh 19 MiB mapping costs thousands of page faults and the kernel's zeroing, a
-// third of a verification's CPU time on a small VM. Argon2 wipes the area before handing it back
-// (clear_internal_memory), so no password-derived data stays in it. Areas above kMaxCachedWorkArea
-// (only parameters far beyond OWASP's) are allocated and freed each time.
-constexpr size_t kMaxCachedWorkArea = size_t{256} << 20;
+// Argon2id's work areas (m KiB each) are pooled instead of being allocated for every
+// verification: a fresh 19 MiB mapping costs thousands of page faults and the kernel's zeroing,
+// about a third of a verification's CPU time on a small VM. Argon2 wipes an area before handing it
+// back (clear_internal_memory), so no password-derived data stays in the pool. Areas idle for a
+// while are freed by TrimPasswordWorkAreas, so a burst of sign-ins does not pin its memory.
+// Areas above kMaxPooledWorkArea (parameters far beyond OWASP's) are never pooled.
+constexpr size_t kMaxPooledWorkArea = size_t{256} << 20;
 
 struct WorkArea {
-  std::unique_ptr<uint8_t[]> memory;
+  uint8_t* memory = nullptr;
   size_t size = 0;
+  std::chrono::steady_clock::time_point released;
 };
-thread_local WorkArea t_work_area;
+
+std::mutex g_pool_mutex;
+std::vector<WorkArea>& Pool() {
+  static auto* pool = new std::vector<WorkArea>();  // never destroyed: threads may hash at exit
+  return *pool;
+}
 
 int AllocateWorkArea(uint8_t** memory, size_t bytes) {
-  if (bytes > kMaxCachedWorkArea) {
-    *memory = new (std::nothrow) uint8_t[bytes];
-    return *memory == nullptr ? ARGON2_MEMORY_ALLOCATION_ERROR : ARGON2_OK;
+  if (bytes <= kMaxPooledWorkArea) {
+    std::lock_guard lock(g_pool_mutex);
+    auto& pool = Pool();
+    for (auto it = pool.begin(); it != pool.end(); ++it) {
+      if (it->size == bytes) {
+        *memory = it->memory;
+        pool.erase(it);
+        return ARGON2_OK;
+      }
+    }
   }
-  if (t_work_area.size < bytes) {
-    t_work_area.memory.reset(new (std::nothrow) uint8_t[bytes]);
-    t_work_area.size = t_work_area.memory ? bytes : 0;
-    if (!t_work_area.memory) return ARGON2_MEMORY_ALLOCATION_ERROR;
-  }
-  *memory = t_work_area.memory.get();
-  return ARGON2_OK;
+  *memory = new (std::nothrow) uint8_t[bytes];
+  return *memory == nullptr ? ARGON2_MEMORY_ALLOCATION_ERROR : ARGON2_OK;
 }
 
 void ReleaseWorkArea(uint8_t* memory, size_t bytes) {
-  if (bytes > kMaxCachedWorkArea) delete[] memory;
+  if (bytes > kMaxPooledWorkArea) {
+    delete[] memory;
+    return;
+  }
+  std::lock_guard lock(g_pool_mutex);
+  Pool().push_back(WorkArea{memory, bytes, std::chrono::steady_clock::now()});
 }
 
 }  // namespace
@@ -192,6 +209,21 @@ bool VerifyPassword(std::string_view password, std::string_view encoded) {
   if (argon2_ctx(&ctx, Argon2_id) != ARGON2_OK) return false;
   // Constant time: an early-exit compare would leak how many tag bytes a guess got right.
   return crypto::ConstantTimeEquals(computed, phc->tag);
+}
+
+size_t TrimPasswordWorkAreas(std::chrono::seconds max_idle) {
+  const auto cutoff = std::chrono::steady_clock::now() - max_idle;
+  std::vector<WorkArea> freed;
+  {
+    std::lock_guard lock(g_pool_mutex);
+    auto& pool = Pool();
+    auto idle = std::stable_partition(pool.begin(), pool.end(),
+                                      [&](const WorkArea& a) { return a.released > cutoff; });
+    freed.assign(idle, pool.end());
+    pool.erase(idle, pool.end());
+  }
+  for (auto& area : freed) delete[] area.memory;
+  return freed.size();
 }
 
 bool NeedsRehash(std::string_view encoded, const PasswordParams& params) {

@@ -4,6 +4,8 @@
 // "$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<tag>" (salt and tag in standard base64
 // without padding, as the reference implementation's encoder writes them).
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -55,5 +57,10 @@ bool VerifyPassword(std::string_view password, std::string_view encoded);
 // shorter than 32 bytes), so the caller should store a fresh HashPassword result after a
 // successful VerifyPassword. False when the stored parameters are at least `params`.
 bool NeedsRehash(std::string_view encoded, const PasswordParams& params);
+
+// TrimPasswordWorkAreas frees the Argon2id work areas that VerifyPassword keeps for reuse and that
+// have been idle for at least `max_idle`; returns how many it freed. Call it now and then (the
+// server does once a minute). Thread-safe.
+size_t TrimPasswordWorkAreas(std::chrono::seconds max_idle);
 
 }  // namespace latchkey::identity

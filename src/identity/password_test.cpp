@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <regex>
 #include <string>
@@ -78,6 +79,16 @@ TEST(PasswordTest, VerificationsOfMixedSizesOnManyThreads) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(PasswordTest, IdleWorkAreasAreFreed) {
+  const std::string a = MustHash("alpha", PasswordParams{8, 1, 1});
+  TrimPasswordWorkAreas(std::chrono::seconds(0));
+  ASSERT_TRUE(VerifyPassword("alpha", a));
+  EXPECT_EQ(TrimPasswordWorkAreas(std::chrono::seconds(3600)), 0u) << "just used: kept";
+  EXPECT_EQ(TrimPasswordWorkAreas(std::chrono::seconds(0)), 1u) << "idle: freed";
+  EXPECT_EQ(TrimPasswordWorkAreas(std::chrono::seconds(0)), 0u);
+  EXPECT_TRUE(VerifyPassword("alpha", a)) << "a new area is allocated after a trim";
 }
 
 TEST(PasswordTest, WrongPasswordIsRejected) {

@@ -152,6 +152,8 @@ void PurgeExpired(const Config& config, store::Store& store, const common::Clock
   auto sessions =
       store.DeleteExpiredSessions(now - config.session_absolute_lifetime, now - config.session_idle_lifetime);
   auto refresh = store.DeleteExpiredRefreshTokens(now);
+  // Argon2id work areas (19 MiB each) kept from sign-ins a minute or more ago go back to the OS.
+  identity::TrimPasswordWorkAreas(std::chrono::seconds(60));
   int64_t total = (codes ? *codes : 0) + (sessions ? *sessions : 0) + (refresh ? *refresh : 0);
   if (total > 0) {
     common::LogInfo("expired records deleted", {{"codes", codes ? *codes : -1},
