@@ -21,6 +21,9 @@ std::string_view Trim(std::string_view s);
 // SplitSpaces splits on single spaces and drops empty pieces (RFC 6749 §3.3 scope-token lists).
 std::vector<std::string> SplitSpaces(std::string_view s);
 
+// HexDigitValue returns the value of an ASCII hex digit (0-9, a-f, A-F), or -1.
+int HexDigitValue(char c);
+
 // Utf8SequenceLength returns how many bytes of `s` (non-empty, s[0] >= 0x80) form one well-formed
 // UTF-8 sequence (Unicode Table 3-7), or 0 and sets `bad` to the length of the maximal ill-formed
 // subpart that one U+FFFD replaces (Unicode §3.9, "substitution of maximal subparts").

@@ -6,24 +6,14 @@
 #include <string_view>
 
 #include "common/base64.hpp"
+#include "common/testing/counting_random.hpp"
 #include "crypto/digest.hpp"
 
 namespace latchkey::identity {
 namespace {
 
 // CountingRandom returns a different, predictable byte string on every call.
-class CountingRandom final : public common::Random {
- public:
-  std::string Bytes(size_t n) override {
-    std::string out(n, '\0');
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<char>(counter_ * 31 + i);
-    ++counter_;
-    return out;
-  }
-
- private:
-  unsigned counter_ = 1;
-};
+using common::testing::CountingRandom;
 
 const std::string kKey(32, 'k');
 constexpr std::string_view kContext = "client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=xyz";

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/base64.hpp"
+#include "common/testing/counting_random.hpp"
 #include "crypto/digest.hpp"
 
 namespace latchkey::identity {
@@ -22,18 +23,7 @@ namespace {
 constexpr PasswordParams kFast{.memory_kib = 8192, .iterations = 1, .parallelism = 1};
 
 // CountingRandom returns a different, predictable byte string on every call.
-class CountingRandom final : public common::Random {
- public:
-  std::string Bytes(size_t n) override {
-    std::string out(n, '\0');
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<char>(counter_ * 31 + i);
-    ++counter_;
-    return out;
-  }
-
- private:
-  unsigned counter_ = 1;
-};
+using common::testing::CountingRandom;
 
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/base64.hpp"
+#include "common/testing/counting_random.hpp"
 
 namespace latchkey::oauth {
 namespace {
@@ -116,11 +117,7 @@ TEST(AuthenticateClient, RejectsWrongSecretWrongMethodAndMissingSecret) {
   }
 }
 
-class CountingRandom : public common::Random {
- public:
-  std::string Bytes(size_t n) override { return std::string(n, static_cast<char>(counter_++)); }
-  int counter_ = 1;
-};
+using common::testing::CountingRandom;
 
 TEST(GenerateClientSecret, Is256BitsBase64Url) {
   CountingRandom random;

@@ -133,6 +133,10 @@ class Provider {
                              const ActiveSession& session, const Snapshot& snapshot,
                              std::vector<std::string> set_cookies);
   http::Response ErrorPage(int status, std::string title, std::string message, std::string error_code) const;
+  // FillForm sets the csrf, request and client_name fields of a login or consent page's view.
+  template <class View>
+  void FillForm(const http::Request& http_request, const Interaction& interaction,
+                std::vector<std::string>& set_cookies, View& view);
   // CsrfCookie returns the request's CSRF cookie value, or a new one with its Set-Cookie header.
   std::string CsrfCookie(const http::Request& request, std::vector<std::string>& set_cookies);
   std::string RenderCookie(std::string name, std::string value, int64_t max_age) const;

@@ -185,8 +185,10 @@ void SeedDevApp(const Config& config, store::Store& store, const common::Clock& 
       "then copy the code from the address bar of the page it lands on and run:\n"
       "  curl -s %s/token -d grant_type=authorization_code -d client_id=demo-app "
       "-d redirect_uri=http://127.0.0.1:9999/callback "
-      "-d code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk -d code=CODE\n\n",
-      config.issuer.c_str(), config.issuer.c_str());
+      "-d code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk -d code=CODE\n"
+      "or run the sample web app and open http://127.0.0.1:9999 :\n"
+      "  /usr/bin/python3 examples/webapp.py --issuer %s\n\n",
+      config.issuer.c_str(), config.issuer.c_str(), config.issuer.c_str());
   std::fflush(stdout);
 }
 

@@ -218,15 +218,22 @@ http::Response Provider::ErrorRedirect(const Interaction& interaction, oauth::Er
                           status);
 }
 
-http::Response Provider::LoginPage(const http::Request& http_request, const Interaction& interaction,
-                                   int status, std::string message, std::vector<std::string> set_cookies,
-                                   std::string username) {
-  std::string csrf_cookie = CsrfCookie(http_request, set_cookies);
-  ui::LoginView view;
-  view.csrf = csrf_->TokenFor(csrf_cookie, interaction.raw);
+template <class View>
+void Provider::FillForm(const http::Request& http_request, const Interaction& interaction,
+                        std::vector<std::string>& set_cookies, View& view) {
+  // The fields both forms carry: the CSRF token bound to this request, the request itself, and
+  // who is asking.
+  view.csrf = csrf_->TokenFor(CsrfCookie(http_request, set_cookies), interaction.raw);
   view.request = interaction.raw;
   const auto& client = interaction.who.client;
   view.client_name = client.client_name.empty() ? client.client_id : client.client_name;
+}
+
+http::Response Provider::LoginPage(const http::Request& http_request, const Interaction& interaction,
+                                   int status, std::string message, std::vector<std::string> set_cookies,
+                                   std::string username) {
+  ui::LoginView view;
+  FillForm(http_request, interaction, set_cookies, view);
   view.username = username.empty() ? interaction.request.login_hint : username;
   view.message = std::move(message);
   view.locked_out = status == 429;
@@ -239,12 +246,8 @@ http::Response Provider::LoginPage(const http::Request& http_request, const Inte
 http::Response Provider::ConsentPage(const http::Request& http_request, const Interaction& interaction,
                                      const ActiveSession& session, const Snapshot&,
                                      std::vector<std::string> set_cookies) {
-  std::string csrf_cookie = CsrfCookie(http_request, set_cookies);
   ui::ConsentView view;
-  view.csrf = csrf_->TokenFor(csrf_cookie, interaction.raw);
-  view.request = interaction.raw;
-  const auto& client = interaction.who.client;
-  view.client_name = client.client_name.empty() ? client.client_id : client.client_name;
+  FillForm(http_request, interaction, set_cookies, view);
   view.username = session.user.username;
   view.scopes = interaction.request.scope;
   http::Response r = http::Response::Html(200, ui::RenderConsent(theme_, view));

@@ -3,20 +3,15 @@
 #include <cmath>
 #include <cstddef>
 
+#include "common/strings.hpp"
+
 namespace latchkey::ui {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Channel returns colour channel `index` (0 red, 1 green, 2 blue) of a valid colour, 0..255.
 int Channel(std::string_view color, std::size_t index) {
-  if (color.size() == 4) return HexValue(color[1 + index]) * 17;
-  return HexValue(color[1 + 2 * index]) * 16 + HexValue(color[2 + 2 * index]);
+  if (color.size() == 4) return common::HexDigitValue(color[1 + index]) * 17;
+  return common::HexDigitValue(color[1 + 2 * index]) * 16 + common::HexDigitValue(color[2 + 2 * index]);
 }
 
 // RelativeLuminance per WCAG 2.1 (sRGB); alpha is ignored.
@@ -118,7 +113,7 @@ bool IsValidColor(std::string_view color) {
   if (color.size() != 4 && color.size() != 7 && color.size() != 9) return false;
   if (color[0] != '#') return false;
   for (char c : color.substr(1)) {
-    if (HexValue(c) < 0) return false;
+    if (common::HexDigitValue(c) < 0) return false;
   }
   return true;
 }
