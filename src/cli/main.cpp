@@ -17,7 +17,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/base64.hpp"
 #include "common/clock.hpp"
+#include "common/log.hpp"
 #include "common/strings.hpp"
 #include "crypto/digest.hpp"
 #include "identity/password.hpp"
@@ -25,6 +27,7 @@
 #include "oauth/client_auth.hpp"
 #include "oauth/client_registration.hpp"
 #include "server/config.hpp"
+#include "server/revocation.hpp"
 #include "server/serve.hpp"
 
 namespace latchkey::cli {
@@ -70,6 +73,10 @@ boost::json::object ClientJson(const store::ClientRecord& c) {
   o["scope"] = common::Join(c.scopes, " ");
   o["redirect_uris"] = ToArray(c.redirect_uris);
   o["post_logout_redirect_uris"] = ToArray(c.post_logout_redirect_uris);
+  o["backchannel_logout_uri"] = c.backchannel_logout_uri;
+  o["backchannel_logout_session_required"] = c.backchannel_logout_session_required;
+  o["access_token_format"] = c.access_token_format;
+  o["introspect_any"] = c.introspect_any;
   o["access_token_lifetime"] = c.access_token_lifetime;
   o["access_token_alg"] = c.access_token_alg;
   o["id_token_signed_response_alg"] = c.id_token_signed_response_alg;
@@ -99,7 +106,12 @@ void PrintClient(const store::ClientRecord& c, const std::optional<std::string>&
             << (c.access_token_alg.empty() ? "server default" : c.access_token_alg) << "\n"
             << "id_token_signed_response_alg: "
             << (c.id_token_signed_response_alg.empty() ? "server default" : c.id_token_signed_response_alg)
-            << "\n";
+            << "\n"
+            << "access_token_format:          " << c.access_token_format << "\n"
+            << "introspect_any:               " << (c.introspect_any ? "true" : "false") << "\n"
+            << "backchannel_logout_uri:       " << c.backchannel_logout_uri << "\n"
+            << "backchannel_logout_session_required: "
+            << (c.backchannel_logout_session_required ? "true" : "false") << "\n";
 }
 
 // Admin: what every admin command works on.
@@ -116,6 +128,10 @@ int OpenAdmin(const CommonFlags& flags, Admin& admin) {
   auto store = server::OpenStore(*config);
   if (!store) {
     std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
+    return 1;
+  }
+  if (!common::SetAuditDestination(config->audit_destination)) {
+    std::fprintf(stderr, "latchkey: cannot open the audit file %s\n", config->audit_destination.c_str());
     return 1;
   }
   admin.config = std::move(*config);
@@ -143,6 +159,11 @@ struct ClientFlags {
   int64_t access_token_lifetime = -1;
   std::string access_token_alg;
   std::string id_token_alg;  // id_token_signed_response_alg (OIDC Registration §2)
+  std::string access_token_format;
+  std::string backchannel_logout_uri;
+  std::string backchannel_logout_session_required;  // "true" / "false"
+  std::string introspect_any;                       // "true" / "false"
+  bool backchannel_logout_uri_given = false;        // update: an empty value clears the URI
 };
 
 void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
@@ -158,6 +179,27 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
                   "Access token lifetime in seconds (0: default)");
   cmd->add_option("--access-token-alg", f.access_token_alg, "ES256, RS256, PS256 or EdDSA (empty: default)");
   cmd->add_option("--id-token-alg", f.id_token_alg, "RS256, PS256, ES256 or EdDSA (empty: default)");
+  cmd->add_option("--access-token-format", f.access_token_format,
+                  "jwt (default: checked locally by APIs) or opaque (introspected; revocation is instant)");
+  cmd->add_option("--backchannel-logout-uri", f.backchannel_logout_uri,
+                  "Where logout tokens are POSTed when a session of this client ends (empty: none)");
+  cmd->add_option("--backchannel-logout-session-required", f.backchannel_logout_session_required,
+                  "true: logout tokens carry sid (default false)")
+      ->check(CLI::IsMember({"true", "false"}));
+  cmd->add_option("--introspect-any", f.introspect_any,
+                  "true: a resource server that may introspect every client's tokens (default false)")
+      ->check(CLI::IsMember({"true", "false"}));
+}
+
+// ApplyLifecycleFlags sets the token-format, logout and introspection fields that were given.
+void ApplyLifecycleFlags(const ClientFlags& f, store::ClientRecord& c) {
+  if (!f.access_token_format.empty()) c.access_token_format = f.access_token_format;
+  if (!f.backchannel_logout_uri.empty() || f.backchannel_logout_uri_given)
+    c.backchannel_logout_uri = f.backchannel_logout_uri;
+  if (!f.backchannel_logout_session_required.empty()) {
+    c.backchannel_logout_session_required = f.backchannel_logout_session_required == "true";
+  }
+  if (!f.introspect_any.empty()) c.introspect_any = f.introspect_any == "true";
 }
 
 // Splits "a b" given as one --scope value so both `--scope "a b"` and `--scope a --scope b` work.
@@ -193,6 +235,7 @@ int ClientCreate(const CommonFlags& common_flags, const ClientFlags& f) {
   c.access_token_lifetime = f.access_token_lifetime < 0 ? 0 : f.access_token_lifetime;
   c.access_token_alg = f.access_token_alg;
   c.id_token_signed_response_alg = f.id_token_alg;
+  ApplyLifecycleFlags(f, c);
   c.created_at = c.updated_at = clock.NowSeconds();
   if (auto valid = oauth::ValidateClient(c); !valid) {
     std::fprintf(stderr, "latchkey: %s\n", valid.error().description.c_str());
@@ -204,7 +247,7 @@ int ClientCreate(const CommonFlags& common_flags, const ClientFlags& f) {
   return 0;
 }
 
-int ClientUpdate(const CommonFlags& common_flags, const ClientFlags& f, CLI::App* cmd) {
+int ClientUpdate(const CommonFlags& common_flags, ClientFlags f, CLI::App* cmd) {
   Admin admin;
   if (int rc = OpenAdmin(common_flags, admin); rc != 0) return rc;
   auto existing = admin.store->GetClient(f.id);
@@ -220,6 +263,8 @@ int ClientUpdate(const CommonFlags& common_flags, const ClientFlags& f, CLI::App
   if (cmd->count("--access-token-lifetime")) c.access_token_lifetime = f.access_token_lifetime;
   if (cmd->count("--access-token-alg")) c.access_token_alg = f.access_token_alg;
   if (cmd->count("--id-token-alg")) c.id_token_signed_response_alg = f.id_token_alg;
+  f.backchannel_logout_uri_given = cmd->count("--backchannel-logout-uri") > 0;
+  ApplyLifecycleFlags(f, c);
   c.updated_at = common::SystemClock().NowSeconds();
   if (auto valid = oauth::ValidateClient(c); !valid) {
     std::fprintf(stderr, "latchkey: %s\n", valid.error().description.c_str());
@@ -547,16 +592,67 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
       }
       return UserFailure(deleted.error(), username);
     }
-    auto revoked = admin.store->RevokeUserClientRefreshTokens(u.user_id, f.client_id);
+    // Every session's grants to the client (empty session filter); the families it returns name
+    // the grants that ended.
+    auto revoked = server::RevokeUserGrants(*admin.store, u.user_id, f.client_id, "", clock.NowSeconds(),
+                                            server::kMaxRevocationHorizon);
     if (!revoked) return UserFailure(revoked.error(), username);
+    const int64_t families = *revoked;
+    common::LogAudit("consent_revoked",
+                     {{"user_id", u.user_id}, {"client_id", f.client_id}, {"by", "admin"}});
     if (common_flags.json) {
       std::cout << boost::json::serialize(boost::json::object{{"username", username},
                                                               {"client_id", f.client_id},
-                                                              {"refresh_tokens_revoked", *revoked}})
+                                                              {"refresh_token_families_revoked", families}})
                 << "\n";
     } else {
-      std::printf("revoked consent of %s for %s (%lld refresh token(s) revoked)\n", username.c_str(),
-                  f.client_id.c_str(), static_cast<long long>(*revoked));
+      std::printf("revoked consent of %s for %s (%lld refresh token famil%s revoked)\n", username.c_str(),
+                  f.client_id.c_str(), static_cast<long long>(families), families == 1 ? "y" : "ies");
+    }
+    return 0;
+  }
+  if (action == "sessions") {
+    auto sessions = admin.store->ListUserSessions(u.user_id);
+    if (!sessions) return UserFailure(sessions.error(), username);
+    boost::json::array all;
+    for (const auto& session : *sessions) {
+      auto clients = admin.store->ListSessionClients(session.id_hash);
+      if (!clients) return UserFailure(clients.error(), username);
+      // The id is the stored hash (never the cookie), base64url: what `session revoke` takes.
+      const std::string id = common::Base64UrlEncode(session.id_hash);
+      if (common_flags.json) {
+        boost::json::array names;
+        for (const auto& c : *clients) names.emplace_back(c);
+        all.push_back({{"id", id},
+                       {"created_at", session.created_at},
+                       {"last_seen_at", session.last_seen_at},
+                       {"auth_time", session.auth_time},
+                       {"revoked", session.revoked},
+                       {"clients", names}});
+      } else {
+        std::printf("%s  created %lld  last seen %lld  %s  %s\n", id.c_str(),
+                    static_cast<long long>(session.created_at), static_cast<long long>(session.last_seen_at),
+                    session.revoked ? "revoked" : "active", common::Join(*clients, ",").c_str());
+      }
+    }
+    if (common_flags.json)
+      std::cout << boost::json::serialize(boost::json::object{{"sessions", all}}) << "\n";
+    return 0;
+  }
+  if (action == "revoke-tokens") {
+    // "Log out from all devices": every grant, every access token issued so far, every session.
+    auto grants =
+        server::RevokeEverything(*admin.store, u.user_id, clock.NowSeconds(), server::kMaxRevocationHorizon);
+    if (!grants) return UserFailure(grants.error(), username);
+    common::LogAudit("user_tokens_revoked",
+                     {{"user_id", u.user_id}, {"grants_revoked", *grants}, {"by", "admin"}});
+    if (common_flags.json) {
+      std::cout << boost::json::serialize(
+                       boost::json::object{{"username", username}, {"grants_revoked", *grants}})
+                << "\n";
+    } else {
+      std::printf("revoked every token and session of %s (%lld grant(s))\n", username.c_str(),
+                  static_cast<long long>(*grants));
     }
     return 0;
   }
@@ -613,6 +709,49 @@ int UserCommand(const CommonFlags& common_flags, UserFlags& f, CLI::App* cmd, co
   return 0;
 }
 
+int SessionRevoke(const CommonFlags& common_flags, const std::string& id) {
+  Admin admin;
+  if (int rc = OpenAdmin(common_flags, admin); rc != 0) return rc;
+  auto id_hash = common::Base64UrlDecode(id);
+  auto session = id_hash ? admin.store->GetSession(*id_hash)
+                         : store::Result<store::SessionRecord>(store::Error::kNotFound);
+  if (!session) {
+    if (session.error() == store::Error::kNotFound) {
+      std::fprintf(stderr, "latchkey: no session '%s' (see `latchkey session list --user NAME`)\n",
+                   id.c_str());
+      return 3;
+    }
+    std::fprintf(stderr, "latchkey: the database is unavailable\n");
+    return 1;
+  }
+  if (auto revoked = admin.store->RevokeSession(*id_hash); !revoked) {
+    std::fprintf(stderr, "latchkey: the database is unavailable\n");
+    return 1;
+  }
+  int64_t grants = 0;
+  if (admin.config.logout_revoke_refresh_tokens) {
+    auto revoked =
+        server::RevokeUserGrants(*admin.store, session->user_id, "", *id_hash,
+                                 common::SystemClock().NowSeconds(), server::kMaxRevocationHorizon);
+    if (!revoked) {
+      std::fprintf(stderr, "latchkey: the database is unavailable\n");
+      return 1;
+    }
+    grants = *revoked;
+  }
+  common::LogAudit("session_revoked",
+                   {{"user_id", session->user_id}, {"grants_revoked", grants}, {"by", "admin"}});
+  if (common_flags.json) {
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"id", id}, {"revoked", true}, {"grants_revoked", grants}})
+              << "\n";
+  } else {
+    std::printf("revoked session %s (%lld grant(s) of it revoked)\n", id.c_str(),
+                static_cast<long long>(grants));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -657,7 +796,7 @@ int Main(int argc, char** argv) {
   UserFlags uf;
   std::vector<std::pair<std::string, CLI::App*>> user_commands;
   for (const char* name : {"add", "list", "show", "update", "disable", "enable", "delete", "set-password",
-                           "import", "consents", "revoke-consent", "sign-out"}) {
+                           "import", "consents", "revoke-consent", "sign-out", "revoke-tokens"}) {
     std::string action = name;
     auto* cmd = user->add_subcommand(name, action + " users");
     AddCommonFlags(cmd, flags);
@@ -674,7 +813,35 @@ int Main(int argc, char** argv) {
     user_commands.emplace_back(action, cmd);
   }
 
+  // Sessions and grants (remembered consents) of a person, for support and "sign out everywhere".
+  auto* session = app.add_subcommand("session", "List and end people's browser sessions");
+  session->require_subcommand(1);
+  std::string session_user, session_id;
+  auto* session_list = session->add_subcommand("list", "List a person's sessions");
+  AddCommonFlags(session_list, flags);
+  session_list->add_option("--user", session_user, "username")->required();
+  auto* session_revoke = session->add_subcommand("revoke", "End one session (and its refresh tokens)");
+  AddCommonFlags(session_revoke, flags);
+  session_revoke->add_option("id", session_id, "session id from `session list`")->required();
+  auto* grant = app.add_subcommand("grant", "List and revoke what people allowed applications");
+  grant->require_subcommand(1);
+  auto* grant_list = grant->add_subcommand("list", "List a person's remembered consents");
+  AddCommonFlags(grant_list, flags);
+  grant_list->add_option("--user", uf.username, "username")->required();
+  auto* grant_revoke = grant->add_subcommand("revoke", "Forget a consent and revoke the client's tokens");
+  AddCommonFlags(grant_revoke, flags);
+  grant_revoke->add_option("--user", uf.username, "username")->required();
+  grant_revoke->add_option("client_id", uf.client_id, "client_id")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (session_list->parsed()) {
+    uf.username = session_user;
+    return UserCommand(flags, uf, session_list, "sessions");
+  }
+  if (session_revoke->parsed()) return SessionRevoke(flags, session_id);
+  if (grant_list->parsed()) return UserCommand(flags, uf, grant_list, "consents");
+  if (grant_revoke->parsed()) return UserCommand(flags, uf, grant_revoke, "revoke-consent");
 
   for (const auto& [action, cmd] : user_commands) {
     if (cmd->parsed()) return UserCommand(flags, uf, cmd, action);

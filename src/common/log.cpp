@@ -19,18 +19,30 @@ std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::mutex g_mutex;
 // Debug and info lines (the access log among them) are batched: one write per ~16 KiB or per
 // 250 ms instead of one system call per request. Warnings and errors flush at once.
-std::string g_buffer;                                // guarded by g_mutex
-std::chrono::steady_clock::time_point g_last_flush;  // guarded by g_mutex
+struct Sink {
+  std::FILE* file = nullptr;  // nullptr: stderr
+  bool owned = false;         // opened by SetAuditDestination
+  std::string buffer;
+  std::chrono::steady_clock::time_point last_flush;
+};
+Sink g_log;    // guarded by g_mutex
+Sink g_audit;  // guarded by g_mutex; file nullptr: the audit events go to the main log
 constexpr size_t kFlushBytes = 16 * 1024;
 constexpr auto kFlushInterval = std::chrono::milliseconds(250);
 
-void FlushLocked() {
-  if (!g_buffer.empty()) {
-    std::fwrite(g_buffer.data(), 1, g_buffer.size(), stderr);
-    std::fflush(stderr);
-    g_buffer.clear();
+void FlushSinkLocked(Sink& sink) {
+  if (!sink.buffer.empty()) {
+    std::FILE* f = sink.file != nullptr ? sink.file : stderr;
+    std::fwrite(sink.buffer.data(), 1, sink.buffer.size(), f);
+    std::fflush(f);
+    sink.buffer.clear();
   }
-  g_last_flush = std::chrono::steady_clock::now();
+  sink.last_flush = std::chrono::steady_clock::now();
+}
+
+void FlushLocked() {
+  FlushSinkLocked(g_log);
+  FlushSinkLocked(g_audit);
 }
 
 const char* LevelName(LogLevel level) {
@@ -91,7 +103,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-void Emit(LogLevel level, const std::string& text);
+void Emit(LogLevel level, const std::string& text, Sink& sink);
 
 // MakeValidUtf8 replaces ill-formed UTF-8 in every string of `v` (values fed by requests, such as a
 // typed username, may hold any bytes): a log line must stay valid JSON text (RFC 8259 §8.1).
@@ -118,8 +130,9 @@ void MakeValidUtf8(boost::json::value& v) {
 
 void SetLogLevel(LogLevel level) { g_level.store(level); }
 
-void Log(LogLevel level, std::string_view msg, boost::json::object fields) {
-  if (level < g_level.load(std::memory_order_relaxed)) return;
+namespace {
+
+std::string FormatLine(LogLevel level, std::string_view msg, boost::json::object fields) {
   boost::json::object line;
   line.reserve(fields.size() + 3);
   line["ts"] = Timestamp();
@@ -131,19 +144,56 @@ void Log(LogLevel level, std::string_view msg, boost::json::object fields) {
   }
   std::string text = boost::json::serialize(line);
   text.push_back('\n');
-  Emit(level, text);
+  return text;
+}
+
+}  // namespace
+
+void Log(LogLevel level, std::string_view msg, boost::json::object fields) {
+  if (level < g_level.load(std::memory_order_relaxed)) return;
+  Emit(level, FormatLine(level, msg, std::move(fields)), g_log);
+}
+
+void LogAudit(std::string_view event, boost::json::object fields) {
+  fields["event"] = event;
+  std::string text = FormatLine(LogLevel::kInfo, "audit", std::move(fields));
+  bool separate = false;
+  {
+    std::lock_guard lock(g_mutex);
+    separate = g_audit.file != nullptr;
+  }
+  // The audit trail is not subject to the log level: it is written whatever the level.
+  Emit(LogLevel::kInfo, text, separate ? g_audit : g_log);
+}
+
+bool SetAuditDestination(std::string_view destination) {
+  std::FILE* file = nullptr;
+  bool owned = false;
+  if (destination == "stdout") {
+    file = stdout;
+  } else if (!destination.empty() && destination != "stderr" && destination != "log") {
+    file = std::fopen(std::string(destination).c_str(), "ae");
+    if (file == nullptr) return false;
+    owned = true;
+  }
+  std::lock_guard lock(g_mutex);
+  FlushSinkLocked(g_audit);
+  if (g_audit.owned) std::fclose(g_audit.file);
+  g_audit.file = file;
+  g_audit.owned = owned;
+  return true;
 }
 
 namespace {
 
-void Emit(LogLevel level, const std::string& text) {
+void Emit(LogLevel level, const std::string& text, Sink& sink) {
   static const bool kFlushAtExit = [] { return std::atexit(FlushLogs) == 0; }();
   (void)kFlushAtExit;
   std::lock_guard lock(g_mutex);
-  g_buffer += text;
-  if (level >= LogLevel::kWarn || g_buffer.size() >= kFlushBytes ||
-      std::chrono::steady_clock::now() - g_last_flush >= kFlushInterval) {
-    FlushLocked();
+  sink.buffer += text;
+  if (level >= LogLevel::kWarn || sink.buffer.size() >= kFlushBytes ||
+      std::chrono::steady_clock::now() - sink.last_flush >= kFlushInterval) {
+    FlushSinkLocked(sink);
   }
 }
 
@@ -174,7 +224,7 @@ void LogRequest(const RequestLogLine& line) {
   text += R"(,"remote":)";
   AppendJsonString(text, line.remote);
   text += "}\n";
-  Emit(LogLevel::kInfo, text);
+  Emit(LogLevel::kInfo, text, g_log);
 }
 
 void FlushLogs() {

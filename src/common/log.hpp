@@ -20,6 +20,16 @@ void SetLogLevel(LogLevel level);
 // 250 ms of a later log call, at FlushLogs, or at exit; warnings and errors are written at once.
 void Log(LogLevel level, std::string_view msg, boost::json::object fields = {});
 
+// LogAudit writes one audit event: {"ts":..., "level":"info", "msg":"audit", "event": event,
+// ...fields}, whatever the log level, to the audit destination (the main log unless
+// SetAuditDestination chose another). Same batching and the same rule: never a secret or token.
+void LogAudit(std::string_view event, boost::json::object fields);
+
+// SetAuditDestination: "log" or "" or "stderr" (the main log), "stdout", or a file path, opened
+// for appending (created when missing). false when the file cannot be opened (the destination is
+// then unchanged).
+bool SetAuditDestination(std::string_view destination);
+
 // RequestLogLine: the fields of one access-log line. Never a query string, header or body.
 struct RequestLogLine {
   std::string_view request_id;

@@ -28,8 +28,8 @@ bool IsAbsoluteUriWithoutFragment(const std::string& uri) {
 }  // namespace
 
 const std::vector<std::string>& ImplementedGrantTypes() {
-  static const std::vector<std::string> kGrantTypes = {"authorization_code", "refresh_token",
-                                                       "client_credentials"};
+  static const std::vector<std::string> kGrantTypes = {
+      "authorization_code", "refresh_token", "client_credentials", std::string(kDeviceCodeGrantType)};
   return kGrantTypes;
 }
 
@@ -62,10 +62,10 @@ Result<void> ValidateClient(const store::ClientRecord& client) {
   if (has("authorization_code") && client.redirect_uris.empty()) {
     return Invalid("authorization_code requires at least one redirect URI (OAuth 2.1 section 2.3.1)");
   }
-  // Latchkey issues refresh tokens only from the authorization code grant (RFC 6749 §4.4.3: not
-  // with client_credentials).
-  if (has("refresh_token") && !has("authorization_code")) {
-    return Invalid("refresh_token requires the authorization_code grant");
+  // Latchkey issues refresh tokens only from grants that act for a person: authorization code and
+  // device code (RFC 6749 §4.4.3: not with client_credentials).
+  if (has("refresh_token") && !has("authorization_code") && !has(kDeviceCodeGrantType)) {
+    return Invalid("refresh_token requires the authorization_code or the device_code grant");
   }
   for (const auto& uri : client.redirect_uris) {
     // RFC 9700 §2.1 / RFC 8252 §7: https, or loopback and private-use schemes for native clients.
@@ -79,6 +79,18 @@ Result<void> ValidateClient(const store::ClientRecord& client) {
     if (!IsAbsoluteUriWithoutFragment(uri)) {
       return Invalid("post-logout redirect URI '" + uri + "' is not an absolute URI");
     }
+  }
+  // OIDC Back-Channel Logout §2.2: "an absolute URI ... MAY contain port, path, and query
+  // parameter components ... MUST NOT include a fragment".
+  if (!client.backchannel_logout_uri.empty() &&
+      !IsAbsoluteUriWithoutFragment(client.backchannel_logout_uri)) {
+    return Invalid("back-channel logout URI '" + client.backchannel_logout_uri + "' is not an absolute URI");
+  }
+  if (client.backchannel_logout_session_required && client.backchannel_logout_uri.empty()) {
+    return Invalid("backchannel_logout_session_required needs a back-channel logout URI");
+  }
+  if (client.access_token_format != "jwt" && client.access_token_format != "opaque") {
+    return Invalid("access token format must be jwt or opaque");
   }
   for (const auto& scope : client.scopes) {
     auto parsed = ParseScope(scope);

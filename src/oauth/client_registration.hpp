@@ -3,6 +3,7 @@
 // Validation of client registrations made by an operator (`latchkey client create|update`), with
 // the RFC 7591 §2 metadata rules that apply to what Latchkey implements.
 
+#include "oauth/device.hpp"
 #include "oauth/error.hpp"
 #include "store/store.hpp"
 
@@ -21,6 +22,9 @@ const std::vector<std::string>& ImplementedGrantTypes();
 // - redirect_uris / post_logout_redirect_uris: absolute URIs without a fragment (RFC 6749 §3.1.2);
 // - scopes: RFC 6749 §3.3 scope-tokens;
 // - access_token_alg: empty or a supported JWS algorithm; access_token_lifetime 0..86400;
+//   access_token_format: "jwt" or "opaque";
+// - backchannel_logout_uri: empty or an absolute URI without a fragment, required by
+//   backchannel_logout_session_required;
 // - id_token_signed_response_alg (OIDC Registration §2): empty (the server's default) or RS256,
 //   PS256, ES256 or EdDSA (jose::ParseAlg); never "none" or an HMAC alg.
 // Does NOT check that the server holds an active signing key for the algorithms named.

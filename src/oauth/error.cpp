@@ -24,6 +24,9 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kRequestNotSupported: return "request_not_supported";
     case ErrorCode::kRequestUriNotSupported: return "request_uri_not_supported";
     case ErrorCode::kRegistrationNotSupported: return "registration_not_supported";
+    case ErrorCode::kAuthorizationPending: return "authorization_pending";
+    case ErrorCode::kSlowDown: return "slow_down";
+    case ErrorCode::kExpiredToken: return "expired_token";
   }
   return "server_error";
 }

@@ -21,7 +21,7 @@ enum class ErrorCode {
   kServerError,             // RFC 6749 §4.1.2.1 (also used for 500 at the token endpoint)
   kTemporarilyUnavailable,  // RFC 6749 §4.1.2.1 (503)
   // Authorization endpoint only (rendered as a redirect, never as a status code):
-  kAccessDenied,              // RFC 6749 §4.1.2.1
+  kAccessDenied,              // RFC 6749 §4.1.2.1; also RFC 8628 §3.5 (token endpoint, 400)
   kUnsupportedResponseType,   // RFC 6749 §4.1.2.1
   kLoginRequired,             // OIDC Core §3.1.2.6
   kConsentRequired,           // OIDC Core §3.1.2.6
@@ -30,6 +30,11 @@ enum class ErrorCode {
   kRequestNotSupported,       // OIDC Core §3.1.2.6, §6.1 ("request" parameter)
   kRequestUriNotSupported,    // OIDC Core §3.1.2.6, §6.2 ("request_uri" parameter)
   kRegistrationNotSupported,  // OIDC Core §3.1.2.6, §7.2.1 ("registration" parameter)
+  // Token endpoint, device authorization grant only (RFC 8628 §3.5, status 400 as RFC 6749 §5.2;
+  // access_denied above is shared). Only the first two tell the client to keep polling.
+  kAuthorizationPending,  // RFC 8628 §3.5: the user has not decided yet
+  kSlowDown,              // RFC 8628 §3.5: still pending, and the interval grows by 5 seconds
+  kExpiredToken,          // RFC 8628 §3.5: the device_code expired
 };
 
 // ErrorCodeName returns the RFC spelling ("invalid_request", ...).

@@ -7,6 +7,7 @@
 
 #include "common/base64.hpp"
 #include "common/strings.hpp"
+#include "crypto/digest.hpp"
 #include "oauth/scope.hpp"
 
 namespace latchkey::oauth {
@@ -25,9 +26,8 @@ bool HasGrantType(const store::ClientRecord& client, std::string_view grant) {
 
 }  // namespace
 
-Result<TokenRequest> ParseTokenRequest(const TokenHttpRequest& http) {
-  if (http.method != "POST")
-    return MakeError(ErrorCode::kInvalidRequest, "the token endpoint accepts POST only");
+Result<ClientPost> ParseClientPost(const TokenHttpRequest& http) {
+  if (http.method != "POST") return MakeError(ErrorCode::kInvalidRequest, "this endpoint accepts POST only");
   if (!http.content_type || !IsFormContentType(*http.content_type)) {
     return MakeError(ErrorCode::kInvalidRequest, "content type must be application/x-www-form-urlencoded");
   }
@@ -36,11 +36,17 @@ Result<TokenRequest> ParseTokenRequest(const TokenHttpRequest& http) {
   }
   auto params = ParseFormParams(http.body);
   if (!params) return params.error();
-  auto grant_type = params->Get("grant_type");
-  if (!grant_type) return MakeError(ErrorCode::kInvalidRequest, "grant_type is required");
   auto credentials = ExtractClientCredentials(http.authorization, *params);
   if (!credentials) return credentials.error();
-  return TokenRequest{std::string(*grant_type), std::move(*credentials), std::move(*params)};
+  return ClientPost{std::move(*credentials), std::move(*params)};
+}
+
+Result<TokenRequest> ParseTokenRequest(const TokenHttpRequest& http) {
+  auto post = ParseClientPost(http);
+  if (!post) return post.error();
+  auto grant_type = post->params.Get("grant_type");
+  if (!grant_type) return MakeError(ErrorCode::kInvalidRequest, "grant_type is required");
+  return TokenRequest{std::string(*grant_type), std::move(post->credentials), std::move(post->params)};
 }
 
 const jose::SigningKey* SigningKeys::Find(jose::Alg alg) const {
@@ -72,13 +78,33 @@ std::string AccessTokenPayload(const AccessTokenClaims& claims) {
   payload["client_id"] = claims.client_id;
   if (!claims.scope.empty()) payload["scope"] = claims.scope;
   if (claims.auth_time != 0) payload["auth_time"] = claims.auth_time;
+  if (!claims.gid.empty()) payload["gid"] = claims.gid;
   return boost::json::serialize(payload);
 }
 
 Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::string subject,
                                        const std::vector<std::string>& scope, const TokenPolicy& policy,
                                        const SigningKeys& keys, const common::Clock& clock,
-                                       common::Random& random, int64_t auth_time) {
+                                       common::Random& random, int64_t auth_time, std::string grant_id) {
+  int64_t lifetime =
+      client.access_token_lifetime > 0 ? client.access_token_lifetime : policy.access_token_lifetime;
+  if (client.access_token_format == "opaque") {
+    std::string token = common::Base64UrlEncode(random.Bytes(32));
+    store::AccessTokenRecord record;
+    record.token_hash = crypto::Sha256(token);
+    record.client_id = client.client_id;
+    record.subject = std::move(subject);
+    if (auth_time != 0) record.user_id = record.subject;
+    record.scope = common::Join(scope, " ");
+    record.audience = policy.audience;
+    record.grant_id = std::move(grant_id);
+    record.auth_time = auth_time;
+    record.created_at = clock.NowSeconds();
+    record.expires_at = record.created_at + lifetime;
+    TokenResponse response{std::move(token), "Bearer", lifetime, record.scope};
+    response.reference = std::move(record);
+    return response;
+  }
   jose::Alg alg = policy.access_token_alg;
   if (!client.access_token_alg.empty()) {
     auto parsed = jose::ParseAlg(client.access_token_alg);
@@ -91,8 +117,6 @@ Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::s
   const jose::SigningKey* key = keys.Find(alg);
   if (key == nullptr) return MakeError(ErrorCode::kServerError, "no signing key for the algorithm");
 
-  int64_t lifetime =
-      client.access_token_lifetime > 0 ? client.access_token_lifetime : policy.access_token_lifetime;
   AccessTokenClaims claims;
   claims.iss = policy.issuer;
   claims.sub = std::move(subject);
@@ -103,6 +127,7 @@ Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::s
   claims.exp = claims.iat + lifetime;
   claims.jti = common::Base64UrlEncode(random.Bytes(16));
   claims.auth_time = auth_time;
+  claims.gid = std::move(grant_id);
 
   // RFC 9068 §2.1: "Resource servers MUST verify that the typ header value is at+jwt".
   auto jws = jose::SignJws(*key, "at+jwt", AccessTokenPayload(claims));

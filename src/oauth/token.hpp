@@ -29,6 +29,18 @@ struct TokenHttpRequest {
   std::string_view body;
 };
 
+// ClientPost: a form-encoded POST from a client to one of the server's back-channel endpoints
+// (token, device authorization), with the client's credentials extracted.
+struct ClientPost {
+  PresentedCredentials credentials;
+  Params params;
+};
+
+// ParseClientPost checks the transport rules shared by those endpoints (RFC 6749 §3.2: POST, a
+// form-encoded body, no repeated parameters; at most one Authorization header) and extracts the
+// client's credentials: invalid_request, or invalid_client when no client is identified.
+Result<ClientPost> ParseClientPost(const TokenHttpRequest& http);
+
 // TokenRequest: a syntactically valid token request.
 struct TokenRequest {
   std::string grant_type;
@@ -66,6 +78,9 @@ struct TokenResponse {
   std::string scope;
   std::string id_token;       // OIDC Core §3.1.3.3; empty: omitted
   std::string refresh_token;  // RFC 6749 §5.1; empty: omitted
+  // reference: for an opaque access token, the record the caller must store before it answers
+  // (never rendered); nullopt for a JWT access token.
+  std::optional<store::AccessTokenRecord> reference;
 };
 
 // TokenResponseJson renders the §5.1 JSON body.
@@ -76,18 +91,23 @@ struct AccessTokenClaims {
   std::string iss, sub, aud, client_id, scope, jti;
   int64_t iat = 0, exp = 0;
   int64_t auth_time = 0;  // RFC 9068 §2.2.1: when a person authenticated; 0 (omitted) for clients
+  std::string gid;        // the grant it was issued from (GrantId in introspection.hpp); "" for clients
 };
 
 // AccessTokenPayload renders the claims as the JWT payload JSON.
 std::string AccessTokenPayload(const AccessTokenClaims& claims);
 
-// IssueAccessToken signs an RFC 9068 access token (`typ: at+jwt`) for `client` with `scope`.
+// IssueAccessToken issues an access token for `client` with `scope`: by default a signed RFC 9068
+// JWT (`typ: at+jwt`); for a client whose access_token_format is "opaque", 256 random bits whose
+// record (hash, subject, scope, grant) is returned in `reference` for the caller to store.
 // server_error when no key exists for the algorithm chosen (a configuration fault). `auth_time`
-// is non-zero for tokens issued for a person (and marks them as such, RFC 9068 §2.2.1).
+// is non-zero for tokens issued for a person (and marks them as such, RFC 9068 §2.2.1);
+// `grant_id` names the grant the token belongs to (GrantId), so revoking the grant revokes it.
 Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::string subject,
                                        const std::vector<std::string>& scope, const TokenPolicy& policy,
                                        const SigningKeys& keys, const common::Clock& clock,
-                                       common::Random& random, int64_t auth_time = 0);
+                                       common::Random& random, int64_t auth_time = 0,
+                                       std::string grant_id = {});
 
 // ClientCredentialsGrant decides an RFC 6749 §4.4 request from an authenticated `client`:
 // unauthorized_client unless the client registered the grant (public clients can never use it,

@@ -24,6 +24,19 @@ boost::json::object BuildMetadata(const DiscoveryInput& input) {
   // Algorithms used for JWT access tokens (RFC 9068); not an OIDC ID-token claim.
   m["access_token_signing_alg_values_supported"] = ToArray(input.signing_algs);
   if (!input.scopes.empty()) m["scopes_supported"] = ToArray(input.scopes);
+  // RFC 8414 §2: introspection (RFC 7662) takes confidential clients or a bearer token; revocation
+  // (RFC 7009) also public clients, which identify themselves by client_id.
+  m["introspection_endpoint"] = input.issuer + "/introspect";
+  m["introspection_endpoint_auth_methods_supported"] =
+      boost::json::array{"client_secret_basic", "client_secret_post"};
+  m["revocation_endpoint"] = input.issuer + "/revoke";
+  m["revocation_endpoint_auth_methods_supported"] = ToArray(input.token_endpoint_auth_methods);
+  for (const auto& grant : input.grant_types) {
+    // RFC 8628 §4: the device authorization endpoint, when the grant is offered.
+    if (grant == "urn:ietf:params:oauth:grant-type:device_code") {
+      m["device_authorization_endpoint"] = input.issuer + "/device_authorization";
+    }
+  }
   if (input.id_token_signing_algs.empty()) {
     // RFC 8414 §2 requires response_types_supported: without the code flow, none is offered.
     m["response_types_supported"] = boost::json::array();
@@ -60,6 +73,12 @@ boost::json::object BuildMetadata(const DiscoveryInput& input) {
   // "1": authenticated with a password (single factor, ISO/IEC 29115 level 1). OIDC Core §2.
   m["acr_values_supported"] = boost::json::array{"1"};
   m["userinfo_signing_alg_values_supported"] = boost::json::array();
+  if (input.logout) {
+    // RP-Initiated Logout 1.0 §2.1; Back-Channel Logout 1.0 §2.1.
+    m["end_session_endpoint"] = input.issuer + "/logout";
+    m["backchannel_logout_supported"] = true;
+    m["backchannel_logout_session_supported"] = true;
+  }
   return m;
 }
 

@@ -20,6 +20,8 @@ struct DiscoveryInput {
   // The authorization code flow (empty id_token_signing_algs: not offered, members omitted).
   std::vector<std::string> id_token_signing_algs;
   std::vector<std::string> code_challenge_methods;  // PKCE methods accepted (RFC 7636)
+  // RP-Initiated Logout 1.0 and Back-Channel Logout 1.0 (with the code flow only).
+  bool logout = false;
 };
 
 // BuildMetadata returns the metadata object shared by /.well-known/openid-configuration and

@@ -28,9 +28,9 @@ TEST(BuildMetadata, Rfc8414Section2MembersDerivedFromIssuer) {
 // Truthfulness: nothing that is not implemented may be advertised.
 TEST(BuildMetadata, AdvertisesNoUnimplementedEndpoint) {
   auto m = BuildMetadata(Input());
-  for (const char* absent : {"authorization_endpoint", "userinfo_endpoint", "introspection_endpoint",
-                             "revocation_endpoint", "end_session_endpoint", "device_authorization_endpoint",
-                             "registration_endpoint", "code_challenge_methods_supported"}) {
+  for (const char* absent :
+       {"authorization_endpoint", "userinfo_endpoint", "end_session_endpoint",
+        "device_authorization_endpoint", "registration_endpoint", "code_challenge_methods_supported"}) {
     EXPECT_FALSE(m.contains(absent)) << absent;
   }
 }
@@ -53,10 +53,32 @@ TEST(BuildMetadata, OidcDiscoverySection3CodeFlowMembers) {
   EXPECT_TRUE(m.at("authorization_response_iss_parameter_supported").as_bool());
   EXPECT_FALSE(m.at("request_parameter_supported").as_bool());
   EXPECT_FALSE(m.at("request_uri_parameter_supported").as_bool());
-  for (const char* absent : {"introspection_endpoint", "revocation_endpoint", "end_session_endpoint",
-                             "device_authorization_endpoint", "registration_endpoint"}) {
+  for (const char* absent :
+       {"end_session_endpoint", "device_authorization_endpoint", "registration_endpoint"}) {
     EXPECT_FALSE(m.contains(absent)) << absent;
   }
+}
+
+// RFC 8414 §2 (introspection and revocation endpoints), RFC 8628 §4 (device authorization
+// endpoint, only when the grant is offered), RP-Initiated Logout §2.1 and Back-Channel Logout §2.1.
+TEST(BuildMetadata, TokenLifecycleAndLogoutEndpoints) {
+  DiscoveryInput input = Input();
+  auto m = BuildMetadata(input);
+  EXPECT_EQ(m.at("introspection_endpoint").as_string(), input.issuer + "/introspect");
+  EXPECT_EQ(m.at("revocation_endpoint").as_string(), input.issuer + "/revoke");
+  EXPECT_TRUE(m.contains("introspection_endpoint_auth_methods_supported"));
+  EXPECT_FALSE(m.contains("device_authorization_endpoint"));
+  EXPECT_FALSE(m.contains("end_session_endpoint"));
+  EXPECT_FALSE(m.contains("backchannel_logout_supported"));
+
+  input.grant_types.push_back("urn:ietf:params:oauth:grant-type:device_code");
+  input.id_token_signing_algs = {"RS256"};
+  input.logout = true;
+  m = BuildMetadata(input);
+  EXPECT_EQ(m.at("device_authorization_endpoint").as_string(), input.issuer + "/device_authorization");
+  EXPECT_EQ(m.at("end_session_endpoint").as_string(), input.issuer + "/logout");
+  EXPECT_EQ(m.at("backchannel_logout_supported"), true);
+  EXPECT_EQ(m.at("backchannel_logout_session_supported"), true);
 }
 
 }  // namespace

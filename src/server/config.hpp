@@ -57,6 +57,19 @@ struct Config {
   int64_t login_account_free_failures = 5;  // failures before per-account backoff starts
   int64_t login_ip_free_failures = 20;      // failures before per-address backoff starts
   int64_t login_max_lockout = 900;          // seconds, the longest backoff
+  // Device authorization grant (RFC 8628).
+  int64_t device_code_lifetime = 600;  // seconds (§3.2 expires_in)
+  int64_t device_poll_interval = 5;    // seconds (§3.2 interval)
+  int64_t device_free_failures = 5;    // wrong user codes per address before backoff (§5.1)
+  // Logout (RP-Initiated Logout 1.0, Back-Channel Logout 1.0).
+  bool logout_revoke_refresh_tokens = true;  // logging out revokes the session's refresh tokens
+  int64_t backchannel_timeout_ms = 5000;     // per delivery attempt
+  int64_t backchannel_max_attempts = 5;      // with doubling backoff from 1 s
+  // Audit events: "log" (with the other log lines on stderr), "stdout", or a file path.
+  std::string audit_destination = "log";
+  // Housekeeping: expired rows deleted per batch, and seconds between runs.
+  int64_t housekeeping_batch = 1000;
+  int64_t housekeeping_interval = 60;
   std::string ui_product_name = "Latchkey";
   std::string ui_logo_url;
   std::string ui_primary_color = "#1f5fbf";

@@ -13,7 +13,9 @@
 #include "oidc/claims.hpp"
 #include "oidc/id_token.hpp"
 #include "oidc/userinfo.hpp"
+#include "server/audit.hpp"
 #include "server/provider.hpp"
+#include "server/web.hpp"
 
 namespace latchkey::server {
 namespace {
@@ -43,23 +45,17 @@ oauth::Result<store::UserRecord> ActiveUser(store::UserStore& users, const std::
 
 std::string NewToken(common::Random& random) { return common::Base64UrlEncode(random.Bytes(32)); }
 
-// SessionId: the OIDC "sid" of a session (Front-/Back-Channel Logout §2/§3): derived from the
-// stored hash, so neither the cookie nor the stored key is disclosed to relying parties.
-std::string SessionId(std::string_view session_id_hash) {
-  if (session_id_hash.empty()) return {};
-  return common::Base64UrlEncode(crypto::Sha256(std::string("sid:").append(session_id_hash))).substr(0, 32);
-}
-
 }  // namespace
 
-oauth::Result<oauth::TokenResponse> Provider::UserTokens(
-    const store::ClientRecord& client, const Snapshot& snapshot, const store::UserRecord& user,
-    const std::vector<std::string>& scope, int64_t auth_time, const std::string& amr, const std::string& acr,
-    const std::string& nonce, const std::string& session_id_hash) {
-  auto issued = oauth::IssueAccessToken(client, user.user_id, scope, policy_, snapshot.keys.signing, clock_,
-                                        random_, auth_time > 0 ? auth_time : 1);
+oauth::Result<oauth::TokenResponse> Provider::UserTokens(const store::ClientRecord& client,
+                                                         const Snapshot& snapshot,
+                                                         const store::UserRecord& user,
+                                                         const UserGrant& grant) {
+  auto issued = oauth::IssueAccessToken(client, user.user_id, grant.scope, policy_, snapshot.keys.signing,
+                                        clock_, random_, grant.auth_time > 0 ? grant.auth_time : 1,
+                                        oauth::GrantId(grant.family_id));
   if (!issued) return issued.error();
-  if (!Contains(scope, "openid")) return issued;
+  if (!Contains(grant.scope, "openid")) return issued;
 
   // OIDC Core §2 and §3.1.3.6: the ID Token.
   // OIDC Registration §2 id_token_signed_response_alg: the client's choice, else the server's.
@@ -77,18 +73,45 @@ oauth::Result<oauth::TokenResponse> Provider::UserTokens(
   input.issuer = config_.issuer;
   input.subject = user.user_id;
   input.audience = client.client_id;
-  input.nonce = nonce;
-  input.acr = acr;
-  input.amr = common::SplitSpaces(amr);
-  input.auth_time = auth_time;
+  input.nonce = grant.nonce;
+  input.acr = grant.acr;
+  input.amr = common::SplitSpaces(grant.amr);
+  input.auth_time = grant.auth_time;
   input.lifetime = config_.id_token_lifetime;
   // at_hash is defined for algorithms that name a hash (OIDC Core §3.1.3.6); EdDSA has none.
   if (*alg != jose::Alg::kEdDSA) input.access_token = issued->access_token;
-  if (config_.id_token_include_claims) input.extra_claims = oidc::ClaimsForScopes(user, scope);
-  if (auto sid = SessionId(session_id_hash); !sid.empty()) input.extra_claims["sid"] = sid;
+  if (config_.id_token_include_claims) input.extra_claims = oidc::ClaimsForScopes(user, grant.scope);
+  if (auto sid = SessionSid(grant.session_id_hash); !sid.empty()) input.extra_claims["sid"] = sid;
   auto id_token = oidc::SignIdToken(input, *key, clock_);
   if (!id_token) return oauth::MakeError(oauth::ErrorCode::kServerError, "ID token signing failed");
   issued->id_token = std::move(*id_token);
+  return issued;
+}
+
+oauth::Result<oauth::TokenResponse> Provider::NewGrantTokens(const store::ClientRecord& client,
+                                                             const Snapshot& snapshot,
+                                                             const store::UserRecord& user,
+                                                             const UserGrant& grant) {
+  auto issued = UserTokens(client, snapshot, user, grant);
+  if (!issued) return issued;
+  if (!oauth::IssuesRefreshToken(client, grant.scope)) return issued;
+  const int64_t now = clock_.NowSeconds();
+  std::string refresh = NewToken(random_);
+  store::RefreshTokenRecord record;
+  record.token_hash = crypto::Sha256(refresh);
+  record.family_id = grant.family_id;
+  record.client_id = client.client_id;
+  record.user_id = user.user_id;
+  record.scope = common::Join(grant.scope, " ");
+  record.session_id_hash = grant.session_id_hash;
+  record.auth_time = grant.auth_time;
+  record.amr = grant.amr;
+  record.acr = grant.acr;
+  record.created_at = now;
+  record.family_expires_at = now + config_.refresh_token_absolute_lifetime;
+  record.expires_at = std::min(now + config_.refresh_token_idle_lifetime, record.family_expires_at);
+  if (!store_.CreateRefreshToken(record)) return Unavailable();
+  issued->refresh_token = std::move(refresh);
   return issued;
 }
 
@@ -108,11 +131,10 @@ oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClien
   if (!redeemed) {
     if (redeemed.error() == store::Error::kConflict) {
       // RFC 6749 §4.1.2 and §10.5: a code used twice is an attack or a bug; revoke what it granted.
-      auto revoked = store_.RevokeRefreshFamily(oauth::RefreshFamilyForCode(code_hash));
-      common::LogWarn("security: authorization code replayed",
-                      {{"request_id", http_request.request_id},
-                       {"client_id", client.client_id},
-                       {"refresh_tokens_revoked", revoked ? *revoked : -1}});
+      // The access tokens issued from it too: their grant is denylisted.
+      auto revoked = RevokeGrant(oauth::RefreshFamilyForCode(code_hash), snapshot);
+      Audit("code_replayed", http_request,
+            {{"client_id", client.client_id}, {"refresh_tokens_revoked", revoked ? *revoked : -1}});
       return InvalidGrant("the code was already used");
     }
     if (redeemed.error() == store::Error::kNotFound) return InvalidGrant("the code is invalid or expired");
@@ -124,28 +146,19 @@ oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClien
   auto user = ActiveUser(store_, redeemed->user_id);
   if (!user) return user.error();
 
-  std::vector<std::string> scope = common::SplitSpaces(redeemed->scope);
-  auto issued = UserTokens(client, snapshot, *user, scope, redeemed->auth_time, redeemed->amr, redeemed->acr,
-                           redeemed->nonce, redeemed->session_id_hash);
-  if (!issued) return issued;
-
-  if (oauth::IssuesRefreshToken(client, scope)) {
-    std::string refresh = NewToken(random_);
-    store::RefreshTokenRecord record;
-    record.token_hash = crypto::Sha256(refresh);
-    record.family_id = oauth::RefreshFamilyForCode(code_hash);
-    record.client_id = client.client_id;
-    record.user_id = user->user_id;
-    record.scope = redeemed->scope;
-    record.session_id_hash = redeemed->session_id_hash;
-    record.auth_time = redeemed->auth_time;
-    record.amr = redeemed->amr;
-    record.acr = redeemed->acr;
-    record.created_at = now;
-    record.family_expires_at = now + config_.refresh_token_absolute_lifetime;
-    record.expires_at = std::min(now + config_.refresh_token_idle_lifetime, record.family_expires_at);
-    if (!store_.CreateRefreshToken(record)) return Unavailable();
-    issued->refresh_token = std::move(refresh);
+  UserGrant grant;
+  grant.scope = common::SplitSpaces(redeemed->scope);
+  grant.auth_time = redeemed->auth_time;
+  grant.amr = redeemed->amr;
+  grant.acr = redeemed->acr;
+  grant.nonce = redeemed->nonce;
+  grant.session_id_hash = redeemed->session_id_hash;
+  grant.family_id = oauth::RefreshFamilyForCode(code_hash);
+  auto issued = NewGrantTokens(client, snapshot, *user, grant);
+  if (issued) {
+    Audit(
+        "token_issued", http_request,
+        {{"client_id", client.client_id}, {"user_id", user->user_id}, {"grant_type", "authorization_code"}});
   }
   return issued;
 }
@@ -185,12 +198,11 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
     if (rotated.error() == store::Error::kConflict) {
       // Reuse of a rotated token: either the legitimate client or an attacker holds a stolen copy.
       // Revoke the whole family (RFC 9700 §4.14.2, OAuth 2.1 §4.3.1).
-      auto revoked = store_.RevokeRefreshFamily(current->family_id);
-      common::LogWarn("security: refresh token reused; family revoked",
-                      {{"request_id", http_request.request_id},
-                       {"client_id", client.client_id},
-                       {"user_id", current->user_id},
-                       {"refresh_tokens_revoked", revoked ? *revoked : -1}});
+      auto revoked = RevokeGrant(current->family_id, snapshot);
+      Audit("refresh_token_reused", http_request,
+            {{"client_id", client.client_id},
+             {"user_id", current->user_id},
+             {"refresh_tokens_revoked", revoked ? *revoked : -1}});
       return InvalidGrant("the refresh token was already used");
     }
     if (rotated.error() == store::Error::kNotFound)
@@ -201,10 +213,19 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
   auto user = ActiveUser(store_, current->user_id);
   if (!user) return user.error();
   // OIDC Core §12.2: a refreshed ID Token keeps auth_time and carries no nonce.
-  auto issued = UserTokens(client, snapshot, *user, *scope, current->auth_time, current->amr, current->acr,
-                           "", current->session_id_hash);
+  UserGrant grant;
+  grant.scope = std::move(*scope);
+  grant.auth_time = current->auth_time;
+  grant.amr = current->amr;
+  grant.acr = current->acr;
+  grant.session_id_hash = current->session_id_hash;
+  grant.family_id = current->family_id;
+  auto issued = UserTokens(client, snapshot, *user, grant);
   if (!issued) return issued;
   issued->refresh_token = std::move(successor_value);
+  if (!rotated->retried) {
+    Audit("token_refreshed", http_request, {{"client_id", client.client_id}, {"user_id", user->user_id}});
+  }
   return issued;
 }
 
@@ -263,28 +284,16 @@ http::Response Provider::UserInfo(const http::Request& request) {
   if (!token || token->empty()) return bearer_error(401, "", "");
 
   auto snapshot = Current();
-  auto jws = jose::VerifyJws(*token, snapshot->keys.public_jwks, policy_.allowed_algs);
-  // RFC 9068 §4: typ must be at+jwt, so an ID Token cannot be used as an access token.
-  if (!jws || !jws->header.contains("typ") || !jws->header.at("typ").is_string() ||
-      jws->header.at("typ").as_string() != "at+jwt") {
-    return bearer_error(401, "invalid_token", "the access token is invalid");
-  }
-  jose::ClaimsCheck check;
-  check.issuer = config_.issuer;
-  check.audience = policy_.audience;
-  check.leeway_seconds = 0;
-  auto claims = jose::CheckClaims(jws->payload, check, clock_);
-  if (!claims)
-    return bearer_error(401, "invalid_token", "the access token is expired or not for this server");
+  // RFC 9068 §4 for JWTs (typ at+jwt, so an ID Token cannot be used as an access token), the store
+  // for opaque tokens; revoked tokens are refused either way.
+  auto claims = ResolveAccessToken(*token, *snapshot);
+  if (!claims) return http::Response::Json(503, R"({"error":"temporarily_unavailable"})");
+  if (!*claims) return bearer_error(401, "invalid_token", "the access token is invalid, expired or revoked");
   // Only tokens issued for a person carry auth_time; client_credentials tokens have no user.
-  const auto* sub = claims->if_contains("sub");
-  if (!claims->contains("auth_time") || sub == nullptr || !sub->is_string()) {
+  if ((*claims)->auth_time == 0) {
     return bearer_error(401, "invalid_token", "the access token was not issued for a user");
   }
-  std::vector<std::string> scope;
-  if (const auto* s = claims->if_contains("scope"); s != nullptr && s->is_string()) {
-    scope = common::SplitSpaces(s->as_string());
-  }
+  std::vector<std::string> scope = common::SplitSpaces((*claims)->scope);
   // OIDC Core §5.3: the UserInfo endpoint needs a token granted "openid".
   if (!Contains(scope, "openid")) {
     http::Response r = bearer_error(403, "insufficient_scope", "the access token lacks the openid scope");
@@ -292,7 +301,7 @@ http::Response Provider::UserInfo(const http::Request& request) {
                 "Bearer realm=\"latchkey\", error=\"insufficient_scope\", scope=\"openid\"");
     return r;
   }
-  auto user = store_.GetUser(std::string(sub->as_string()));
+  auto user = store_.GetUser((*claims)->sub);
   if (!user) {
     if (user.error() == store::Error::kNotFound)
       return bearer_error(401, "invalid_token", "the user no longer exists");

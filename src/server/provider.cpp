@@ -4,18 +4,12 @@
 
 #include "common/base64.hpp"
 #include "common/log.hpp"
+#include "oauth/client_registration.hpp"
 #include "oidc/discovery.hpp"
+#include "server/web.hpp"
 
 namespace latchkey::server {
 namespace {
-
-http::Response NoStoreJson(int status, std::string body) {
-  http::Response r = http::Response::Json(status, std::move(body));
-  // RFC 6749 §5.1: "Cache-Control: no-store" and "Pragma: no-cache" on token responses.
-  r.SetHeader("Cache-Control", "no-store");
-  r.SetHeader("Pragma", "no-cache");
-  return r;
-}
 
 int StatusFor(oauth::ErrorCode code) {
   switch (code) {
@@ -38,7 +32,9 @@ Provider::Provider(const Config& config, store::Store& store, const common::Cloc
       account_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_account_free_failures), 1,
                                                  config.login_max_lockout}),
       ip_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_ip_free_failures), 1,
-                                            config.login_max_lockout}) {
+                                            config.login_max_lockout}),
+      device_throttle_(identity::ThrottlePolicy{static_cast<int>(config.device_free_failures), 1,
+                                                config.login_max_lockout}) {
   policy_.issuer = config.issuer;
   policy_.audience = config.access_token_audience.empty() ? config.issuer : config.access_token_audience;
   policy_.access_token_lifetime = config.access_token_lifetime;
@@ -63,6 +59,7 @@ Provider::Provider(const Config& config, store::Store& store, const common::Cloc
   stylesheet_ = ui::Stylesheet(theme_);
   secure_cookies_ = config.issuer.rfind("https://", 0) == 0;
   metrics_.Describe("latchkey_tokens_issued_total", "counter", "Tokens issued, by grant type.");
+  backchannel_ = NewBackchannelQueue();
   metrics_.Describe("latchkey_oauth_errors_total", "counter",
                     "OAuth error responses, by endpoint and error code.");
 }
@@ -79,7 +76,8 @@ common::Result<std::shared_ptr<const Provider::Snapshot>, std::string> Provider:
 
   oidc::DiscoveryInput input;
   input.issuer = config_.issuer;
-  input.grant_types = {"authorization_code", "refresh_token", "client_credentials"};
+  input.grant_types = {"authorization_code", "refresh_token", "client_credentials",
+                       std::string(oauth::kDeviceCodeGrantType)};
   input.token_endpoint_auth_methods = {"client_secret_basic", "client_secret_post", "none"};
   for (const auto& alg : policy_.allowed_algs) {
     if (snapshot->keys.signing.Find(alg) != nullptr) input.signing_algs.emplace_back(jose::AlgName(alg));
@@ -88,6 +86,7 @@ common::Result<std::shared_ptr<const Provider::Snapshot>, std::string> Provider:
   input.code_challenge_methods = {"S256"};
   if (config_.pkce_allow_plain) input.code_challenge_methods.emplace_back("plain");
   input.scopes = {"openid", "profile", "email", "phone", "address", "offline_access"};
+  input.logout = true;
   snapshot->discovery_json = boost::json::serialize(oidc::BuildMetadata(input));
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
@@ -150,6 +149,15 @@ void Provider::Register(http::Router& router) {
   router.Add("/login", {"POST"}, [this](const http::Request& r) { return Login(r); });
   router.Add("/consent", {"POST"}, [this](const http::Request& r) { return Consent(r); });
   router.Add("/userinfo", {"GET", "POST"}, [this](const http::Request& r) { return UserInfo(r); });
+  // Introspection and revocation read the store (denylist, opaque tokens, refresh tokens): pool.
+  router.Add("/introspect", {"POST"}, [this](const http::Request& r) { return Introspect(r); });
+  router.Add("/revoke", {"POST"}, [this](const http::Request& r) { return Revoke(r); });
+  // RFC 8628: the device authorization endpoint and the page where people type the code.
+  router.Add("/device_authorization", {"POST"},
+             [this](const http::Request& r) { return DeviceAuthorization(r); });
+  router.Add("/device", {"GET", "POST"}, [this](const http::Request& r) { return Device(r); });
+  // RP-Initiated Logout 1.0 §2: the end_session_endpoint, GET and POST.
+  router.Add("/logout", {"GET", "POST"}, [this](const http::Request& r) { return EndSession(r); });
   router.AddInline("/assets/latchkey.css", {"GET"}, [this](const http::Request& r) { return Stylesheet(r); });
   router.AddInline("/jwks", {"GET"}, [this](const http::Request& r) { return Jwks(r); });
   router.AddInline("/.well-known/openid-configuration", {"GET"},
@@ -162,9 +170,10 @@ void Provider::Register(http::Router& router) {
   router.Add("/readyz", {"GET"}, [this](const http::Request& r) { return Readyz(r); });
 }
 
-http::Response Provider::TokenError(const oauth::Error& error) {
-  metrics_.Increment("latchkey_oauth_errors_total",
-                     {{"endpoint", "token"}, {"error", std::string(oauth::ErrorCodeName(error.code))}});
+http::Response Provider::TokenError(const oauth::Error& error, std::string_view endpoint) {
+  metrics_.Increment(
+      "latchkey_oauth_errors_total",
+      {{"endpoint", std::string(endpoint)}, {"error", std::string(oauth::ErrorCodeName(error.code))}});
   http::Response r = NoStoreJson(StatusFor(error.code), oauth::ErrorJson(error));
   if (error.code == oauth::ErrorCode::kInvalidClient) {
     // RFC 6749 §5.2: after HTTP authentication the server MUST answer 401 with WWW-Authenticate
@@ -176,14 +185,7 @@ http::Response Provider::TokenError(const oauth::Error& error) {
 
 common::Result<Provider::AuthenticatedClient, http::Response> Provider::AuthenticateTokenRequest(
     const http::Request& request, const Snapshot& snapshot) {
-  oauth::TokenHttpRequest http_request;
-  http_request.method = request.method;
-  http_request.content_type = request.Header("content-type");
-  http_request.authorization_count = request.HeaderCount("authorization");
-  http_request.authorization = request.Header("authorization");
-  http_request.body = request.body;
-
-  auto parsed = oauth::ParseTokenRequest(http_request);
+  auto parsed = oauth::ParseTokenRequest(TokenHttp(request));
   if (!parsed) return TokenError(parsed.error());
 
   auto it = snapshot.clients.find(parsed->credentials.client_id);
@@ -206,7 +208,14 @@ std::optional<http::Response> Provider::TokenInline(const http::Request& request
   auto params = oauth::ParseFormParams(request.body);
   if (params) {
     auto grant = params->Get("grant_type");
-    if (grant && (*grant == "authorization_code" || *grant == "refresh_token")) return std::nullopt;
+    if (grant && *grant != "client_credentials") return std::nullopt;
+    // An opaque access token is written to the store: pool.
+    auto snapshot = Current();
+    auto credentials = oauth::ExtractClientCredentials(request.Header("authorization"), *params);
+    if (credentials) {
+      auto it = snapshot->clients.find(credentials->client_id);
+      if (it != snapshot->clients.end() && it->second.access_token_format == "opaque") return std::nullopt;
+    }
   }
   return Token(request);
 }
@@ -225,6 +234,8 @@ http::Response Provider::Token(const http::Request& request) {
     issued = CodeGrant(*auth, *snapshot, request);
   } else if (grant_type == "refresh_token") {
     issued = RefreshGrant(*auth, *snapshot, request);
+  } else if (grant_type == oauth::kDeviceCodeGrantType) {
+    issued = DeviceGrant(*auth, *snapshot, request);
   } else {
     issued = oauth::MakeError(oauth::ErrorCode::kUnsupportedGrantType, "grant_type is not supported");
   }
@@ -235,6 +246,11 @@ http::Response Provider::Token(const http::Request& request) {
       return TokenError(oauth::MakeError(oauth::ErrorCode::kServerError, "internal error"));
     }
     return TokenError(issued.error());
+  }
+  // An opaque access token means nothing until its record is stored.
+  if (issued->reference && !store_.CreateAccessToken(*issued->reference)) {
+    return TokenError(
+        oauth::MakeError(oauth::ErrorCode::kTemporarilyUnavailable, "the store is unavailable; retry later"));
   }
   metrics_.Increment("latchkey_tokens_issued_total", {{"grant_type", grant_type}});
   return NoStoreJson(200, oauth::TokenResponseJson(*issued));

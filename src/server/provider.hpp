@@ -16,11 +16,13 @@
 #include "common/metrics.hpp"
 #include "common/random.hpp"
 #include "common/result.hpp"
+#include "http/delivery.hpp"
 #include "http/router.hpp"
 #include "identity/csrf.hpp"
 #include "identity/password.hpp"
 #include "identity/throttle.hpp"
 #include "oauth/authorize.hpp"
+#include "oauth/introspection.hpp"
 #include "oauth/token.hpp"
 #include "server/config.hpp"
 #include "server/keys.hpp"
@@ -55,6 +57,11 @@ class Provider {
   http::Response Login(const http::Request& request);
   http::Response Consent(const http::Request& request);
   http::Response UserInfo(const http::Request& request);
+  http::Response Introspect(const http::Request& request);
+  http::Response Revoke(const http::Request& request);
+  http::Response DeviceAuthorization(const http::Request& request);
+  http::Response Device(const http::Request& request);
+  http::Response EndSession(const http::Request& request);
   http::Response Stylesheet(const http::Request& request) const;
   http::Response Jwks(const http::Request& request) const;
   http::Response Discovery(const http::Request& request) const;
@@ -75,7 +82,13 @@ class Provider {
     oauth::ClientAndRedirect who;
     oauth::AuthorizationRequest request;
     std::string raw;  // the request's form-encoded parameters (the pages' opaque `request` field)
+    // device_user_code: set (canonical form) when the person signs in to approve a device (RFC 8628
+    // §3.3) rather than for an authorization request; `raw` is then kDeviceInteractionPrefix + code.
+    std::string device_user_code;
   };
+  static constexpr std::string_view kDeviceInteractionPrefix = "device_user_code=";
+  // DevicePagePath: the device page for a canonical user code ("/device?user_code=WDJB-MJHT").
+  static std::string DevicePagePath(std::string_view user_code);
   // ActiveSession: a browser's live session and its user.
   struct ActiveSession {
     store::SessionRecord session;
@@ -89,19 +102,52 @@ class Provider {
 
   common::Result<std::shared_ptr<const Snapshot>, std::string> BuildSnapshot();
   std::shared_ptr<const Snapshot> Current() const;
-  http::Response TokenError(const oauth::Error& error);
+  http::Response TokenError(const oauth::Error& error, std::string_view endpoint = "token");
   common::Result<AuthenticatedClient, http::Response> AuthenticateTokenRequest(const http::Request& request,
                                                                                const Snapshot& snapshot);
   oauth::Result<oauth::TokenResponse> CodeGrant(const AuthenticatedClient& auth, const Snapshot& snapshot,
                                                 const http::Request& http_request);
   oauth::Result<oauth::TokenResponse> RefreshGrant(const AuthenticatedClient& auth, const Snapshot& snapshot,
                                                    const http::Request& http_request);
+  oauth::Result<oauth::TokenResponse> DeviceGrant(const AuthenticatedClient& auth, const Snapshot& snapshot,
+                                                  const http::Request& http_request);
+  // UserGrant: what a person's tokens carry, and the grant (refresh family) they belong to.
+  struct UserGrant {
+    std::vector<std::string> scope;
+    int64_t auth_time = 0;
+    std::string amr, acr, nonce, session_id_hash;
+    std::string family_id;
+  };
+  // UserTokens issues the access token and (for openid) the ID token of `grant`.
   oauth::Result<oauth::TokenResponse> UserTokens(const store::ClientRecord& client, const Snapshot& snapshot,
-                                                 const store::UserRecord& user,
-                                                 const std::vector<std::string>& scope, int64_t auth_time,
-                                                 const std::string& amr, const std::string& acr,
-                                                 const std::string& nonce,
-                                                 const std::string& session_id_hash);
+                                                 const store::UserRecord& user, const UserGrant& grant);
+  // NewGrantTokens: UserTokens plus the first refresh token of the grant's family, when the client
+  // gets refresh tokens (the authorization code and device code grants).
+  oauth::Result<oauth::TokenResponse> NewGrantTokens(const store::ClientRecord& client,
+                                                     const Snapshot& snapshot, const store::UserRecord& user,
+                                                     const UserGrant& grant);
+
+  // Token lifecycle (tokens.cpp).
+  // ResolveAccessToken returns the claims of an active access token of this server (JWT or opaque,
+  // not expired, not revoked), nullopt for any other token; an error when the store failed.
+  store::Result<std::optional<oauth::AccessTokenClaims>> ResolveAccessToken(const std::string& token,
+                                                                            const Snapshot& snapshot);
+  // Inspect finds `token` among access and refresh tokens (in the hint's order): its introspection
+  // when active, nullopt when not.
+  store::Result<std::optional<oauth::Introspection>> Inspect(const std::string& token,
+                                                             std::optional<oauth::TokenKind> hint,
+                                                             const Snapshot& snapshot);
+  // RevokeGrant revokes a refresh token family and denylists the access tokens issued from it;
+  // returns how many refresh tokens were newly revoked.
+  store::Result<int64_t> RevokeGrant(const std::string& family_id, const Snapshot& snapshot);
+  // Logout (logout.cpp).
+  std::unique_ptr<http::DeliveryQueue> NewBackchannelQueue();
+  // EndBrowserSession revokes the session (and, as configured, its refresh tokens) and queues a
+  // back-channel logout notification for each of its clients; returns how many were queued.
+  int64_t EndBrowserSession(const ActiveSession& session, const Snapshot& snapshot,
+                            const http::Request& request);
+  // RevocationHorizon: until when a denylist entry written now must be kept.
+  int64_t RevocationHorizon(const Snapshot& snapshot) const;
 
   // The sign-in flow (signin.cpp).
   common::Result<Interaction, http::Response> StartInteraction(std::string raw, const Snapshot& snapshot);
@@ -155,6 +201,7 @@ class Provider {
   std::string rotation_key_;
   identity::LoginThrottle account_throttle_;
   identity::LoginThrottle ip_throttle_;
+  identity::LoginThrottle device_throttle_;  // wrong user codes per address (RFC 8628 §5.1)
   ui::Theme theme_;
   std::string stylesheet_;
   bool secure_cookies_ = false;
@@ -162,6 +209,8 @@ class Provider {
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<int64_t> revision_{-1};
+  // Back-channel logout deliveries (last: destroyed first, while what it reports to still exists).
+  std::unique_ptr<http::DeliveryQueue> backchannel_;
 };
 
 }  // namespace latchkey::server

@@ -126,13 +126,32 @@ TEST_F(ProviderTest, JwksAndDiscoveryAreTruthful) {
   EXPECT_EQ(meta.at("issuer").as_string(), "https://id.example");
   // Exactly the grants the token endpoint implements.
   auto grants = meta.at("grant_types_supported").as_array();
-  EXPECT_EQ(grants.size(), 3u);
-  for (const char* g : {"authorization_code", "refresh_token", "client_credentials"}) {
+  EXPECT_EQ(grants.size(), 4u);
+  for (const char* g : {"authorization_code", "refresh_token", "client_credentials",
+                        "urn:ietf:params:oauth:grant-type:device_code"}) {
     EXPECT_NE(std::find(grants.begin(), grants.end(), boost::json::value(g)), grants.end()) << g;
   }
   EXPECT_EQ(meta.at("authorization_endpoint").as_string(), "https://id.example/authorize");
   EXPECT_EQ(meta.at("code_challenge_methods_supported").as_array(), boost::json::array{"S256"})
       << "plain is off unless configured";
+  // Every endpoint the discovery document names is one the provider routes (RFC 8414 §2).
+  http::Router router;
+  provider_->Register(router);
+  for (const char* member :
+       {"token_endpoint", "authorization_endpoint", "userinfo_endpoint", "jwks_uri", "introspection_endpoint",
+        "revocation_endpoint", "device_authorization_endpoint", "end_session_endpoint"}) {
+    ASSERT_TRUE(meta.contains(member)) << member;
+    std::string path(meta.at(member).as_string());
+    path = path.substr(std::string("https://id.example").size());
+    http::Request probe;
+    probe.method = "OPTIONS";
+    probe.target = path;
+    probe.path = path;
+    auto answer = router.DispatchInline(probe);
+    // A routed path refuses OPTIONS with 405 (it exists); an unknown one answers 404.
+    ASSERT_TRUE(answer.has_value()) << member;
+    EXPECT_EQ(answer->status, 405) << member << " " << path;
+  }
   // The ID token algorithms are the ones a key exists for.
   EXPECT_EQ(meta.at("id_token_signing_alg_values_supported").as_array().size(), 4u);
 }

@@ -24,6 +24,7 @@
 #include "identity/password.hpp"
 #include "identity/users.hpp"
 #include "oauth/client_auth.hpp"
+#include "server/housekeeping.hpp"
 #include "server/provider.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -145,20 +146,23 @@ void SeedDevUser(const Config& config, store::Store& store, const common::Clock&
   std::fflush(stdout);
 }
 
-// PurgeExpired deletes what can no longer be used. Failures are retried at the next round.
-void PurgeExpired(const Config& config, store::Store& store, const common::Clock& clock) {
-  const int64_t now = clock.NowSeconds();
-  auto codes = store.DeleteExpiredCodes(now);
-  auto sessions =
-      store.DeleteExpiredSessions(now - config.session_absolute_lifetime, now - config.session_idle_lifetime);
-  auto refresh = store.DeleteExpiredRefreshTokens(now);
+// PurgeExpired runs housekeeping once and logs what it deleted. Failures are retried at the next run.
+void PurgeExpired(const Config& config, store::Store& store, const common::Clock& clock,
+                  common::Metrics& metrics) {
+  HousekeepingPolicy policy;
+  policy.batch = config.housekeeping_batch;
+  policy.session_absolute_lifetime = config.session_absolute_lifetime;
+  policy.session_idle_lifetime = config.session_idle_lifetime;
+  const HousekeepingReport r = RunHousekeeping(store, policy, clock.NowSeconds(), metrics);
   // Argon2id work areas (19 MiB each) kept from sign-ins a minute or more ago go back to the OS.
   identity::TrimPasswordWorkAreas(std::chrono::seconds(60));
-  int64_t total = (codes ? *codes : 0) + (sessions ? *sessions : 0) + (refresh ? *refresh : 0);
-  if (total > 0) {
-    common::LogInfo("expired records deleted", {{"codes", codes ? *codes : -1},
-                                                {"sessions", sessions ? *sessions : -1},
-                                                {"refresh_tokens", refresh ? *refresh : -1}});
+  if (r.Total() > 0) {
+    common::LogInfo("expired records deleted", {{"codes", r.codes},
+                                                {"device_codes", r.device_codes},
+                                                {"sessions", r.sessions},
+                                                {"refresh_tokens", r.refresh_tokens},
+                                                {"access_tokens", r.access_tokens},
+                                                {"revocations", r.revocations}});
   }
 }
 
@@ -211,6 +215,10 @@ common::Result<std::unique_ptr<store::Store>, std::string> OpenStore(const Confi
 
 int Serve(Config config) {
   common::SetLogLevel(ParseLevel(config.log_level));
+  if (!common::SetAuditDestination(config.audit_destination)) {
+    std::fprintf(stderr, "latchkey: cannot open the audit file %s\n", config.audit_destination.c_str());
+    return 1;
+  }
   // Refuse a bad issuer before touching the data directory or the port. Only dev mode without an
   // issuer has to wait for the bound port to know it.
   if (!config.issuer.empty() || !config.dev) {
@@ -274,8 +282,8 @@ int Serve(Config config) {
       lock.unlock();
       provider.ReloadIfChanged();
       common::FlushLogs();  // batched access-log lines reach stderr within half a second
-      // Once a minute: drop expired codes, sessions and refresh tokens (nothing valid is touched).
-      if (++ticks % 120 == 0) PurgeExpired(config, **store, clock);
+      // Every housekeeping.interval seconds: drop what has expired (nothing valid is touched).
+      if (++ticks % (2 * config.housekeeping_interval) == 0) PurgeExpired(config, **store, clock, metrics);
       lock.lock();
     }
   });

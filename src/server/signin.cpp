@@ -13,58 +13,17 @@
 #include "crypto/digest.hpp"
 #include "http/cookie.hpp"
 #include "identity/users.hpp"
+#include "oauth/device.hpp"
 #include "oauth/interaction.hpp"
+#include "server/audit.hpp"
 #include "server/provider.hpp"
+#include "server/web.hpp"
 
 namespace latchkey::server {
 namespace {
 
-// Cookie names: over https the __Host- prefix makes the browser refuse the cookie unless it is
-// Secure, host-only and Path=/, so a sibling subdomain cannot plant one (RFC 6265bis §4.1.3.2).
-std::string SessionCookie(bool secure) { return secure ? "__Host-latchkey_session" : "latchkey_session"; }
-std::string CsrfCookieName(bool secure) { return secure ? "__Host-latchkey_csrf" : "latchkey_csrf"; }
-// A cookie value Latchkey minted is 43 base64url characters; anything much longer is not ours.
-constexpr size_t kMaxCookieValue = 64;
-
 bool Contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-bool IsFormPost(const http::Request& request) {
-  auto content_type = request.Header("content-type");
-  return content_type &&
-         common::EqualsIgnoreCase(common::Trim(content_type->substr(0, content_type->find(';'))),
-                                  "application/x-www-form-urlencoded");
-}
-
-// FormActionSource: the CSP source that lets a page's form (or the redirect after it: browsers
-// apply form-action to redirects) reach the client's redirect URI (CSP Level 3 §6.3.1).
-std::string FormActionSource(std::string_view redirect_uri) {
-  auto url = boost::urls::parse_absolute_uri(redirect_uri);
-  if (!url) return {};
-  std::string scheme(url->scheme());
-  if (scheme == "http" || scheme == "https")
-    return scheme + "://" + std::string(url->encoded_host_and_port());
-  return scheme + ":";
-}
-
-std::string PageCsp(std::string_view redirect_uri, std::string_view script_nonce = {}) {
-  std::string csp = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'";
-  if (auto source = FormActionSource(redirect_uri); !source.empty()) csp += " " + source;
-  if (!script_nonce.empty()) csp += "; script-src 'nonce-" + std::string(script_nonce) + "'";
-  csp += "; frame-ancestors 'none'; base-uri 'none'";
-  return csp;
-}
-
-void AddCookies(http::Response& response, const std::vector<std::string>& set_cookies) {
-  for (const auto& c : set_cookies) response.headers.emplace_back("Set-Cookie", c);
-}
-
-void Audit(std::string_view event, const http::Request& request, boost::json::object fields) {
-  fields["event"] = event;
-  fields["request_id"] = request.request_id;
-  fields["remote_address"] = request.remote_address;
-  common::LogInfo("audit", std::move(fields));
 }
 
 }  // namespace
@@ -118,6 +77,20 @@ common::Result<Provider::Interaction, http::Response> Provider::StartInteraction
                          error.description + ")",
                      std::string(oauth::ErrorCodeName(error.code)));
   };
+  if (raw.starts_with(kDeviceInteractionPrefix)) {
+    // Signing in to approve a device: the request is the user code, not an authorization request.
+    auto code = oauth::NormalizeUserCode(std::string_view(raw).substr(kDeviceInteractionPrefix.size()));
+    if (!code)
+      return bad_link(oauth::MakeError(oauth::ErrorCode::kInvalidRequest, "the device code is not valid"));
+    Interaction interaction;
+    interaction.raw = std::move(raw);
+    interaction.device_user_code = *code;
+    interaction.who.client.client_name = "your device";
+    if (auto device = store_.GetDeviceCodeByUserCode(crypto::Sha256(*code))) {
+      if (auto client = lookup(device->client_id)) interaction.who.client = std::move(*client);
+    }
+    return interaction;
+  }
   auto fields = common::ParseForm(raw);
   if (!fields) {
     return bad_link(
@@ -278,7 +251,8 @@ http::Response Provider::IssueCode(const Interaction& interaction, const ActiveS
   record.acr = session.session.acr;
   record.created_at = now;
   record.expires_at = now + config_.code_lifetime;
-  if (!store_.CreateCode(record)) {
+  // The session signs in to this client: logout will notify it (Back-Channel Logout §2.7).
+  if (!store_.CreateCode(record) || !store_.AddSessionClient(record.session_id_hash, record.client_id)) {
     return ErrorRedirect(interaction, oauth::ErrorCode::kTemporarilyUnavailable, "please try again", status);
   }
   metrics_.Increment("latchkey_authorization_codes_issued_total", {});
@@ -296,6 +270,13 @@ http::Response Provider::Continue(const http::Request& http_request, const Inter
     AddCookies(r, set_cookies);
     return r;
   };
+  if (!interaction.device_user_code.empty()) {
+    // A sign-in on the way to approving a device (RFC 8628 §3.3): back to the device page.
+    http::Response r;
+    r.status = 303;
+    r.SetHeader("Location", DevicePagePath(interaction.device_user_code));
+    return finish(std::move(r));
+  }
 
   oauth::InteractionState state;
   state.fresh_login = fresh_login;

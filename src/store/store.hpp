@@ -42,6 +42,16 @@ struct ClientRecord {
   // id_token_signed_response_alg: the JWS alg the client requires for ID tokens (OIDC Dynamic
   // Client Registration §2): "RS256", "PS256", "ES256", "EdDSA"; empty: the server's default.
   std::string id_token_signed_response_alg;
+  // access_token_format: "jwt" (RFC 9068, checked locally by resource servers) or "opaque" (a random
+  // reference token, stored hashed, that resource servers introspect: revocation is instant).
+  std::string access_token_format = "jwt";
+  // OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed ("" when none), and whether
+  // they must carry "sid".
+  std::string backchannel_logout_uri;
+  bool backchannel_logout_session_required = false;
+  // introspect_any: a resource server that may introspect every client's tokens (RFC 7662 §4); other
+  // clients may introspect only the tokens issued to themselves.
+  bool introspect_any = false;
   int64_t created_at = 0;
   int64_t updated_at = 0;
 
@@ -167,9 +177,18 @@ class SessionStore {
   // ListUserSessions: the user's sessions, revoked ones included, ordered by created_at, then
   // id_hash bytes; empty (not kNotFound) for an unknown user.
   virtual Result<std::vector<SessionRecord>> ListUserSessions(const std::string& user_id) = 0;
-  // DeleteExpiredSessions deletes every session with created_at < created_before (absolute
-  // lifetime) or last_seen_at < seen_before (idle lifetime), and returns how many it deleted.
-  virtual Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before) = 0;
+  // DeleteExpiredSessions deletes at most `limit` sessions with created_at < created_before
+  // (absolute lifetime) or last_seen_at < seen_before (idle lifetime), together with their session
+  // clients, and returns how many sessions it deleted (callers repeat until it returns < limit).
+  virtual Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before,
+                                                int64_t limit) = 0;
+  // AddSessionClient records that the session signed in to `client_id` (idempotent), so that
+  // logout can notify every client of the session (OIDC Back-Channel Logout §2.7): kNotFound when
+  // there is no such session.
+  virtual Result<void> AddSessionClient(const std::string& id_hash, const std::string& client_id) = 0;
+  // ListSessionClients: the client ids recorded for the session, ordered byte-wise; empty (not
+  // kNotFound) for an unknown session.
+  virtual Result<std::vector<std::string>> ListSessionClients(const std::string& id_hash) = 0;
 };
 
 // AuthorizationCodeRecord: an issued authorization code (RFC 6749 §4.1.2), stored hashed, single use
@@ -212,8 +231,9 @@ class CodeStore {
   virtual Result<AuthorizationCodeRecord> RedeemCode(const std::string& code_hash, int64_t now) = 0;
   // GetCode returns the code as stored, used or not, expired or not: kNotFound when absent.
   virtual Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) = 0;
-  // DeleteExpiredCodes deletes every code with expires_at <= now, used or not, and returns how many.
-  virtual Result<int64_t> DeleteExpiredCodes(int64_t now) = 0;
+  // DeleteExpiredCodes deletes at most `limit` codes with expires_at <= now, used or not, and
+  // returns how many.
+  virtual Result<int64_t> DeleteExpiredCodes(int64_t now, int64_t limit) = 0;
 };
 
 // RefreshTokenRecord: one refresh token (RFC 6749 §1.5, §6), stored hashed. Every rotation of one
@@ -277,13 +297,131 @@ class RefreshTokenStore {
   // RevokeRefreshFamily marks every token of the family revoked and returns how many were newly
   // revoked (0, not kNotFound, for an unknown family).
   virtual Result<int64_t> RevokeRefreshFamily(const std::string& family_id) = 0;
-  // RevokeUserClientRefreshTokens revokes all of the user's tokens for that client (used when
-  // consent is revoked) and returns how many were newly revoked (0 when there were none).
-  virtual Result<int64_t> RevokeUserClientRefreshTokens(const std::string& user_id,
-                                                        const std::string& client_id) = 0;
-  // DeleteExpiredRefreshTokens deletes every token with expires_at <= now or family_expires_at <= now
-  // (rotated, revoked or not) and returns how many.
-  virtual Result<int64_t> DeleteExpiredRefreshTokens(int64_t now) = 0;
+  // RevokeRefreshTokens revokes every token of `user_id` that matches the filter: client_id and
+  // session_id_hash are ignored when empty (both empty: all of the user's tokens, "log out from all
+  // devices"). Returns the distinct family ids that had at least one token newly revoked, ordered
+  // byte-wise (empty when there were none), so the caller can revoke the access tokens issued from
+  // those families.
+  virtual Result<std::vector<std::string>> RevokeRefreshTokens(const std::string& user_id,
+                                                               const std::string& client_id,
+                                                               const std::string& session_id_hash) = 0;
+  // DeleteExpiredRefreshTokens deletes at most `limit` tokens with expires_at <= now or
+  // family_expires_at <= now (rotated, revoked or not) and returns how many.
+  virtual Result<int64_t> DeleteExpiredRefreshTokens(int64_t now, int64_t limit) = 0;
+};
+
+// AccessTokenRecord: an opaque (reference) access token, stored hashed. Resource servers learn its
+// meaning by introspection (RFC 7662), so revoking it takes effect at once.
+struct AccessTokenRecord {
+  std::string token_hash;  // SHA-256 of the token, raw 32 bytes (may contain NUL)
+  std::string client_id;
+  std::string subject;  // the user id, or the client id for client_credentials
+  std::string user_id;  // the user (UserStore) for tokens issued to a person; "" for clients
+  std::string scope;    // space-separated
+  std::string audience;
+  std::string grant_id;  // the grant (refresh family) it was issued from; "" for client_credentials
+  int64_t auth_time = 0;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;  // expired once expires_at <= now
+  bool revoked = false;
+
+  bool operator==(const AccessTokenRecord&) const = default;
+};
+
+// AccessTokenStore: opaque access tokens. Keys are raw hash bytes, compared exactly. Deleting a
+// user deletes that user's access tokens.
+class AccessTokenStore {
+ public:
+  virtual ~AccessTokenStore() = default;
+  // CreateAccessToken stores `t` as given: kConflict when token_hash exists; kNotFound when
+  // t.user_id is not empty and names no user (nothing is written either way).
+  virtual Result<void> CreateAccessToken(const AccessTokenRecord& t) = 0;
+  // GetAccessToken returns the token as stored (revoked or expired too): kNotFound when absent.
+  virtual Result<AccessTokenRecord> GetAccessToken(const std::string& token_hash) = 0;
+  // RevokeAccessToken marks it revoked (idempotent): kNotFound when absent.
+  virtual Result<void> RevokeAccessToken(const std::string& token_hash) = 0;
+  // DeleteExpiredAccessTokens deletes at most `limit` tokens with expires_at <= now, returns how many.
+  virtual Result<int64_t> DeleteExpiredAccessTokens(int64_t now, int64_t limit) = 0;
+};
+
+// RevocationRecord: a denylist entry for self-contained (JWT) access tokens, which cannot be
+// deleted once issued. `key` names what is revoked, by a prefix the caller chooses ("jti:...",
+// "grant:...", "user:..."): a token that matches a key and was issued at or before revoked_at is
+// inactive. The entry is kept until expires_at, when every token it can match has expired anyway.
+struct RevocationRecord {
+  std::string key;
+  int64_t revoked_at = 0;
+  int64_t expires_at = 0;
+
+  bool operator==(const RevocationRecord&) const = default;
+};
+
+// RevocationStore: the denylist.
+class RevocationStore {
+ public:
+  virtual ~RevocationStore() = default;
+  // PutRevocation inserts `r`, or raises an existing entry's revoked_at and expires_at to the larger
+  // of the stored and the given values (never lowers them).
+  virtual Result<void> PutRevocation(const RevocationRecord& r) = 0;
+  // LatestRevocation returns the largest revoked_at among the entries with one of `keys` (expired
+  // or not), or 0 when none exists. One round trip for all keys.
+  virtual Result<int64_t> LatestRevocation(const std::vector<std::string>& keys) = 0;
+  // DeleteExpiredRevocations deletes at most `limit` entries with expires_at <= now, returns how many.
+  virtual Result<int64_t> DeleteExpiredRevocations(int64_t now, int64_t limit) = 0;
+};
+
+// DeviceCodeRecord: one device authorization (RFC 8628 §3.2). Both codes are stored hashed.
+struct DeviceCodeRecord {
+  std::string device_code_hash;  // SHA-256 of the device_code, raw 32 bytes
+  std::string user_code_hash;    // SHA-256 of the normalised user_code, raw 32 bytes
+  std::string client_id;
+  std::string scope;  // space-separated, as granted to the client
+  // device_info: the requesting device as its user can recognise it on the approval page (its
+  // User-Agent and address at the device authorization request), shown, never trusted.
+  std::string device_info;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;      // expired once expires_at <= now
+  int64_t interval = 5;        // minimum seconds between polls (§3.2), raised by slow_down (§3.5)
+  int64_t last_polled_at = 0;  // 0: never polled
+  // status: "pending", "approved", "denied", or "consumed" (tokens were issued: single use).
+  std::string status = "pending";
+  // Set on approval: who approved, from which browser session, and how they authenticated.
+  std::string user_id;
+  std::string session_id_hash;
+  int64_t auth_time = 0;
+  std::string amr;
+  std::string acr;
+
+  bool operator==(const DeviceCodeRecord&) const = default;
+};
+
+// DeviceCodeStore: device authorizations. Deleting a user deletes the codes that user approved or
+// denied.
+class DeviceCodeStore {
+ public:
+  virtual ~DeviceCodeStore() = default;
+  // CreateDeviceCode stores `d` as given: kConflict when its device_code_hash or user_code_hash
+  // exists (nothing is written).
+  virtual Result<void> CreateDeviceCode(const DeviceCodeRecord& d) = 0;
+  // GetDeviceCodeByUserCode returns the record, whatever its state: kNotFound when absent.
+  virtual Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& user_code_hash) = 0;
+  // DecideDeviceCode atomically moves a pending, unexpired code (expires_at > now) to "approved" or
+  // "denied" and stores user_id, session_id_hash, auth_time, amr and acr from `decision` (its other
+  // fields are ignored); returns the record as it was before. kNotFound when absent or expired;
+  // kConflict when it is no longer pending; kNotFound also when decision.user_id names no user.
+  virtual Result<DeviceCodeRecord> DecideDeviceCode(const std::string& user_code_hash, bool approve,
+                                                    const DeviceCodeRecord& decision, int64_t now) = 0;
+  // PollDeviceCode records one token request for the device code, atomically across threads and
+  // processes, and returns the record as it was before this poll (kNotFound when absent):
+  //  - too soon (last_polled_at != 0 and now - last_polled_at < interval): interval += 5
+  //    (RFC 8628 §3.5 slow_down, "for this and all subsequent requests"), last_polled_at = now;
+  //  - else, when the code is unexpired and "approved": status = "consumed", last_polled_at = now
+  //    (of two concurrent polls exactly one sees "approved" before);
+  //  - else: last_polled_at = now.
+  // The caller decides the answer from the returned record.
+  virtual Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) = 0;
+  // DeleteExpiredDeviceCodes deletes at most `limit` codes with expires_at <= now, returns how many.
+  virtual Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) = 0;
 };
 
 // ConsentRecord: an authorization the user remembered for a client (OIDC Core §3.1.2.4), so the
@@ -312,7 +450,7 @@ class ConsentStore {
   // for an unknown user.
   virtual Result<std::vector<ConsentRecord>> ListUserConsents(const std::string& user_id) = 0;
   // DeleteConsent: kNotFound when absent. It does not revoke refresh tokens: the caller calls
-  // RevokeUserClientRefreshTokens.
+  // RevokeRefreshTokens(user_id, client_id, "").
   virtual Result<void> DeleteConsent(const std::string& user_id, const std::string& client_id) = 0;
 };
 
@@ -334,13 +472,16 @@ class Store : public ClientStore,
               public SessionStore,
               public CodeStore,
               public RefreshTokenStore,
+              public AccessTokenStore,
+              public RevocationStore,
+              public DeviceCodeStore,
               public ConsentStore,
               public SecretStore {
  public:
   // Revision returns a number that changes whenever any client or key is written, by this
   // process or another one sharing the database (how a running server notices admin commands).
-  // User, session, code, refresh token and consent writes do NOT change it: the server caches
-  // clients and keys, but reads the rest from the store on every request, so bumping it would only
+  // User, session, code, token, revocation, device code and consent writes do NOT change it: the server
+  // caches clients and keys, but reads the rest from the store on every request, so bumping it would only
   // make the server reload clients and keys.
   virtual Result<int64_t> Revision() = 0;
 };

@@ -113,6 +113,27 @@ FormPostView SampleFormPost() {
           {{"code", "c0de"}, {"state", "st&te"}, {"iss", "https://id.example"}},
           "n0nce"};
 }
+DeviceEntryView SampleDeviceEntry() { return {"csrf-3", "/device", "", ""}; }
+DeviceConfirmView SampleDeviceConfirm() {
+  return {"csrf-4",
+          "/device",
+          "WDJB-MJHT",
+          "TV Player",
+          "SmartTV/2.1 (Tizen) from 192.0.2.7",
+          "alice",
+          {"openid", "offline_access", "video:watch"}};
+}
+DeviceDoneView SampleDeviceDone() { return {true, "TV Player"}; }
+LogoutConfirmView SampleLogoutConfirm() {
+  return {"csrf-5",
+          "/logout",
+          "Photo App",
+          "alice",
+          {{"post_logout_redirect_uri", "https://app.example/bye?a=1&b=2"},
+           {"state", "st&te"},
+           {"client_id", "photo-app"}}};
+}
+LoggedOutView SampleLoggedOut() { return {true, "Photo App"}; }
 
 struct NamedPage {
   const char* name;
@@ -131,6 +152,30 @@ const std::vector<NamedPage>& AllPages() {
       {"consent", [](const Theme& t) { return RenderConsent(t, SampleConsent()); }},
       {"error", [](const Theme& t) { return RenderError(t, SampleError()); }},
       {"form_post", [](const Theme& t) { return RenderFormPost(t, SampleFormPost()); }},
+      {"device entry", [](const Theme& t) { return RenderDeviceEntry(t, SampleDeviceEntry()); }},
+      {"device entry with message",
+       [](const Theme& t) {
+         auto v = SampleDeviceEntry();
+         v.user_code = "WDJB-MJHA";
+         v.message = "That code is not valid.";
+         return RenderDeviceEntry(t, v);
+       }},
+      {"device confirm", [](const Theme& t) { return RenderDeviceConfirm(t, SampleDeviceConfirm()); }},
+      {"device approved", [](const Theme& t) { return RenderDeviceDone(t, SampleDeviceDone()); }},
+      {"device denied",
+       [](const Theme& t) {
+         return RenderDeviceDone(t, DeviceDoneView{false, "TV Player"});
+       }},
+      {"logout confirm", [](const Theme& t) { return RenderLogoutConfirm(t, SampleLogoutConfirm()); }},
+      {"logout confirm without client",
+       [](const Theme& t) {
+         return RenderLogoutConfirm(t, LogoutConfirmView{"csrf-6", "/logout", "", "", {}});
+       }},
+      {"logged out", [](const Theme& t) { return RenderLoggedOut(t, SampleLoggedOut()); }},
+      {"still signed in",
+       [](const Theme& t) {
+         return RenderLoggedOut(t, LoggedOutView{false, "Photo App"});
+       }},
   };
   return kPages;
 }
@@ -222,6 +267,89 @@ TEST(HostileValues, FormPostEscapesEveryField) {
     ExpectFieldEscaped(html, f);
   }
   EXPECT_EQ(Count(html, "<script"), 1u);
+}
+
+TEST(HostileValues, DeviceEntryEscapesEveryField) {
+  DeviceEntryView v{Hostile("csrf"), Hostile("action"), Hostile("user_code"), Hostile("message")};
+  const std::string html = RenderDeviceEntry(HostileTheme(), v);
+  ExpectNoRawHostile(html);
+  for (const char* f : {"csrf", "action", "user_code", "message", "product_name", "logo_url"}) {
+    ExpectFieldEscaped(html, f);
+  }
+}
+
+TEST(HostileValues, DeviceConfirmEscapesEveryField) {
+  DeviceConfirmView v{Hostile("csrf"),
+                      Hostile("action"),
+                      Hostile("user_code"),
+                      Hostile("client_name"),
+                      Hostile("device_info"),
+                      Hostile("username"),
+                      {Hostile("scope1"), "openid", Hostile("scope2")}};
+  const std::string html = RenderDeviceConfirm(HostileTheme(), v);
+  ExpectNoRawHostile(html);
+  for (const char* f : {"csrf", "action", "user_code", "client_name", "device_info", "username", "scope1",
+                        "scope2", "product_name", "logo_url"}) {
+    ExpectFieldEscaped(html, f);
+  }
+  // The code is both shown and posted back: escaped in both places.
+  EXPECT_EQ(Count(html, Escaped("user_code")), 2u);
+}
+
+TEST(HostileValues, DeviceDoneEscapesEveryField) {
+  for (bool approved : {true, false}) {
+    const std::string html =
+        RenderDeviceDone(HostileTheme(), DeviceDoneView{approved, Hostile("client_name")});
+    ExpectNoRawHostile(html);
+    for (const char* f : {"product_name", "logo_url"}) ExpectFieldEscaped(html, f);
+    if (approved) ExpectFieldEscaped(html, "client_name");
+  }
+}
+
+TEST(HostileValues, LogoutConfirmEscapesEveryField) {
+  LogoutConfirmView v{
+      Hostile("csrf"),
+      Hostile("action"),
+      Hostile("client_name"),
+      Hostile("username"),
+      {{"post_logout_redirect_uri", Hostile("value1")}, {Hostile("name2"), Hostile("value2")}}};
+  const std::string html = RenderLogoutConfirm(HostileTheme(), v);
+  ExpectNoRawHostile(html);
+  for (const char* f : {"csrf", "action", "client_name", "username", "value1", "name2", "value2",
+                        "product_name", "logo_url"}) {
+    ExpectFieldEscaped(html, f);
+  }
+  // Without a client the product name moves into the question: escaped there too.
+  v.client_name.clear();
+  const std::string bare = RenderLogoutConfirm(HostileTheme(), v);
+  ExpectNoRawHostile(bare);
+  EXPECT_NE(bare.find("Do you want to sign out of " + Escaped("product_name") + "?"), std::string::npos)
+      << bare;
+}
+
+TEST(HostileValues, LoggedOutEscapesEveryField) {
+  for (bool signed_out : {true, false}) {
+    const std::string html =
+        RenderLoggedOut(HostileTheme(), LoggedOutView{signed_out, Hostile("client_name")});
+    ExpectNoRawHostile(html);
+    for (const char* f : {"client_name", "product_name", "logo_url"}) ExpectFieldEscaped(html, f);
+  }
+}
+
+// A User-Agent is whatever the device sent: quotes and markup in it stay text, never a link.
+TEST(HostileValues, DeviceInfoQuotesAndUrlsStayText) {
+  auto v = SampleDeviceConfirm();
+  v.device_info = "Evil\"TV' onmouseover=\"alert(1)\" <a href=\"https://evil.example\">x</a>";
+  v.client_name = "Quote\"Client'";
+  const std::string html = RenderDeviceConfirm(Theme{}, v);
+  EXPECT_NE(html.find("<p>Device: Evil&quot;TV&#39; onmouseover=&quot;alert(1)&quot; &lt;a "
+                      "href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt;</p>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<strong>Quote&quot;Client&#39;</strong>"), std::string::npos) << html;
+  EXPECT_EQ(Tags(html, "a").size(), 0u);
+  // The handler's name is left in the text, but no tag carries it.
+  EXPECT_FALSE(std::regex_search(html, std::regex("<[^>]*\\son[a-z]+="))) << html;
 }
 
 // ---- the shell every page shares ----
@@ -450,6 +578,249 @@ TEST(FormPost, PostsEveryFieldWithNoncedScriptAndNoscriptButton) {
   EXPECT_LT(button, html.find("</noscript>"));
   EXPECT_LT(html.find("</noscript>"), html.find("</form>"));
   EXPECT_NE(html.find("<title>Continue – Latchkey</title>"), std::string::npos);
+}
+
+// ---- device verification (RFC 8628 §3.3) ----
+
+TEST(DeviceEntry, Rfc8628Section3_3FormFollowsTheContract) {
+  const std::string html = RenderDeviceEntry(Theme{}, SampleDeviceEntry());
+  EXPECT_NE(html.find("<h1>Connect a device</h1>"), std::string::npos);
+  EXPECT_NE(html.find("<title>Connect a device – Latchkey</title>"), std::string::npos);
+  ASSERT_EQ(Tags(html, "form").size(), 1u);
+  EXPECT_EQ(Tags(html, "form")[0], "<form method=\"post\" action=\"/device\">");
+  EXPECT_EQ(Attr(Input(html, "csrf"), "type"), "hidden");
+  EXPECT_EQ(Attr(Input(html, "csrf"), "value"), "csrf-3");
+  const std::string code = Input(html, "user_code");
+  EXPECT_EQ(Attr(code, "id"), "user_code");
+  EXPECT_EQ(Attr(code, "type"), "text");
+  EXPECT_EQ(Attr(code, "inputmode"), "text");
+  EXPECT_EQ(Attr(code, "autocomplete"), "off");
+  EXPECT_EQ(Attr(code, "autocapitalize"), "characters");
+  EXPECT_EQ(Attr(code, "spellcheck"), "false");
+  EXPECT_EQ(Attr(code, "maxlength"), "16");
+  EXPECT_EQ(Attr(code, "required"), "");
+  EXPECT_EQ(Attr(code, "autofocus"), "");
+  EXPECT_EQ(Attr(code, "value"), "");
+  EXPECT_EQ(Attr(code, "aria-describedby"), "lk-hint");
+  EXPECT_NE(html.find("<label for=\"user_code\">Code</label>"), std::string::npos);
+  EXPECT_NE(html.find("<p id=\"lk-hint\" class=\"lk-subtitle\">Enter the code shown on your device.</p>"),
+            std::string::npos);
+  EXPECT_EQ(Count(html, "<button type=\"submit\">Continue</button>"), 1u);
+  EXPECT_EQ(Tags(html, "button").size(), 1u);
+  EXPECT_EQ(Tags(html, "input").size(), 2u);
+  EXPECT_EQ(html.find("role=\"alert\""), std::string::npos);
+}
+
+TEST(DeviceEntry, Rfc8628Section3_3_1PrefillAndAction) {
+  auto v = SampleDeviceEntry();
+  v.user_code = "WDJB-MJHT";  // from verification_uri_complete
+  v.action = "/device?step=1&x=2";
+  const std::string html = RenderDeviceEntry(Theme{}, v);
+  EXPECT_EQ(Attr(Input(html, "user_code"), "value"), "WDJB-MJHT");
+  EXPECT_EQ(Tags(html, "form")[0], "<form method=\"post\" action=\"/device?step=1&amp;x=2\">");
+}
+
+TEST(DeviceEntry, ErrorMessageIsAnnouncedAndDescribesTheField) {
+  auto v = SampleDeviceEntry();
+  v.user_code = "WDJB-MJHA";
+  v.message = "That code is not valid. Check it and try again.";
+  const std::string html = RenderDeviceEntry(Theme{}, v);
+  EXPECT_NE(html.find("<p id=\"lk-error\" class=\"lk-error\" role=\"alert\">That code is not valid. Check "
+                      "it and try again.</p>"),
+            std::string::npos)
+      << html;
+  EXPECT_EQ(Count(html, "role=\"alert\""), 1u);
+  EXPECT_LT(html.find("role=\"alert\""), html.find("<form"));
+  EXPECT_EQ(Attr(Input(html, "user_code"), "aria-describedby"), "lk-hint lk-error");
+  EXPECT_EQ(Attr(Input(html, "user_code"), "value"), "WDJB-MJHA");  // kept for correction
+  EXPECT_EQ(Tags(html, "form").size(), 1u);
+}
+
+TEST(DeviceConfirm, Rfc8628Section3_3FormFollowsTheContract) {
+  const std::string html = RenderDeviceConfirm(Theme{}, SampleDeviceConfirm());
+  ASSERT_EQ(Tags(html, "form").size(), 1u);
+  EXPECT_EQ(Tags(html, "form")[0], "<form method=\"post\" action=\"/device\">");
+  EXPECT_EQ(Attr(Input(html, "csrf"), "type"), "hidden");
+  EXPECT_EQ(Attr(Input(html, "csrf"), "value"), "csrf-4");
+  EXPECT_EQ(Attr(Input(html, "user_code"), "type"), "hidden");
+  EXPECT_EQ(Attr(Input(html, "user_code"), "value"), "WDJB-MJHT");
+  EXPECT_EQ(Tags(html, "input").size(), 2u);
+  EXPECT_NE(html.find("<button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>"),
+            std::string::npos);
+  EXPECT_NE(
+      html.find(
+          "<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"lk-secondary\">Deny</button>"),
+      std::string::npos);
+  EXPECT_EQ(Tags(html, "button").size(), 2u);
+  EXPECT_LT(html.find("value=\"approve\""), html.find("value=\"deny\""));
+}
+
+TEST(DeviceConfirm, Rfc8628Section5_4ShowsClientDeviceCodeUserAndScopes) {
+  const std::string html = RenderDeviceConfirm(Theme{}, SampleDeviceConfirm());
+  EXPECT_NE(html.find("<h1>Connect a device</h1>"), std::string::npos);
+  EXPECT_NE(html.find("<strong>TV Player</strong> on a device wants to access your account."),
+            std::string::npos);
+  EXPECT_NE(html.find("Signed in as <strong>alice</strong>"), std::string::npos);
+  EXPECT_NE(html.find("Check that your device shows this code: <strong><code>WDJB-MJHT</code></strong>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<p>Device: SmartTV/2.1 (Tizen) from 192.0.2.7</p>"), std::string::npos);
+  EXPECT_NE(html.find("If someone sent you this code, select Deny."), std::string::npos);
+  EXPECT_NE(html.find("<ul class=\"lk-scopes\">\n"
+                      "<li>Confirm your identity (your user ID)</li>\n"
+                      "<li>Stay signed in to this app: access your data when you are not using it</li>\n"
+                      "<li>Access to “video:watch”</li>\n"
+                      "</ul>"),
+            std::string::npos)
+      << html;
+  // Everything the user must check comes before the buttons.
+  EXPECT_LT(html.find("WDJB-MJHT</code>"), html.find("<form"));
+  EXPECT_LT(html.find("<p>Device:"), html.find("<form"));
+
+  auto v = SampleDeviceConfirm();
+  v.client_name.clear();
+  v.device_info.clear();
+  v.username.clear();
+  v.scopes.clear();
+  const std::string bare = RenderDeviceConfirm(Theme{}, v);
+  EXPECT_NE(bare.find("An application on a device wants to access your account."), std::string::npos);
+  EXPECT_EQ(bare.find("Device:"), std::string::npos);
+  EXPECT_EQ(bare.find("Signed in as"), std::string::npos);
+  EXPECT_EQ(Tags(bare, "ul").size(), 0u);
+  EXPECT_NE(bare.find("<code>WDJB-MJHT</code>"), std::string::npos);  // the code is always shown
+}
+
+TEST(DeviceDone, Rfc8628Section3_3SendsTheUserBackToTheDevice) {
+  const std::string approved = RenderDeviceDone(Theme{}, SampleDeviceDone());
+  EXPECT_NE(approved.find("<h1>Device connected</h1>"), std::string::npos);
+  EXPECT_NE(approved.find("<title>Device connected – Latchkey</title>"), std::string::npos);
+  EXPECT_NE(approved.find("TV Player can now use your account. You can return to your device."),
+            std::string::npos);
+  EXPECT_NE(RenderDeviceDone(Theme{}, DeviceDoneView{true, ""})
+                .find("<p>The application can now use your account."),
+            std::string::npos);
+
+  const std::string denied = RenderDeviceDone(Theme{}, DeviceDoneView{false, "TV Player"});
+  EXPECT_NE(denied.find("<h1>Device not connected</h1>"), std::string::npos);
+  EXPECT_NE(denied.find("You denied access. You can close this page."), std::string::npos);
+  EXPECT_EQ(denied.find("return to your device"), std::string::npos);
+  EXPECT_EQ(denied.find("Device connected"), std::string::npos);
+  for (const std::string& html : {approved, denied}) {
+    EXPECT_EQ(Tags(html, "form").size(), 0u);
+    EXPECT_EQ(Tags(html, "a").size(), 0u);
+    EXPECT_EQ(Tags(html, "input").size(), 0u);
+  }
+}
+
+// ---- logout (OpenID Connect RP-Initiated Logout 1.0) ----
+
+TEST(LogoutConfirm, RpInitiatedLogoutSection2FormFollowsTheContract) {
+  const std::string html = RenderLogoutConfirm(Theme{}, SampleLogoutConfirm());
+  EXPECT_NE(html.find("<title>Sign out? – Latchkey</title>"), std::string::npos);
+  EXPECT_NE(html.find("<h1>Sign out?</h1>"), std::string::npos);
+  ASSERT_EQ(Tags(html, "form").size(), 1u);
+  EXPECT_EQ(Tags(html, "form")[0], "<form method=\"post\" action=\"/logout\">");
+  const auto inputs = Tags(html, "input");
+  ASSERT_EQ(inputs.size(), 4u);
+  // csrf first, then the carried fields in the caller's order.
+  EXPECT_EQ(inputs[0], "<input type=\"hidden\" name=\"csrf\" value=\"csrf-5\">");
+  EXPECT_EQ(inputs[1],
+            "<input type=\"hidden\" name=\"post_logout_redirect_uri\" "
+            "value=\"https://app.example/bye?a=1&amp;b=2\">");
+  EXPECT_EQ(inputs[2], "<input type=\"hidden\" name=\"state\" value=\"st&amp;te\">");
+  EXPECT_EQ(inputs[3], "<input type=\"hidden\" name=\"client_id\" value=\"photo-app\">");
+  EXPECT_NE(html.find("<button type=\"submit\" name=\"decision\" value=\"logout\">Sign out</button>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<button type=\"submit\" name=\"decision\" value=\"stay\" "
+                      "class=\"lk-secondary\">Stay signed in</button>"),
+            std::string::npos);
+  EXPECT_EQ(Tags(html, "button").size(), 2u);
+  EXPECT_LT(html.find("value=\"logout\""), html.find("value=\"stay\""));
+  // The buttons sit inside the form.
+  EXPECT_GT(html.find("value=\"logout\""), html.find("<form"));
+  EXPECT_LT(html.find("value=\"stay\""), html.find("</form>"));
+
+  auto v = SampleLogoutConfirm();
+  v.action = "/logout?x=1&y=2";
+  v.fields.clear();
+  const std::string moved = RenderLogoutConfirm(Theme{}, v);
+  EXPECT_EQ(Tags(moved, "form")[0], "<form method=\"post\" action=\"/logout?x=1&amp;y=2\">");
+  EXPECT_EQ(Tags(moved, "input").size(), 1u);  // csrf only
+}
+
+// §6: the redirect URI is not trusted before the POST: it is carried, never shown or linked.
+TEST(LogoutConfirm, RpInitiatedLogoutSection6RedirectUriIsOnlyAHiddenInput) {
+  const std::string html = RenderLogoutConfirm(Theme{}, SampleLogoutConfirm());
+  EXPECT_EQ(Count(html, "https://app.example/bye"), 1u);
+  EXPECT_EQ(Tags(html, "a").size(), 0u);
+  EXPECT_EQ(Count(html, "href="), 1u);  // the stylesheet only
+}
+
+TEST(LogoutConfirm, AsksWithClientProductAndUser) {
+  Theme theme;
+  theme.product_name = "Acme ID";
+  const std::string html = RenderLogoutConfirm(theme, SampleLogoutConfirm());
+  EXPECT_NE(html.find("<title>Sign out? – Acme ID</title>"), std::string::npos);
+  EXPECT_NE(html.find("<p class=\"lk-subtitle\"><strong>Photo App</strong> asks to sign you out of "
+                      "Acme ID.</p>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<p>Signed in as <strong>alice</strong></p>"), std::string::npos);
+  EXPECT_EQ(html.find("Do you want"), std::string::npos);
+  // What the user must read comes before the buttons.
+  EXPECT_LT(html.find("asks to sign you out"), html.find("<form"));
+  EXPECT_LT(html.find("Signed in as"), html.find("<form"));
+
+  auto v = SampleLogoutConfirm();
+  v.client_name.clear();
+  v.username.clear();
+  const std::string bare = RenderLogoutConfirm(theme, v);
+  EXPECT_NE(bare.find("<p class=\"lk-subtitle\">Do you want to sign out of Acme ID?</p>"), std::string::npos)
+      << bare;
+  EXPECT_EQ(bare.find("asks to sign you out"), std::string::npos);
+  EXPECT_EQ(bare.find("Signed in as"), std::string::npos);
+  EXPECT_EQ(Tags(bare, "strong").size(), 0u);
+  EXPECT_NE(RenderLogoutConfirm(Theme{}, v).find("Do you want to sign out of Latchkey?"), std::string::npos);
+}
+
+TEST(LoggedOut, SignedOutOrStillSignedInWithNoFormOrLink) {
+  Theme theme;
+  theme.product_name = "Acme ID";
+  const std::string out = RenderLoggedOut(theme, SampleLoggedOut());
+  EXPECT_NE(out.find("<title>You are signed out – Acme ID</title>"), std::string::npos);
+  EXPECT_NE(out.find("<h1>You are signed out</h1>"), std::string::npos);
+  EXPECT_NE(out.find("<p>You have signed out of Acme ID.</p>"), std::string::npos) << out;
+  EXPECT_NE(out.find("<p>You can return to <strong>Photo App</strong> or close this page.</p>"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("still signed in"), std::string::npos);
+  const std::string out_bare = RenderLoggedOut(theme, LoggedOutView{true, ""});
+  EXPECT_NE(out_bare.find("<p>You have signed out of Acme ID.</p>\n<p>You can close this page.</p>"),
+            std::string::npos)
+      << out_bare;
+  EXPECT_EQ(out_bare.find("<strong>"), std::string::npos);
+  EXPECT_NE(RenderLoggedOut(Theme{}, LoggedOutView{}).find("You have signed out of Latchkey."),
+            std::string::npos);  // signed_out defaults to true
+
+  const std::string stay = RenderLoggedOut(theme, LoggedOutView{false, "Photo App"});
+  EXPECT_NE(stay.find("<title>You are still signed in – Acme ID</title>"), std::string::npos);
+  EXPECT_NE(stay.find("<h1>You are still signed in</h1>"), std::string::npos);
+  EXPECT_NE(stay.find("<p>You are still signed in to Acme ID.</p>"), std::string::npos) << stay;
+  EXPECT_NE(stay.find("<strong>Photo App</strong> may have signed you out of its own pages."),
+            std::string::npos)
+      << stay;
+  EXPECT_EQ(stay.find("You are signed out"), std::string::npos);
+  EXPECT_EQ(stay.find("You have signed out"), std::string::npos);
+  const std::string stay_bare = RenderLoggedOut(theme, LoggedOutView{false, ""});
+  EXPECT_EQ(stay_bare.find("may have signed you out"), std::string::npos);
+  EXPECT_NE(stay_bare.find("<p>You can close this page.</p>"), std::string::npos);
+
+  for (const std::string& html : {out, out_bare, stay, stay_bare}) {
+    EXPECT_EQ(Tags(html, "form").size(), 0u);
+    EXPECT_EQ(Tags(html, "a").size(), 0u);
+    EXPECT_EQ(Tags(html, "input").size(), 0u);
+    EXPECT_EQ(Tags(html, "button").size(), 0u);
+    EXPECT_EQ(Count(html, "href="), 1u);  // the stylesheet only
+  }
 }
 
 // ---- theme ----

@@ -4,10 +4,15 @@
 //
 //   node signin.mjs --issuer URL --client-id ID --redirect-port N --username U --password P --out DIR
 //                   [--client-name NAME] [--chromium PATH]
+//   node signin.mjs --user-code CODE --issuer URL --username U --password P --out DIR
+//                   [--client-name NAME] [--chromium PATH]
+//                                      (the person's half of the device flow, RFC 8628 §3.3: /device,
+//                                       the code typed in lower case, sign-in, Allow; the caller
+//                                       started the flow and polls the token endpoint itself)
 //   node signin.mjs --smoke URL --out DIR     (just open URL and screenshot it: proves the browser works)
 //
 // Every option may also come from the environment: LK_ISSUER, LK_CLIENT_ID, LK_REDIRECT_PORT,
-// LK_USERNAME, LK_PASSWORD, LK_OUT, LK_CLIENT_NAME, LK_CHROMIUM, LK_SMOKE.
+// LK_USERNAME, LK_PASSWORD, LK_OUT, LK_CLIENT_NAME, LK_CHROMIUM, LK_SMOKE, LK_USER_CODE.
 // Prints one "FAIL: ..." line per failed check; exit 0 only when every check passed. The whole run is
 // bounded (60 s) and the browser is closed (killed) on every way out.
 
@@ -22,7 +27,7 @@ const STEP_TIMEOUT_MS = 15_000;
 
 function options() {
   const names = ['issuer', 'client-id', 'redirect-port', 'username', 'password', 'out', 'client-name', 'chromium',
-    'smoke'];
+    'smoke', 'user-code'];
   const o = {};
   for (const n of names) {
     const env = process.env['LK_' + n.toUpperCase().replace('-', '_')];
@@ -270,6 +275,93 @@ async function signIn(browser, o) {
   }
 }
 
+// The person's half of the device authorization grant (RFC 8628 §3.3): the device (the calling
+// test) shows `--user-code`; the person opens the verification URI, types the code, signs in, checks
+// the code and the client on the approval page, and allows. Screenshots: device-entry.png,
+// device-login.png, device-confirm.png, device-done.png.
+async function deviceFlow(browser, o) {
+  for (const k of ['issuer', 'user-code', 'username', 'password']) {
+    if (!o[k]) throw new Error(`missing --${k}`);
+  }
+  const issuer = o.issuer.replace(/\/$/, '');
+  const userCode = o['user-code'];
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const offsite = [];
+  await context.route((url) => !isLoopback(url.href), (route) => {
+    offsite.push(route.request().url());
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const postTo = (pathname) =>
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === pathname);
+
+  // 1. The verification URI: one labelled code field and Continue.
+  let response = await page.goto(issuer + '/device');
+  check(response && response.status() === 200, `device entry: status ${response && response.status()}`);
+  const codeField = page.getByLabel(/code/i).and(page.locator('input[name="user_code"]'));
+  check(await codeField.count() === 1, 'device entry: a user_code input with a label');
+  const continueButton = page.getByRole('button', { name: 'Continue', exact: true });
+  check(await continueButton.count() === 1, 'device entry: one "Continue" button');
+  // Typed key by key, in lower case, as a person reading it off a television might: the server
+  // normalises case (RFC 8628 §6.1).
+  await codeField.pressSequentially(userCode.toLowerCase());
+  check(await codeField.inputValue() === userCode.toLowerCase(), 'device entry: the code was typed in lower case');
+  await screenshot(page, o.out, 'device-entry.png');
+
+  // 2. Not signed in yet: the login page.
+  let posted = postTo('/device');
+  await continueButton.click();
+  response = await posted;
+  await page.waitForLoadState('load');
+  check(response.status() === 200, `device entry: status ${response.status()} after Continue, expected 200 (login)`);
+  const username = page.getByLabel(/user\s*name/i).and(page.locator('input[name="username"]'));
+  const password = page.getByLabel(/password/i).and(page.locator('input[name="password"]'));
+  const signInButton = page.getByRole('button', { name: /sign in/i });
+  check(await username.count() === 1 && await password.count() === 1, 'device login: username and password inputs');
+  check(await signInButton.count() === 1, 'device login: one "Sign in" button');
+  await screenshot(page, o.out, 'device-login.png');
+
+  // 3. Sign in: back to /device?user_code=..., the approval page.
+  await username.fill(o.username);
+  await password.fill(o.password);
+  posted = postTo('/login');
+  await signInButton.click();
+  response = await posted;
+  check(response.status() === 303, `device login: status ${response.status()}, expected 303 back to /device`);
+  await page.waitForURL((u) => u.pathname === '/device', { timeout: STEP_TIMEOUT_MS }).catch(() => {});
+  await page.waitForLoadState('load');
+  const landed = new URL(page.url());
+  check(landed.origin === new URL(issuer).origin && landed.pathname === '/device',
+    `device login: landed on ${page.url()}, expected ${issuer}/device`);
+  check(landed.searchParams.get('user_code') === userCode,
+    `device login: user_code ${landed.searchParams.get('user_code')} in ${page.url()}, expected ${userCode}`);
+  const confirmText = await page.locator('body').innerText();
+  // §5.4: the person compares the code shown here, formatted, with the one on the device.
+  check(confirmText.includes(userCode), `device confirm: shows the code ${userCode}`);
+  if (o['client-name']) check(confirmText.includes(o['client-name']), 'device confirm: names the client');
+  check(confirmText.includes(o.username), 'device confirm: names the signed-in user');
+  const allow = page.getByRole('button', { name: 'Allow', exact: true });
+  const deny = page.getByRole('button', { name: 'Deny', exact: true });
+  check(await allow.count() === 1 && await deny.count() === 1, 'device confirm: Allow and Deny buttons');
+  await screenshot(page, o.out, 'device-confirm.png');
+
+  // 4. Allow: the page that sends the person back to the device.
+  posted = postTo('/device');
+  await allow.click();
+  response = await posted;
+  await page.waitForLoadState('load');
+  check(response.status() === 200, `device allow: status ${response.status()}, expected 200`);
+  const doneText = await page.locator('body').innerText();
+  check(doneText.includes('You can return to your device'), `device done: "You can return to your device" in ${
+    JSON.stringify(doneText.slice(0, 200))}`);
+  check(await page.locator('form').count() === 0, 'device done: no form left to submit');
+  await screenshot(page, o.out, 'device-done.png');
+
+  check(offsite.length === 0, `no request left this machine: ${offsite.join(', ')}`);
+  await context.close();
+}
+
 async function main() {
   const o = options();
   fs.mkdirSync(o.out, { recursive: true });
@@ -291,6 +383,7 @@ async function main() {
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
     });
     if (o.smoke) await smoke(browser, o);
+    else if (o['user-code']) await deviceFlow(browser, o);
     else await signIn(browser, o);
   } catch (e) {
     check(false, `unexpected error: ${e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e}`);

@@ -30,7 +30,8 @@ class Endpoints(ServerTestCase):
                 self.assertEqual(meta["token_endpoint"], self.url + "/token")
                 self.assertEqual(meta["jwks_uri"], self.url + "/jwks")
                 self.assertEqual(sorted(meta["grant_types_supported"]),
-                                 ["authorization_code", "client_credentials", "refresh_token"])
+                                 ["authorization_code", "client_credentials", "refresh_token",
+                                  "urn:ietf:params:oauth:grant-type:device_code"])
                 self.assertEqual(sorted(meta["token_endpoint_auth_methods_supported"]),
                                  ["client_secret_basic", "client_secret_post", "none"])
                 self.assertEqual(meta["authorization_endpoint"], self.url + "/authorize")
@@ -38,8 +39,14 @@ class Endpoints(ServerTestCase):
                 self.assertEqual(meta["response_types_supported"], ["code"])
                 self.assertEqual(meta["code_challenge_methods_supported"], ["S256"])
                 self.assertIs(meta["authorization_response_iss_parameter_supported"], True)
-                for absent in ("introspection_endpoint", "revocation_endpoint", "end_session_endpoint",
-                               "device_authorization_endpoint", "registration_endpoint"):
+                self.assertEqual(meta["introspection_endpoint"], self.url + "/introspect")
+                self.assertEqual(meta["revocation_endpoint"], self.url + "/revoke")
+                self.assertEqual(meta["device_authorization_endpoint"], self.url + "/device_authorization")
+                self.assertEqual(meta["end_session_endpoint"], self.url + "/logout")
+                self.assertIs(meta["backchannel_logout_supported"], True)
+                self.assertIs(meta["backchannel_logout_session_supported"], True)
+                for absent in ("registration_endpoint", "frontchannel_logout_supported",
+                               "check_session_iframe"):
                     self.assertNotIn(absent, meta)
                 # Every advertised endpoint answers (not 404).
                 self.assertNotEqual(self.http.get(meta["jwks_uri"], timeout=5).status_code, 404)

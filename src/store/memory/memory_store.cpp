@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -11,8 +12,8 @@ namespace {
 
 // MemoryStore keeps everything in maps under one mutex. Revision is a counter bumped by every
 // successful client or key write; failed writes (kConflict, kNotFound) and user, session, code,
-// refresh token and consent writes leave it unchanged (see Store::Revision). The one mutex also
-// makes RedeemCode and RotateRefreshToken atomic.
+// token, revocation, device code and consent writes leave it unchanged (see Store::Revision). The
+// one mutex also makes RedeemCode, RotateRefreshToken, DecideDeviceCode and PollDeviceCode atomic.
 class MemoryStore final : public Store {
  public:
   Result<ClientRecord> GetClient(const std::string& client_id) override {
@@ -126,11 +127,30 @@ class MemoryStore final : public Store {
     if (it == users_.end()) return Error::kNotFound;
     user_ids_by_username_.erase(it->second.username);
     users_.erase(it);
-    // As the SQLite schema's ON DELETE CASCADE: the user's sessions, codes, refresh tokens and
-    // consents go too.
-    std::erase_if(sessions_, [&](const auto& entry) { return entry.second.user_id == user_id; });
+    // As the SQLite schema's ON DELETE CASCADE: the user's sessions (with their session clients),
+    // codes, refresh tokens, access tokens, device codes and consents go too. Access tokens and
+    // device codes with an empty user_id belong to no user (SQLite stores NULL there), so they stay.
+    for (auto s = sessions_.begin(); s != sessions_.end();) {
+      if (s->second.user_id == user_id) {
+        session_clients_.erase(s->first);
+        s = sessions_.erase(s);
+      } else {
+        ++s;
+      }
+    }
     std::erase_if(codes_, [&](const auto& entry) { return entry.second.user_id == user_id; });
     std::erase_if(refresh_tokens_, [&](const auto& entry) { return entry.second.user_id == user_id; });
+    if (!user_id.empty()) {
+      std::erase_if(access_tokens_, [&](const auto& entry) { return entry.second.user_id == user_id; });
+      for (auto d = device_codes_.begin(); d != device_codes_.end();) {
+        if (d->second.user_id == user_id) {
+          device_hashes_by_user_code_.erase(d->second.user_code_hash);
+          d = device_codes_.erase(d);
+        } else {
+          ++d;
+        }
+      }
+    }
     std::erase_if(consents_, [&](const auto& entry) { return entry.first.first == user_id; });
     return {};
   }
@@ -179,11 +199,34 @@ class MemoryStore final : public Store {
     return out;
   }
 
-  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before) override {
+  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before, int64_t limit) override {
     std::lock_guard lock(mutex_);
-    return static_cast<int64_t>(std::erase_if(sessions_, [&](const auto& entry) {
-      return entry.second.created_at < created_before || entry.second.last_seen_at < seen_before;
-    }));
+    int64_t deleted = 0;
+    for (auto it = sessions_.begin(); it != sessions_.end() && deleted < limit;) {
+      if (it->second.created_at < created_before || it->second.last_seen_at < seen_before) {
+        session_clients_.erase(it->first);
+        it = sessions_.erase(it);
+        ++deleted;
+      } else {
+        ++it;
+      }
+    }
+    return deleted;
+  }
+
+  Result<void> AddSessionClient(const std::string& id_hash, const std::string& client_id) override {
+    std::lock_guard lock(mutex_);
+    if (!sessions_.contains(id_hash)) return Error::kNotFound;
+    session_clients_[id_hash].insert(client_id);
+    return {};
+  }
+
+  Result<std::vector<std::string>> ListSessionClients(const std::string& id_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = session_clients_.find(id_hash);
+    if (it == session_clients_.end()) return std::vector<std::string>{};
+    // A std::set orders byte-wise, as SQLite's BINARY collation does.
+    return std::vector<std::string>(it->second.begin(), it->second.end());
   }
 
   Result<void> CreateCode(const AuthorizationCodeRecord& c) override {
@@ -213,10 +256,9 @@ class MemoryStore final : public Store {
     return it->second;
   }
 
-  Result<int64_t> DeleteExpiredCodes(int64_t now) override {
+  Result<int64_t> DeleteExpiredCodes(int64_t now, int64_t limit) override {
     std::lock_guard lock(mutex_);
-    return static_cast<int64_t>(
-        std::erase_if(codes_, [&](const auto& entry) { return entry.second.expires_at <= now; }));
+    return EraseUpTo(codes_, limit, [&](const AuthorizationCodeRecord& c) { return c.expires_at <= now; });
   }
 
   Result<void> CreateRefreshToken(const RefreshTokenRecord& r) override {
@@ -267,18 +309,148 @@ class MemoryStore final : public Store {
     return RevokeRefreshTokensLocked([&](const RefreshTokenRecord& r) { return r.family_id == family_id; });
   }
 
-  Result<int64_t> RevokeUserClientRefreshTokens(const std::string& user_id,
-                                                const std::string& client_id) override {
+  Result<std::vector<std::string>> RevokeRefreshTokens(const std::string& user_id,
+                                                       const std::string& client_id,
+                                                       const std::string& session_id_hash) override {
     std::lock_guard lock(mutex_);
-    return RevokeRefreshTokensLocked(
-        [&](const RefreshTokenRecord& r) { return r.user_id == user_id && r.client_id == client_id; });
+    std::set<std::string> families;  // distinct, byte-wise ordered
+    for (auto& [hash, token] : refresh_tokens_) {
+      if (token.revoked || token.user_id != user_id) continue;
+      if (!client_id.empty() && token.client_id != client_id) continue;
+      if (!session_id_hash.empty() && token.session_id_hash != session_id_hash) continue;
+      token.revoked = true;
+      families.insert(token.family_id);
+    }
+    return std::vector<std::string>(families.begin(), families.end());
   }
 
-  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now) override {
+  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now, int64_t limit) override {
     std::lock_guard lock(mutex_);
-    return static_cast<int64_t>(std::erase_if(refresh_tokens_, [&](const auto& entry) {
-      return entry.second.expires_at <= now || entry.second.family_expires_at <= now;
-    }));
+    return EraseUpTo(refresh_tokens_, limit, [&](const RefreshTokenRecord& r) {
+      return r.expires_at <= now || r.family_expires_at <= now;
+    });
+  }
+
+  Result<void> CreateAccessToken(const AccessTokenRecord& t) override {
+    std::lock_guard lock(mutex_);
+    if (access_tokens_.contains(t.token_hash)) return Error::kConflict;
+    // An empty user_id is a client's own token (client_credentials): it names no user to check.
+    if (!t.user_id.empty() && !users_.contains(t.user_id)) return Error::kNotFound;
+    access_tokens_.emplace(t.token_hash, t);
+    return {};
+  }
+
+  Result<AccessTokenRecord> GetAccessToken(const std::string& token_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = access_tokens_.find(token_hash);
+    if (it == access_tokens_.end()) return Error::kNotFound;
+    return it->second;
+  }
+
+  Result<void> RevokeAccessToken(const std::string& token_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = access_tokens_.find(token_hash);
+    if (it == access_tokens_.end()) return Error::kNotFound;
+    it->second.revoked = true;
+    return {};
+  }
+
+  Result<int64_t> DeleteExpiredAccessTokens(int64_t now, int64_t limit) override {
+    std::lock_guard lock(mutex_);
+    return EraseUpTo(access_tokens_, limit, [&](const AccessTokenRecord& t) { return t.expires_at <= now; });
+  }
+
+  Result<void> PutRevocation(const RevocationRecord& r) override {
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = revocations_.try_emplace(r.key, r);
+    if (!inserted) {
+      // Never lowered: a later, weaker revocation of the same key must not revive tokens that an
+      // earlier one made inactive.
+      it->second.revoked_at = std::max(it->second.revoked_at, r.revoked_at);
+      it->second.expires_at = std::max(it->second.expires_at, r.expires_at);
+    }
+    return {};
+  }
+
+  Result<int64_t> LatestRevocation(const std::vector<std::string>& keys) override {
+    std::lock_guard lock(mutex_);
+    int64_t latest = 0;
+    for (const auto& key : keys) {
+      if (auto it = revocations_.find(key); it != revocations_.end()) {
+        latest = std::max(latest, it->second.revoked_at);
+      }
+    }
+    return latest;
+  }
+
+  Result<int64_t> DeleteExpiredRevocations(int64_t now, int64_t limit) override {
+    std::lock_guard lock(mutex_);
+    return EraseUpTo(revocations_, limit, [&](const RevocationRecord& r) { return r.expires_at <= now; });
+  }
+
+  Result<void> CreateDeviceCode(const DeviceCodeRecord& d) override {
+    std::lock_guard lock(mutex_);
+    if (device_codes_.contains(d.device_code_hash) ||
+        device_hashes_by_user_code_.contains(d.user_code_hash)) {
+      return Error::kConflict;
+    }
+    // As SQLite's foreign key: a record stored already decided must name an existing user.
+    if (!d.user_id.empty() && !users_.contains(d.user_id)) return Error::kNotFound;
+    device_codes_.emplace(d.device_code_hash, d);
+    device_hashes_by_user_code_.emplace(d.user_code_hash, d.device_code_hash);
+    return {};
+  }
+
+  Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& user_code_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = device_hashes_by_user_code_.find(user_code_hash);
+    if (it == device_hashes_by_user_code_.end()) return Error::kNotFound;
+    return device_codes_.at(it->second);
+  }
+
+  Result<DeviceCodeRecord> DecideDeviceCode(const std::string& user_code_hash, bool approve,
+                                            const DeviceCodeRecord& decision, int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto hash = device_hashes_by_user_code_.find(user_code_hash);
+    if (hash == device_hashes_by_user_code_.end()) return Error::kNotFound;
+    DeviceCodeRecord& d = device_codes_.at(hash->second);
+    if (d.expires_at <= now) return Error::kNotFound;
+    // One decision per code (RFC 8628 §3.3): a second approval page must not flip a denial or
+    // re-bind an approved code to another user.
+    if (d.status != "pending") return Error::kConflict;
+    if (!users_.contains(decision.user_id)) return Error::kNotFound;
+    DeviceCodeRecord before = d;
+    d.status = approve ? "approved" : "denied";
+    d.user_id = decision.user_id;
+    d.session_id_hash = decision.session_id_hash;
+    d.auth_time = decision.auth_time;
+    d.amr = decision.amr;
+    d.acr = decision.acr;
+    return before;
+  }
+
+  Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = device_codes_.find(device_code_hash);
+    if (it == device_codes_.end()) return Error::kNotFound;
+    DeviceCodeRecord before = it->second;
+    it->second = NextPollState(before, now);
+    return before;
+  }
+
+  Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {
+    std::lock_guard lock(mutex_);
+    int64_t deleted = 0;
+    for (auto it = device_codes_.begin(); it != device_codes_.end() && deleted < limit;) {
+      if (it->second.expires_at <= now) {
+        device_hashes_by_user_code_.erase(it->second.user_code_hash);
+        it = device_codes_.erase(it);
+        ++deleted;
+      } else {
+        ++it;
+      }
+    }
+    return deleted;
   }
 
   Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) override {
@@ -337,6 +509,33 @@ class MemoryStore final : public Store {
     return {};
   }
 
+  // EraseUpTo erases at most `limit` entries of `map` whose value matches `pred` and returns how
+  // many (0 when limit <= 0); mutex_ must be held.
+  template <class Map, class Pred>
+  static int64_t EraseUpTo(Map& map, int64_t limit, Pred pred) {
+    int64_t erased = 0;
+    for (auto it = map.begin(); it != map.end() && erased < limit;) {
+      if (pred(it->second)) {
+        it = map.erase(it);
+        ++erased;
+      } else {
+        ++it;
+      }
+    }
+    return erased;
+  }
+
+  // NextPollState returns `d` after one poll at `now` (DeviceCodeStore::PollDeviceCode).
+  static DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
+    if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
+      d.interval += 5;  // RFC 8628 §3.5 slow_down
+    } else if (d.expires_at > now && d.status == "approved") {
+      d.status = "consumed";  // single use: the tokens are issued to this poll only
+    }
+    d.last_polled_at = now;
+    return d;
+  }
+
   // RevokeRefreshTokensLocked marks every unrevoked token matching `pred` revoked and returns how
   // many; mutex_ must be held.
   template <class Pred>
@@ -359,6 +558,11 @@ class MemoryStore final : public Store {
   std::map<std::string, SessionRecord> sessions_;                          // by id_hash
   std::map<std::string, AuthorizationCodeRecord> codes_;                   // by code_hash
   std::map<std::string, RefreshTokenRecord> refresh_tokens_;               // by token_hash
+  std::map<std::string, std::set<std::string>> session_clients_;           // id_hash -> client ids
+  std::map<std::string, AccessTokenRecord> access_tokens_;                 // by token_hash
+  std::map<std::string, RevocationRecord> revocations_;                    // by key
+  std::map<std::string, DeviceCodeRecord> device_codes_;                   // by device_code_hash
+  std::map<std::string, std::string> device_hashes_by_user_code_;          // user_code_hash -> device
   std::map<std::pair<std::string, std::string>, ConsentRecord> consents_;  // by (user_id, client_id)
   std::map<std::string, std::string> secrets_;
   int64_t revision_ = 0;

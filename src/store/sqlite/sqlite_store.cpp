@@ -2,9 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,7 +41,7 @@ constexpr std::size_t kMaxIdleConnections = 8;
 // kMigrations: the schema, as an ordered list. Entry i brings the schema to version i + 1. Append
 // only: never edit or reorder an entry that has shipped. List fields are JSON arrays of strings
 // (every byte survives: JSON escapes quotes, control characters and NUL).
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   client_id TEXT PRIMARY KEY NOT NULL,
@@ -135,7 +137,7 @@ CREATE INDEX authorization_codes_by_expires_at ON authorization_codes (expires_a
     // 4: refresh tokens (RFC 6749 §6; rotation and reuse detection, OAuth 2.1 §4.3.1, RFC 9700
     // §4.14.2) and remembered consents (OIDC Core §3.1.2.4). Hashes are BLOBs as in 3. Deleting a
     // user deletes both. The family index serves RevokeRefreshFamily; (user_id, client_id) serves
-    // the cascade and RevokeUserClientRefreshTokens; the two expiry indexes serve the cleanup's OR.
+    // the cascade and RevokeRefreshTokens; the two expiry indexes serve the cleanup's OR.
     // The consents primary key serves lookups, listing in client_id order and the cascade.
     // clients gains id_token_signed_response_alg (OIDC Dynamic Client Registration §2); existing
     // rows read as '' (the server's default).
@@ -176,6 +178,67 @@ CREATE TABLE secrets (
 );
 ALTER TABLE clients ADD COLUMN id_token_signed_response_alg TEXT NOT NULL DEFAULT '';
 )sql",
+    // 5: the clients of each session (OIDC Back-Channel Logout §2.7), opaque access tokens (RFC
+    // 7662), the JWT access token denylist, and device authorizations (RFC 8628). Hashes are BLOBs
+    // as in 3. session_clients goes with its session (expiry, or the user's deletion through
+    // sessions); its primary key serves listing in client_id order and the cascade. The user_id of
+    // access_tokens and device_codes is NULL, not '', when there is no user (a client's own token,
+    // an undecided code), so the foreign key lets those rows be and deleting a user deletes the
+    // rest; the user_id indexes keep that cascade from scanning. The expiry indexes serve the
+    // bounded cleanups. device_codes' interval is poll_interval (INTERVAL is an SQL keyword
+    // elsewhere). clients gains the four ClientRecord fields; existing rows read as the defaults.
+    R"sql(
+CREATE TABLE session_clients (
+  id_hash BLOB NOT NULL REFERENCES sessions (id_hash) ON DELETE CASCADE,
+  client_id TEXT NOT NULL,
+  PRIMARY KEY (id_hash, client_id)
+);
+CREATE TABLE access_tokens (
+  token_hash BLOB PRIMARY KEY NOT NULL,
+  client_id TEXT NOT NULL DEFAULT '',
+  subject TEXT NOT NULL DEFAULT '',
+  user_id TEXT REFERENCES users (user_id) ON DELETE CASCADE,
+  scope TEXT NOT NULL DEFAULT '',
+  audience TEXT NOT NULL DEFAULT '',
+  grant_id TEXT NOT NULL DEFAULT '',
+  auth_time INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+);
+CREATE INDEX access_tokens_by_user ON access_tokens (user_id);
+CREATE INDEX access_tokens_by_expires_at ON access_tokens (expires_at);
+CREATE TABLE revocations (
+  key TEXT PRIMARY KEY NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX revocations_by_expires_at ON revocations (expires_at);
+CREATE TABLE device_codes (
+  device_code_hash BLOB PRIMARY KEY NOT NULL,
+  user_code_hash BLOB NOT NULL UNIQUE,
+  client_id TEXT NOT NULL DEFAULT '',
+  scope TEXT NOT NULL DEFAULT '',
+  device_info TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  poll_interval INTEGER NOT NULL DEFAULT 5,
+  last_polled_at INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'pending',
+  user_id TEXT REFERENCES users (user_id) ON DELETE CASCADE,
+  session_id_hash BLOB NOT NULL DEFAULT X'',
+  auth_time INTEGER NOT NULL DEFAULT 0,
+  amr TEXT NOT NULL DEFAULT '',
+  acr TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX device_codes_by_user ON device_codes (user_id);
+CREATE INDEX device_codes_by_expires_at ON device_codes (expires_at);
+ALTER TABLE clients ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'jwt';
+ALTER TABLE clients ADD COLUMN backchannel_logout_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN backchannel_logout_session_required INTEGER NOT NULL DEFAULT 0
+  CHECK (backchannel_logout_session_required IN (0, 1));
+ALTER TABLE clients ADD COLUMN introspect_any INTEGER NOT NULL DEFAULT 0 CHECK (introspect_any IN (0, 1));
+)sql",
 };
 
 constexpr std::string_view kCreateMigrationsTable =
@@ -190,28 +253,32 @@ constexpr std::string_view kRollback = "ROLLBACK";
 constexpr std::string_view kBumpRevision = "UPDATE meta SET value = value + 1 WHERE key = 'revision'";
 constexpr std::string_view kSelectRevision = "SELECT value FROM meta WHERE key = 'revision'";
 
+// The client statements list the columns in ClientRecord order; ReadClient and BindClient use the
+// same order.
 constexpr std::string_view kSelectClient =
     "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
     "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, "
-    "created_at, updated_at "
+    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
+    "backchannel_logout_session_required, introspect_any, created_at, updated_at "
     "FROM clients WHERE client_id = ?1";
 constexpr std::string_view kSelectAllClients =
     "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
     "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, "
-    "created_at, updated_at "
+    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
+    "backchannel_logout_session_required, introspect_any, created_at, updated_at "
     "FROM clients ORDER BY client_id";
 constexpr std::string_view kInsertClient =
     "INSERT INTO clients (client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, "
     "grant_types, scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, created_at, updated_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
+    "backchannel_logout_session_required, introspect_any, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 constexpr std::string_view kUpdateClient =
     "UPDATE clients SET client_name = ?2, secret_hash = ?3, token_endpoint_auth_method = ?4, "
     "redirect_uris = ?5, grant_types = ?6, scopes = ?7, post_logout_redirect_uris = ?8, "
     "access_token_lifetime = ?9, access_token_alg = ?10, id_token_signed_response_alg = ?11, "
-    "created_at = ?12, updated_at = ?13 "
+    "access_token_format = ?12, backchannel_logout_uri = ?13, backchannel_logout_session_required = ?14, "
+    "introspect_any = ?15, created_at = ?16, updated_at = ?17 "
     "WHERE client_id = ?1";
 constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id = ?1";
 
@@ -258,8 +325,16 @@ constexpr std::string_view kInsertSession =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 constexpr std::string_view kTouchSession = "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1";
 constexpr std::string_view kRevokeSession = "UPDATE sessions SET revoked = 1 WHERE id_hash = ?1";
+// The bounded deletes pick at most ?N rowids first, so one call holds the write lock only briefly
+// however large the backlog (the caller repeats). Their session clients go by the cascade.
 constexpr std::string_view kDeleteExpiredSessions =
-    "DELETE FROM sessions WHERE created_at < ?1 OR last_seen_at < ?2";
+    "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE created_at < ?1 OR "
+    "last_seen_at < ?2 LIMIT ?3)";
+// kAddSessionClient: a repeat is a no-op; a missing session fails the foreign key (kNotFound).
+constexpr std::string_view kAddSessionClient =
+    "INSERT INTO session_clients (id_hash, client_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+constexpr std::string_view kSelectSessionClients =
+    "SELECT client_id FROM session_clients WHERE id_hash = ?1 ORDER BY client_id";
 
 // The code statements list the columns in AuthorizationCodeRecord order; ReadCode and BindCode use
 // the same order.
@@ -276,7 +351,9 @@ constexpr std::string_view kInsertCode =
 // first finds used = 0, whatever the interleaving (it also runs under BEGIN IMMEDIATE).
 constexpr std::string_view kRedeemCode =
     "UPDATE authorization_codes SET used = 1 WHERE code_hash = ?1 AND used = 0 AND expires_at > ?2";
-constexpr std::string_view kDeleteExpiredCodes = "DELETE FROM authorization_codes WHERE expires_at <= ?1";
+constexpr std::string_view kDeleteExpiredCodes =
+    "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE "
+    "expires_at <= ?1 LIMIT ?2)";
 
 // The refresh token statements list the columns in RefreshTokenRecord order; ReadRefreshToken and
 // BindRefreshToken use the same order.
@@ -294,10 +371,74 @@ constexpr std::string_view kMarkRefreshTokenRotated =
     "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3 WHERE token_hash = ?1 AND rotated_at = 0";
 constexpr std::string_view kRevokeRefreshFamily =
     "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?1 AND revoked = 0";
-constexpr std::string_view kRevokeUserClientRefreshTokens =
-    "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?1 AND client_id = ?2 AND revoked = 0";
+// kSelectRefreshFamiliesToRevoke and kRevokeRefreshTokens share one filter (an empty ?2 or ?3
+// matches any client or session); RevokeRefreshTokens runs both under one write lock, so the
+// families listed are exactly those of the rows the UPDATE revokes. The session hash is a blob:
+// length() tests it for empty, as X'' = '' is false in SQLite.
+constexpr std::string_view kSelectRefreshFamiliesToRevoke =
+    "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = ?1 AND revoked = 0 AND "
+    "(?2 = '' OR client_id = ?2) AND (length(?3) = 0 OR session_id_hash = ?3) ORDER BY family_id";
+constexpr std::string_view kRevokeRefreshTokens =
+    "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?1 AND revoked = 0 AND "
+    "(?2 = '' OR client_id = ?2) AND (length(?3) = 0 OR session_id_hash = ?3)";
 constexpr std::string_view kDeleteExpiredRefreshTokens =
-    "DELETE FROM refresh_tokens WHERE expires_at <= ?1 OR family_expires_at <= ?1";
+    "DELETE FROM refresh_tokens WHERE rowid IN (SELECT rowid FROM refresh_tokens WHERE expires_at <= ?1 "
+    "OR family_expires_at <= ?1 LIMIT ?2)";
+
+// The access token statements list the columns in AccessTokenRecord order; ReadAccessToken and
+// BindAccessToken use the same order. An empty user_id is stored as NULL (no user to reference).
+constexpr std::string_view kSelectAccessToken =
+    "SELECT token_hash, client_id, subject, user_id, scope, audience, grant_id, auth_time, created_at, "
+    "expires_at, revoked FROM access_tokens WHERE token_hash = ?1";
+constexpr std::string_view kInsertAccessToken =
+    "INSERT INTO access_tokens (token_hash, client_id, subject, user_id, scope, audience, grant_id, "
+    "auth_time, created_at, expires_at, revoked) VALUES (?1, ?2, ?3, NULLIF(?4, ''), ?5, ?6, ?7, ?8, ?9, "
+    "?10, ?11)";
+constexpr std::string_view kRevokeAccessToken = "UPDATE access_tokens SET revoked = 1 WHERE token_hash = ?1";
+constexpr std::string_view kDeleteExpiredAccessTokens =
+    "DELETE FROM access_tokens WHERE rowid IN (SELECT rowid FROM access_tokens WHERE expires_at <= ?1 "
+    "LIMIT ?2)";
+
+// kPutRevocation: an UPSERT that only ever raises the stored times (max() of two integers).
+constexpr std::string_view kPutRevocation =
+    "INSERT INTO revocations (key, revoked_at, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE "
+    "SET revoked_at = max(revoked_at, excluded.revoked_at), expires_at = max(expires_at, "
+    "excluded.expires_at)";
+// kLatestRevocationKeys: how many keys kLatestRevocation takes at once. Callers pass a handful (jti,
+// grant, user); unused slots are bound NULL, which matches no key. More keys take one query per
+// chunk.
+constexpr int kLatestRevocationKeys = 8;
+constexpr std::string_view kLatestRevocation =
+    "SELECT COALESCE(MAX(revoked_at), 0) FROM revocations WHERE key IN (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr std::string_view kDeleteExpiredRevocations =
+    "DELETE FROM revocations WHERE rowid IN (SELECT rowid FROM revocations WHERE expires_at <= ?1 LIMIT ?2)";
+
+// The device code statements list the columns in DeviceCodeRecord order; ReadDeviceCode and
+// BindDeviceCode use the same order. An empty user_id is stored as NULL (undecided: no user yet).
+constexpr std::string_view kSelectDeviceCodeByUserCode =
+    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
+    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
+    "WHERE user_code_hash = ?1";
+constexpr std::string_view kSelectDeviceCode =
+    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
+    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
+    "WHERE device_code_hash = ?1";
+constexpr std::string_view kInsertDeviceCode =
+    "INSERT INTO device_codes (device_code_hash, user_code_hash, client_id, scope, device_info, created_at, "
+    "expires_at, poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULLIF(?11, ''), ?12, ?13, ?14, ?15)";
+// kDecideDeviceCode repeats the pending and expiry conditions DecideDeviceCode has just checked
+// under the write lock: a code is decided at most once, whatever else goes wrong. user_id is bound
+// as given: an unknown one (even '') fails the foreign key (kNotFound).
+constexpr std::string_view kDecideDeviceCode =
+    "UPDATE device_codes SET status = ?2, user_id = ?3, session_id_hash = ?4, auth_time = ?5, amr = ?6, "
+    "acr = ?7 WHERE user_code_hash = ?1 AND status = 'pending' AND expires_at > ?8";
+constexpr std::string_view kPollDeviceCode =
+    "UPDATE device_codes SET poll_interval = ?2, last_polled_at = ?3, status = ?4 WHERE device_code_hash = "
+    "?1";
+constexpr std::string_view kDeleteExpiredDeviceCodes =
+    "DELETE FROM device_codes WHERE rowid IN (SELECT rowid FROM device_codes WHERE expires_at <= ?1 LIMIT "
+    "?2)";
 
 // The consent statements list the columns in ConsentRecord order; ReadConsent uses the same order.
 constexpr std::string_view kSelectConsent =
@@ -605,13 +746,17 @@ Result<ClientRecord> ReadClient(Statement& s) {
   c.access_token_lifetime = s.ColumnInt64(8);
   c.access_token_alg = s.ColumnString(9);
   c.id_token_signed_response_alg = s.ColumnString(10);
-  c.created_at = s.ColumnInt64(11);
-  c.updated_at = s.ColumnInt64(12);
+  c.access_token_format = s.ColumnString(11);
+  c.backchannel_logout_uri = s.ColumnString(12);
+  c.backchannel_logout_session_required = s.ColumnInt64(13) != 0;
+  c.introspect_any = s.ColumnInt64(14) != 0;
+  c.created_at = s.ColumnInt64(15);
+  c.updated_at = s.ColumnInt64(16);
   return c;
 }
 
-// BindClient binds the thirteen columns in ClientRecord order to ?1..?13 (the statements list them
-// in that order; id_token_signed_response_alg is last in the table, added by migration 4).
+// BindClient binds the seventeen columns in ClientRecord order to ?1..?17 (the statements list them
+// in that order; in the table, the columns added by migrations 4 and 5 come last).
 int BindClient(Statement& s, const ClientRecord& c) {
   int rc = SQLITE_OK;
   auto check = [&rc](int r) {
@@ -628,8 +773,12 @@ int BindClient(Statement& s, const ClientRecord& c) {
   check(s.BindInt64(9, c.access_token_lifetime));
   check(s.BindText(10, c.access_token_alg));
   check(s.BindText(11, c.id_token_signed_response_alg));
-  check(s.BindInt64(12, c.created_at));
-  check(s.BindInt64(13, c.updated_at));
+  check(s.BindText(12, c.access_token_format));
+  check(s.BindText(13, c.backchannel_logout_uri));
+  check(s.BindInt64(14, c.backchannel_logout_session_required ? 1 : 0));
+  check(s.BindInt64(15, c.introspect_any ? 1 : 0));
+  check(s.BindInt64(16, c.created_at));
+  check(s.BindInt64(17, c.updated_at));
   return rc;
 }
 
@@ -801,6 +950,97 @@ int BindRefreshToken(Statement& s, const RefreshTokenRecord& r) {
   check(s.BindBlob(14, r.successor_hash));
   check(s.BindInt64(15, r.revoked ? 1 : 0));
   return rc;
+}
+
+AccessTokenRecord ReadAccessToken(Statement& s) {
+  AccessTokenRecord t;
+  t.token_hash = s.ColumnString(0);
+  t.client_id = s.ColumnString(1);
+  t.subject = s.ColumnString(2);
+  t.user_id = s.ColumnString(3);  // NULL reads as ""
+  t.scope = s.ColumnString(4);
+  t.audience = s.ColumnString(5);
+  t.grant_id = s.ColumnString(6);
+  t.auth_time = s.ColumnInt64(7);
+  t.created_at = s.ColumnInt64(8);
+  t.expires_at = s.ColumnInt64(9);
+  t.revoked = s.ColumnInt64(10) != 0;
+  return t;
+}
+
+// BindAccessToken binds the eleven columns in table order to ?1..?11; the hash as a blob.
+int BindAccessToken(Statement& s, const AccessTokenRecord& t) {
+  int rc = SQLITE_OK;
+  auto check = [&rc](int result) {
+    if (rc == SQLITE_OK) rc = result;
+  };
+  check(s.BindBlob(1, t.token_hash));
+  check(s.BindText(2, t.client_id));
+  check(s.BindText(3, t.subject));
+  check(s.BindText(4, t.user_id));
+  check(s.BindText(5, t.scope));
+  check(s.BindText(6, t.audience));
+  check(s.BindText(7, t.grant_id));
+  check(s.BindInt64(8, t.auth_time));
+  check(s.BindInt64(9, t.created_at));
+  check(s.BindInt64(10, t.expires_at));
+  check(s.BindInt64(11, t.revoked ? 1 : 0));
+  return rc;
+}
+
+DeviceCodeRecord ReadDeviceCode(Statement& s) {
+  DeviceCodeRecord d;
+  d.device_code_hash = s.ColumnString(0);
+  d.user_code_hash = s.ColumnString(1);
+  d.client_id = s.ColumnString(2);
+  d.scope = s.ColumnString(3);
+  d.device_info = s.ColumnString(4);
+  d.created_at = s.ColumnInt64(5);
+  d.expires_at = s.ColumnInt64(6);
+  d.interval = s.ColumnInt64(7);
+  d.last_polled_at = s.ColumnInt64(8);
+  d.status = s.ColumnString(9);
+  d.user_id = s.ColumnString(10);  // NULL reads as ""
+  d.session_id_hash = s.ColumnString(11);
+  d.auth_time = s.ColumnInt64(12);
+  d.amr = s.ColumnString(13);
+  d.acr = s.ColumnString(14);
+  return d;
+}
+
+// BindDeviceCode binds the fifteen columns in table order to ?1..?15; the hashes as blobs.
+int BindDeviceCode(Statement& s, const DeviceCodeRecord& d) {
+  int rc = SQLITE_OK;
+  auto check = [&rc](int result) {
+    if (rc == SQLITE_OK) rc = result;
+  };
+  check(s.BindBlob(1, d.device_code_hash));
+  check(s.BindBlob(2, d.user_code_hash));
+  check(s.BindText(3, d.client_id));
+  check(s.BindText(4, d.scope));
+  check(s.BindText(5, d.device_info));
+  check(s.BindInt64(6, d.created_at));
+  check(s.BindInt64(7, d.expires_at));
+  check(s.BindInt64(8, d.interval));
+  check(s.BindInt64(9, d.last_polled_at));
+  check(s.BindText(10, d.status));
+  check(s.BindText(11, d.user_id));
+  check(s.BindBlob(12, d.session_id_hash));
+  check(s.BindInt64(13, d.auth_time));
+  check(s.BindText(14, d.amr));
+  check(s.BindText(15, d.acr));
+  return rc;
+}
+
+// NextPollState returns `d` after one poll at `now` (DeviceCodeStore::PollDeviceCode).
+DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
+  if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
+    d.interval += 5;  // RFC 8628 §3.5 slow_down, for this and all later requests
+  } else if (d.expires_at > now && d.status == "approved") {
+    d.status = "consumed";  // single use: only this poll gets the tokens
+  }
+  d.last_polled_at = now;
+  return d;
 }
 
 ConsentRecord ReadConsent(Statement& s) {
@@ -1094,21 +1334,39 @@ class SqliteStore final : public Store {
     }
   }
 
-  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before) override {
-    int64_t deleted = 0;
-    auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kDeleteExpiredSessions);
+  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredSessions, {created_before, seen_before}, limit,
+                         "delete expired sessions");
+  }
+
+  Result<void> AddSessionClient(const std::string& id_hash, const std::string& client_id) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kAddSessionClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      int rc = s.BindInt64(1, created_before);
-      if (rc == SQLITE_OK) rc = s.BindInt64(2, seen_before);
+      int rc = s.BindBlob(1, id_hash);
+      if (rc == SQLITE_OK) rc = s.BindText(2, client_id);
       if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
-      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete expired sessions");
-      deleted = sqlite3_changes64(conn.Db());
-      return {};
+      // The foreign key names the session, not a user, but fails the same way: kNotFound.
+      return StepInsertOwnedByUser(conn, s, "add session client");
     });
-    if (!r) return r.error();
-    return deleted;
+  }
+
+  Result<std::vector<std::string>> ListSessionClients(const std::string& id_hash) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectSessionClients);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindBlob(1, id_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    std::vector<std::string> out;
+    for (;;) {
+      int rc = s.Step();
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list session clients");
+      out.push_back(s.ColumnString(0));
+    }
   }
 
   Result<void> CreateCode(const AuthorizationCodeRecord& code) override {
@@ -1155,19 +1413,8 @@ class SqliteStore final : public Store {
     return ReadCodeIn(**lease, code_hash);
   }
 
-  Result<int64_t> DeleteExpiredCodes(int64_t now) override {
-    int64_t deleted = 0;
-    auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kDeleteExpiredCodes);
-      if (!stmt) return stmt.error();
-      Statement s(*stmt);
-      if (int rc = s.BindInt64(1, now); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
-      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete expired codes");
-      deleted = sqlite3_changes64(conn.Db());
-      return {};
-    });
-    if (!r) return r.error();
-    return deleted;
+  Result<int64_t> DeleteExpiredCodes(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredCodes, {now}, limit, "delete expired codes");
   }
 
   Result<void> CreateRefreshToken(const RefreshTokenRecord& token) override {
@@ -1245,37 +1492,208 @@ class SqliteStore final : public Store {
     return revoked;
   }
 
-  Result<int64_t> RevokeUserClientRefreshTokens(const std::string& user_id,
-                                                const std::string& client_id) override {
-    int64_t revoked = 0;
+  // RevokeRefreshTokens lists the families, then revokes, in one IMMEDIATE transaction: no other
+  // writer can revoke or add a matching token in between, so the list is exactly the families of
+  // the rows this call revoked.
+  Result<std::vector<std::string>> RevokeRefreshTokens(const std::string& user_id,
+                                                       const std::string& client_id,
+                                                       const std::string& session_id_hash) override {
+    std::vector<std::string> families;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kRevokeUserClientRefreshTokens);
+      auto bind_filter = [&](Statement& s) {
+        int rc = s.BindText(1, user_id);
+        if (rc == SQLITE_OK) rc = s.BindText(2, client_id);
+        if (rc == SQLITE_OK) rc = s.BindBlob(3, session_id_hash);
+        return rc;
+      };
+      {
+        auto stmt = conn.Prepare(kSelectRefreshFamiliesToRevoke);
+        if (!stmt) return stmt.error();
+        Statement s(*stmt);
+        if (int rc = bind_filter(s); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+        for (;;) {
+          int rc = s.Step();
+          if (rc == SQLITE_DONE) break;
+          if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list refresh families to revoke");
+          families.push_back(s.ColumnString(0));
+        }
+      }
+      if (families.empty()) return {};
+      auto stmt = conn.Prepare(kRevokeRefreshTokens);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      int rc = s.BindText(1, user_id);
-      if (rc == SQLITE_OK) rc = s.BindText(2, client_id);
-      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
-      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "revoke user client refresh tokens");
-      revoked = sqlite3_changes64(conn.Db());
+      if (int rc = bind_filter(s); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "revoke refresh tokens");
       return {};
     });
     if (!r) return r.error();
-    return revoked;
+    return families;
   }
 
-  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now) override {
-    int64_t deleted = 0;
-    auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kDeleteExpiredRefreshTokens);
+  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredRefreshTokens, {now}, limit, "delete expired refresh tokens");
+  }
+
+  Result<void> CreateAccessToken(const AccessTokenRecord& token) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kInsertAccessToken);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = s.BindInt64(1, now); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
-      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete expired refresh tokens");
-      deleted = sqlite3_changes64(conn.Db());
+      if (int rc = BindAccessToken(s, token); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      return StepInsertOwnedByUser(conn, s, "create access token");
+    });
+  }
+
+  Result<AccessTokenRecord> GetAccessToken(const std::string& token_hash) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kSelectAccessToken);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindBlob(1, token_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get access token");
+    return ReadAccessToken(s);
+  }
+
+  Result<void> RevokeAccessToken(const std::string& token_hash) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kRevokeAccessToken);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = s.BindBlob(1, token_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "revoke access token");
+      // sqlite3_changes counts matched rows, so revoking a revoked token is not kNotFound.
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
+      return {};
+    });
+  }
+
+  Result<int64_t> DeleteExpiredAccessTokens(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredAccessTokens, {now}, limit, "delete expired access tokens");
+  }
+
+  Result<void> PutRevocation(const RevocationRecord& revocation) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kPutRevocation);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindText(1, revocation.key);
+      if (rc == SQLITE_OK) rc = s.BindInt64(2, revocation.revoked_at);
+      if (rc == SQLITE_OK) rc = s.BindInt64(3, revocation.expires_at);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "put revocation");
+      return {};
+    });
+  }
+
+  Result<int64_t> LatestRevocation(const std::vector<std::string>& keys) override {
+    if (keys.empty()) return int64_t{0};
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto stmt = conn.Prepare(kLatestRevocation);
+    if (!stmt) return stmt.error();
+    int64_t latest = 0;
+    for (std::size_t first = 0; first < keys.size(); first += kLatestRevocationKeys) {
+      Statement s(*stmt);  // resets and clears the bindings (unbound slots are NULL) when done
+      for (int i = 0; i < kLatestRevocationKeys && first + i < keys.size(); ++i) {
+        if (int rc = s.BindText(i + 1, keys[first + i]); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      }
+      int rc = s.Step();
+      if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "latest revocation");
+      latest = std::max(latest, s.ColumnInt64(0));
+    }
+    return latest;
+  }
+
+  Result<int64_t> DeleteExpiredRevocations(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredRevocations, {now}, limit, "delete expired revocations");
+  }
+
+  Result<void> CreateDeviceCode(const DeviceCodeRecord& code) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kInsertDeviceCode);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = BindDeviceCode(s, code); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      // Either hash already taken (PRIMARY KEY or UNIQUE) is kConflict; a non-empty user_id naming
+      // no user fails the foreign key (kNotFound).
+      return StepInsertOwnedByUser(conn, s, "create device code");
+    });
+  }
+
+  Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& user_code_hash) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    return ReadDeviceCodeIn(**lease, kSelectDeviceCodeByUserCode, user_code_hash);
+  }
+
+  // DecideDeviceCode reads, checks and writes in one IMMEDIATE transaction, so of two approval
+  // pages deciding one code (in any threads or processes) exactly one succeeds (RFC 8628 §3.3).
+  Result<DeviceCodeRecord> DecideDeviceCode(const std::string& user_code_hash, bool approve,
+                                            const DeviceCodeRecord& decision, int64_t now) override {
+    DeviceCodeRecord before;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto found = ReadDeviceCodeIn(conn, kSelectDeviceCodeByUserCode, user_code_hash);
+      if (!found) return found.error();
+      if (found->expires_at <= now) return Error::kNotFound;
+      if (found->status != "pending") return Error::kConflict;
+      auto stmt = conn.Prepare(kDecideDeviceCode);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindBlob(1, user_code_hash);
+      if (rc == SQLITE_OK) rc = s.BindText(2, approve ? "approved" : "denied");
+      if (rc == SQLITE_OK) rc = s.BindText(3, decision.user_id);
+      if (rc == SQLITE_OK) rc = s.BindBlob(4, decision.session_id_hash);
+      if (rc == SQLITE_OK) rc = s.BindInt64(5, decision.auth_time);
+      if (rc == SQLITE_OK) rc = s.BindText(6, decision.amr);
+      if (rc == SQLITE_OK) rc = s.BindText(7, decision.acr);
+      if (rc == SQLITE_OK) rc = s.BindInt64(8, now);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      rc = s.Step();
+      if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return Error::kNotFound;  // no such user
+      if (rc != SQLITE_DONE) return Fail(conn.Db(), rc, "decide device code");
+      if (sqlite3_changes(conn.Db()) != 1) {
+        common::LogError("sqlite store: device code changed under the write lock");
+        return Error::kCorrupt;
+      }
+      before = std::move(*found);
       return {};
     });
     if (!r) return r.error();
-    return deleted;
+    return before;
+  }
+
+  // PollDeviceCode reads, decides and writes in one IMMEDIATE transaction: the write lock is held
+  // from the read on, so of concurrent polls of an approved code (any threads or processes) exactly
+  // one reads "approved"; the others read "consumed" or a fresh last_polled_at (RFC 8628 §3.5).
+  Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) override {
+    DeviceCodeRecord before;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto found = ReadDeviceCodeIn(conn, kSelectDeviceCode, device_code_hash);
+      if (!found) return found.error();
+      const DeviceCodeRecord next = NextPollState(*found, now);
+      auto stmt = conn.Prepare(kPollDeviceCode);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindBlob(1, device_code_hash);
+      if (rc == SQLITE_OK) rc = s.BindInt64(2, next.interval);
+      if (rc == SQLITE_OK) rc = s.BindInt64(3, next.last_polled_at);
+      if (rc == SQLITE_OK) rc = s.BindText(4, next.status);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "poll device code");
+      before = std::move(*found);
+      return {};
+    });
+    if (!r) return r.error();
+    return before;
+  }
+
+  Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredDeviceCodes, {now}, limit, "delete expired device codes");
   }
 
   Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) override {
@@ -1385,8 +1803,8 @@ class SqliteStore final : public Store {
   }
 
   // InTransaction runs `body` in one IMMEDIATE transaction (committed only when `body` succeeds)
-  // without touching the revision: user, session, code, refresh token and consent writes use it
-  // directly (see Store::Revision). IMMEDIATE, not autocommit, so a writer waits on the busy
+  // without touching the revision: user, session, code, token, revocation, device code and consent
+  // writes use it directly (see Store::Revision). IMMEDIATE, not autocommit, so a writer waits on the busy
   // timeout rather than failing on a stale snapshot.
   template <class Body>
   Result<void> InTransaction(Body&& body) {
@@ -1397,6 +1815,47 @@ class SqliteStore final : public Store {
     if (auto r = tx.Begin(); !r) return r;
     if (auto r = body(conn); !r) return r;
     return tx.Commit();
+  }
+
+  // DeleteBounded runs one of the bounded DELETE statements: `args` bound to ?1.., then `limit` to
+  // the last parameter, in one IMMEDIATE transaction; returns how many rows the statement itself
+  // deleted (cascaded rows are not counted). 0 without touching the database when limit <= 0: a
+  // negative LIMIT would mean "no limit" to SQLite.
+  Result<int64_t> DeleteBounded(std::string_view sql, std::initializer_list<int64_t> args, int64_t limit,
+                                std::string_view what) {
+    if (limit <= 0) return int64_t{0};
+    int64_t deleted = 0;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(sql);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int index = 1;
+      int rc = SQLITE_OK;
+      for (int64_t arg : args) {
+        if (rc == SQLITE_OK) rc = s.BindInt64(index++, arg);
+      }
+      if (rc == SQLITE_OK) rc = s.BindInt64(index, limit);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, what);
+      deleted = sqlite3_changes64(conn.Db());
+      return {};
+    });
+    if (!r) return r.error();
+    return deleted;
+  }
+
+  // ReadDeviceCodeIn runs a device code SELECT keyed by ?1 = `hash` (a blob) on `conn` (inside or
+  // outside a transaction): kNotFound when it yields no row.
+  static Result<DeviceCodeRecord> ReadDeviceCodeIn(Connection& conn, std::string_view sql,
+                                                   const std::string& hash) {
+    auto stmt = conn.Prepare(sql);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindBlob(1, hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get device code");
+    return ReadDeviceCode(s);
   }
 
   // GetOneUser runs a user SELECT keyed by ?1 = `key`: kNotFound when it yields no row.

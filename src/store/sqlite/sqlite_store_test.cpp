@@ -77,15 +77,23 @@ class TempFileStore final : public Store {
   Result<std::vector<SessionRecord>> ListUserSessions(const std::string& id) override {
     return inner_->ListUserSessions(id);
   }
-  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before) override {
-    return inner_->DeleteExpiredSessions(created_before, seen_before);
+  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before, int64_t limit) override {
+    return inner_->DeleteExpiredSessions(created_before, seen_before, limit);
+  }
+  Result<void> AddSessionClient(const std::string& h, const std::string& client_id) override {
+    return inner_->AddSessionClient(h, client_id);
+  }
+  Result<std::vector<std::string>> ListSessionClients(const std::string& h) override {
+    return inner_->ListSessionClients(h);
   }
   Result<void> CreateCode(const AuthorizationCodeRecord& c) override { return inner_->CreateCode(c); }
   Result<AuthorizationCodeRecord> RedeemCode(const std::string& h, int64_t now) override {
     return inner_->RedeemCode(h, now);
   }
   Result<AuthorizationCodeRecord> GetCode(const std::string& h) override { return inner_->GetCode(h); }
-  Result<int64_t> DeleteExpiredCodes(int64_t now) override { return inner_->DeleteExpiredCodes(now); }
+  Result<int64_t> DeleteExpiredCodes(int64_t now, int64_t limit) override {
+    return inner_->DeleteExpiredCodes(now, limit);
+  }
   Result<void> CreateRefreshToken(const RefreshTokenRecord& r) override {
     return inner_->CreateRefreshToken(r);
   }
@@ -99,12 +107,42 @@ class TempFileStore final : public Store {
   Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
     return inner_->RevokeRefreshFamily(family_id);
   }
-  Result<int64_t> RevokeUserClientRefreshTokens(const std::string& user_id,
-                                                const std::string& client_id) override {
-    return inner_->RevokeUserClientRefreshTokens(user_id, client_id);
+  Result<std::vector<std::string>> RevokeRefreshTokens(const std::string& user_id,
+                                                       const std::string& client_id,
+                                                       const std::string& session_id_hash) override {
+    return inner_->RevokeRefreshTokens(user_id, client_id, session_id_hash);
   }
-  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now) override {
-    return inner_->DeleteExpiredRefreshTokens(now);
+  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now, int64_t limit) override {
+    return inner_->DeleteExpiredRefreshTokens(now, limit);
+  }
+  Result<void> CreateAccessToken(const AccessTokenRecord& t) override { return inner_->CreateAccessToken(t); }
+  Result<AccessTokenRecord> GetAccessToken(const std::string& h) override {
+    return inner_->GetAccessToken(h);
+  }
+  Result<void> RevokeAccessToken(const std::string& h) override { return inner_->RevokeAccessToken(h); }
+  Result<int64_t> DeleteExpiredAccessTokens(int64_t now, int64_t limit) override {
+    return inner_->DeleteExpiredAccessTokens(now, limit);
+  }
+  Result<void> PutRevocation(const RevocationRecord& r) override { return inner_->PutRevocation(r); }
+  Result<int64_t> LatestRevocation(const std::vector<std::string>& keys) override {
+    return inner_->LatestRevocation(keys);
+  }
+  Result<int64_t> DeleteExpiredRevocations(int64_t now, int64_t limit) override {
+    return inner_->DeleteExpiredRevocations(now, limit);
+  }
+  Result<void> CreateDeviceCode(const DeviceCodeRecord& d) override { return inner_->CreateDeviceCode(d); }
+  Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& h) override {
+    return inner_->GetDeviceCodeByUserCode(h);
+  }
+  Result<DeviceCodeRecord> DecideDeviceCode(const std::string& h, bool approve,
+                                            const DeviceCodeRecord& decision, int64_t now) override {
+    return inner_->DecideDeviceCode(h, approve, decision, now);
+  }
+  Result<DeviceCodeRecord> PollDeviceCode(const std::string& h, int64_t now) override {
+    return inner_->PollDeviceCode(h, now);
+  }
+  Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {
+    return inner_->DeleteExpiredDeviceCodes(now, limit);
   }
   Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) override {
     return inner_->GetConsent(user_id, client_id);
@@ -150,6 +188,33 @@ std::unique_ptr<Store> OpenOrDie(const std::string& path) {
   return store ? std::move(*store) : nullptr;
 }
 
+// kAllVersions: what schema_migrations lists once every migration has run.
+const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5"};
+
+// kUndoMigration5 turns a current file back into what a version-4 binary left: migration 5's
+// tables and client columns gone, and its row in schema_migrations.
+constexpr const char* kUndoMigration5 =
+    "DELETE FROM schema_migrations WHERE version = 5; DROP TABLE session_clients; "
+    "DROP TABLE access_tokens; DROP TABLE revocations; DROP TABLE device_codes; "
+    "ALTER TABLE clients DROP COLUMN access_token_format; "
+    "ALTER TABLE clients DROP COLUMN backchannel_logout_uri; "
+    "ALTER TABLE clients DROP COLUMN backchannel_logout_session_required; "
+    "ALTER TABLE clients DROP COLUMN introspect_any; ";
+
+// AsUpgradedFrom returns `c` as a database at schema `version` that is migrated to the current
+// one reads it back: the client columns added after `version` hold their defaults.
+ClientRecord AsUpgradedFrom(ClientRecord c, int version) {
+  const ClientRecord defaults;
+  if (version < 4) c.id_token_signed_response_alg = defaults.id_token_signed_response_alg;
+  if (version < 5) {
+    c.access_token_format = defaults.access_token_format;
+    c.backchannel_logout_uri = defaults.backchannel_logout_uri;
+    c.backchannel_logout_session_required = defaults.backchannel_logout_session_required;
+    c.introspect_any = defaults.introspect_any;
+  }
+  return c;
+}
+
 TEST(SqliteStoreTest, DataPersistsAcrossCloseAndReopen) {
   TempDb db;
   ClientRecord awkward = MakeAwkwardClient();
@@ -179,10 +244,10 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   { ASSERT_NE(OpenOrDie(db.path()), nullptr); }
   auto first = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(*first, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(*first, kAllVersions);
   auto applied_at = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT applied_at FROM schema_migrations");
   ASSERT_TRUE(applied_at.has_value());
-  ASSERT_EQ(applied_at->size(), 4u);
+  ASSERT_EQ(applied_at->size(), kAllVersions.size());
   for (const auto& t : *applied_at) EXPECT_GT(std::stoll(t), 1600000000);
 
   // A second open with data in place neither re-runs a migration (its CREATE TABLE would fail) nor
@@ -197,7 +262,7 @@ TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   EXPECT_TRUE(store->GetClient("app").has_value());
   auto second = sqlite::QueryFirstColumnForTesting(db.path(), kVersions);
   ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(*second, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(*second, kAllVersions);
 }
 
 TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
@@ -218,7 +283,7 @@ TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(*versions, kAllVersions);
 }
 
 TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
@@ -237,9 +302,10 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
   ASSERT_TRUE(
       sqlite::ExecForTesting(
           db.path(),
-          "DELETE FROM schema_migrations WHERE version >= 2; DROP TABLE consents; DROP TABLE secrets; "
-          "DROP TABLE refresh_tokens; DROP TABLE authorization_codes; DROP TABLE sessions; "
-          "DROP TABLE users; ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
+          std::string(kUndoMigration5) +
+              "DELETE FROM schema_migrations WHERE version >= 2; DROP TABLE consents; DROP TABLE secrets; "
+              "DROP TABLE refresh_tokens; DROP TABLE authorization_codes; DROP TABLE sessions; "
+              "DROP TABLE users; ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
           .has_value());
   auto tables = sqlite::QueryFirstColumnForTesting(
       db.path(), "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'users'");
@@ -251,13 +317,12 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
-  // Existing rows and the revision survive the upgrade; the column migration 4 adds reads as ''.
-  ClientRecord upgraded = awkward;
-  upgraded.id_token_signed_response_alg.clear();
+  EXPECT_EQ(*versions, kAllVersions);
+  // Existing rows and the revision survive the upgrade; the columns migrations 4 and 5 add read as
+  // their defaults.
   auto got = store->GetClient(awkward.client_id);
   ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(*got, upgraded);
+  EXPECT_EQ(*got, AsUpgradedFrom(awkward, 1));
   EXPECT_EQ(*store->ListSigningKeys(), std::vector<SigningKeyRecord>{key});
   EXPECT_EQ(*store->Revision(), revision);
   // And users work.
@@ -511,22 +576,21 @@ TEST(SqliteStoreTest, UpgradingAVersion2DatabaseAddsSessionsAndCodesAndKeepsUser
     revision = *store->Revision();
   }
   // What a version-2 binary left: migrations 1 and 2 only.
-  ASSERT_TRUE(sqlite::ExecForTesting(db.path(),
-                                     "DELETE FROM schema_migrations WHERE version >= 3; "
-                                     "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
-                                     "DROP TABLE authorization_codes; DROP TABLE sessions; "
-                                     "ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
+  ASSERT_TRUE(sqlite::ExecForTesting(
+                  db.path(), std::string(kUndoMigration5) +
+                                 "DELETE FROM schema_migrations WHERE version >= 3; "
+                                 "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
+                                 "DROP TABLE authorization_codes; DROP TABLE sessions; "
+                                 "ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
                   .has_value());
   auto store = OpenOrDie(db.path());
   ASSERT_NE(store, nullptr);
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(*versions, kAllVersions);
   EXPECT_EQ(*store->GetUser(MakeAwkwardUser().user_id), MakeAwkwardUser());
-  ClientRecord upgraded = MakeClient("app");
-  upgraded.id_token_signed_response_alg.clear();  // the column migration 4 adds reads as ''
-  EXPECT_EQ(*store->GetClient("app"), upgraded);
+  EXPECT_EQ(*store->GetClient("app"), AsUpgradedFrom(MakeClient("app"), 2));
   EXPECT_EQ(*store->Revision(), revision);
   SessionRecord s = MakeSession("s", MakeAwkwardUser().user_id);
   ASSERT_TRUE(store->CreateSession(s).has_value());
@@ -552,21 +616,20 @@ TEST(SqliteStoreTest, UpgradingAVersion3DatabaseAddsRefreshTokensAndConsentsAndK
     revision = *store->Revision();
   }
   // What a version-3 binary left: migrations 1 to 3 only.
-  ASSERT_TRUE(sqlite::ExecForTesting(db.path(),
-                                     "DELETE FROM schema_migrations WHERE version = 4; "
-                                     "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
-                                     "ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
+  ASSERT_TRUE(sqlite::ExecForTesting(
+                  db.path(), std::string(kUndoMigration5) +
+                                 "DELETE FROM schema_migrations WHERE version = 4; "
+                                 "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
+                                 "ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
                   .has_value());
   auto store = OpenOrDie(db.path());
   ASSERT_NE(store, nullptr);
   auto versions =
       sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(versions.has_value());
-  EXPECT_EQ(*versions, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(*versions, kAllVersions);
   EXPECT_EQ(*store->GetUser(user_id), MakeAwkwardUser());
-  ClientRecord upgraded = MakeClient("app");
-  upgraded.id_token_signed_response_alg.clear();  // the column migration 4 adds reads as ''
-  EXPECT_EQ(*store->GetClient("app"), upgraded);
+  EXPECT_EQ(*store->GetClient("app"), AsUpgradedFrom(MakeClient("app"), 3));
   EXPECT_EQ(*store->GetSession(session.id_hash), session);
   EXPECT_EQ(*store->GetCode(code.code_hash), code);
   EXPECT_EQ(*store->Revision(), revision);
@@ -679,6 +742,240 @@ TEST(SqliteStoreTest, RotationsRacingOnTwoInstancesHaveExactlyOneWinner) {
         db.path(), "SELECT count(*) FROM refresh_tokens WHERE family_id = 'fam" + r + "'");
     ASSERT_TRUE(family.has_value());
     EXPECT_EQ(*family, std::vector<std::string>{"2"}) << "round " << round;
+  }
+}
+
+TEST(SqliteStoreTest, UpgradingAVersion4DatabaseAddsTheNewTablesAndKeepsClients) {
+  TempDb db;
+  int64_t revision = 0;
+  const std::string user_id = MakeAwkwardUser().user_id;
+  const SessionRecord session = MakeSession("s", user_id);
+  const RefreshTokenRecord token = MakeRefreshToken("r", user_id);
+  {
+    auto store = OpenOrDie(db.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateClient(MakeClient("app")).has_value());
+    ASSERT_TRUE(store->CreateClient(MakeAwkwardClient()).has_value());
+    ASSERT_TRUE(store->CreateUser(MakeAwkwardUser()).has_value());
+    ASSERT_TRUE(store->CreateSession(session).has_value());
+    ASSERT_TRUE(store->CreateRefreshToken(token).has_value());
+    ASSERT_TRUE(store->PutConsent(MakeConsent(user_id, "app")).has_value());
+    revision = *store->Revision();
+  }
+  // What a version-4 binary left: migrations 1 to 4 only.
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), kUndoMigration5).has_value());
+  auto tables = sqlite::QueryFirstColumnForTesting(
+      db.path(),
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('session_clients', "
+      "'access_tokens', 'revocations', 'device_codes')");
+  ASSERT_TRUE(tables.has_value());
+  ASSERT_TRUE(tables->empty());
+  auto columns = sqlite::QueryFirstColumnForTesting(
+      db.path(), "SELECT count(*) FROM pragma_table_info('clients') WHERE name = 'introspect_any'");
+  ASSERT_TRUE(columns.has_value());
+  ASSERT_EQ(*columns, std::vector<std::string>{"0"});
+
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  auto versions =
+      sqlite::QueryFirstColumnForTesting(db.path(), "SELECT version FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(versions.has_value());
+  EXPECT_EQ(*versions, kAllVersions);
+  // The clients keep every field they had; the new ones read as their defaults.
+  EXPECT_EQ(*store->GetClient("app"), AsUpgradedFrom(MakeClient("app"), 4));
+  EXPECT_EQ(*store->GetClient(MakeAwkwardClient().client_id), AsUpgradedFrom(MakeAwkwardClient(), 4));
+  EXPECT_EQ(store->GetClient("app")->access_token_format, "jwt");
+  EXPECT_EQ(*store->ListClients(), (std::vector<ClientRecord>{AsUpgradedFrom(MakeClient("app"), 4),
+                                                              AsUpgradedFrom(MakeAwkwardClient(), 4)}));
+  EXPECT_EQ(*store->Revision(), revision);
+  EXPECT_EQ(*store->GetUser(user_id), MakeAwkwardUser());
+  EXPECT_EQ(*store->GetSession(session.id_hash), session);
+  EXPECT_EQ(*store->GetRefreshToken(token.token_hash), token);
+  EXPECT_EQ(*store->GetConsent(user_id, "app"), MakeConsent(user_id, "app"));
+  // And the new fields and tables work, on rows from before the upgrade too.
+  ASSERT_TRUE(store->UpdateClient(MakeClient("app")).has_value());
+  EXPECT_EQ(*store->GetClient("app"), MakeClient("app"));
+  ASSERT_TRUE(store->AddSessionClient(session.id_hash, "app").has_value());
+  EXPECT_EQ(*store->ListSessionClients(session.id_hash), std::vector<std::string>{"app"});
+  const AccessTokenRecord access = MakeAccessToken("a", user_id);
+  ASSERT_TRUE(store->CreateAccessToken(access).has_value());
+  EXPECT_EQ(*store->GetAccessToken(access.token_hash), access);
+  ASSERT_TRUE(store->PutRevocation({"user:x", 10, 20}).has_value());
+  EXPECT_EQ(*store->LatestRevocation({"user:x"}), 10);
+  const DeviceCodeRecord device = MakeDeviceCode("d");
+  ASSERT_TRUE(store->CreateDeviceCode(device).has_value());
+  EXPECT_EQ(*store->GetDeviceCodeByUserCode(device.user_code_hash), device);
+}
+
+TEST(SqliteStoreTest, NewTablesHaveTheirIndexes) {
+  TempDb db;
+  { ASSERT_NE(OpenOrDie(db.path()), nullptr); }
+  auto indexes = sqlite::QueryFirstColumnForTesting(
+      db.path(),
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('session_clients', "
+      "'access_tokens', 'revocations', 'device_codes') ORDER BY name");
+  ASSERT_TRUE(indexes.has_value());
+  EXPECT_EQ(*indexes,
+            (std::vector<std::string>{
+                "access_tokens_by_expires_at", "access_tokens_by_user", "device_codes_by_expires_at",
+                "device_codes_by_user", "revocations_by_expires_at", "sqlite_autoindex_access_tokens_1",
+                "sqlite_autoindex_device_codes_1", "sqlite_autoindex_device_codes_2",
+                "sqlite_autoindex_revocations_1", "sqlite_autoindex_session_clients_1"}));
+}
+
+TEST(SqliteStoreTest, DeletingAUserRowCascadesToAccessTokensDeviceCodesAndSessionClients) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(store->CreateUser(MakeUser("v")).has_value());
+  for (const char* user : {"u", "v"}) {
+    const std::string id = user;
+    ASSERT_TRUE(store->CreateSession(MakeSession("s" + id, id)).has_value());
+    ASSERT_TRUE(store->AddSessionClient(Hash("s" + id), "app-" + id).has_value());
+    ASSERT_TRUE(store->CreateAccessToken(MakeAccessToken(id, id)).has_value());
+    ASSERT_TRUE(store->CreateDeviceCode(MakeDeviceCode(id)).has_value());
+    ASSERT_TRUE(store->DecideDeviceCode(Hash("uc-" + id), true, MakeDecision(id), 1000).has_value());
+  }
+  ASSERT_TRUE(store->CreateAccessToken(MakeAccessToken("client", "")).has_value());
+  ASSERT_TRUE(store->CreateDeviceCode(MakeDeviceCode("undecided")).has_value());
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), "DELETE FROM users WHERE user_id = 'u'").has_value());
+  // Rows with no user (NULL) stay; NULL reads back as "" through QueryFirstColumnForTesting.
+  auto tokens = sqlite::QueryFirstColumnForTesting(
+      db.path(), "SELECT coalesce(user_id, 'NULL') FROM access_tokens ORDER BY user_id");
+  ASSERT_TRUE(tokens.has_value());
+  EXPECT_EQ(*tokens, (std::vector<std::string>{"NULL", "v"}));
+  auto codes = sqlite::QueryFirstColumnForTesting(
+      db.path(), "SELECT coalesce(user_id, 'NULL') FROM device_codes ORDER BY user_id");
+  ASSERT_TRUE(codes.has_value());
+  EXPECT_EQ(*codes, (std::vector<std::string>{"NULL", "v"}));
+  auto clients = sqlite::QueryFirstColumnForTesting(db.path(), "SELECT client_id FROM session_clients");
+  ASSERT_TRUE(clients.has_value());
+  EXPECT_EQ(*clients, std::vector<std::string>{"app-v"});
+  // Rows naming no user or session are refused by the schema itself.
+  EXPECT_FALSE(sqlite::ExecForTesting(
+                   db.path(), "INSERT INTO access_tokens (token_hash, user_id) VALUES (X'01', 'ghost')")
+                   .has_value());
+  EXPECT_FALSE(
+      sqlite::ExecForTesting(
+          db.path(),
+          "INSERT INTO device_codes (device_code_hash, user_code_hash, user_id) VALUES (X'01', X'02', "
+          "'ghost')")
+          .has_value());
+  EXPECT_FALSE(sqlite::ExecForTesting(db.path(),
+                                      "INSERT INTO session_clients (id_hash, client_id) VALUES (X'01', 'a')")
+                   .has_value());
+}
+
+TEST(SqliteStoreTest, NewHashesAreStoredAsBlobsAndMissingUsersAsNull) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(store->CreateSession(MakeSession("s", "u")).has_value());
+  ASSERT_TRUE(store->AddSessionClient(Hash("s"), "app").has_value());
+  ASSERT_TRUE(store->CreateAccessToken(MakeAccessToken("client", "")).has_value());
+  ASSERT_TRUE(store->CreateDeviceCode(MakeDeviceCode("d")).has_value());
+  auto types = sqlite::QueryFirstColumnForTesting(
+      db.path(),
+      "SELECT typeof(id_hash) || ' ' || length(id_hash) FROM session_clients UNION ALL "
+      "SELECT typeof(token_hash) || ' ' || length(token_hash) || ' ' || typeof(user_id) FROM access_tokens "
+      "UNION ALL SELECT typeof(device_code_hash) || ' ' || typeof(user_code_hash) || ' ' || "
+      "typeof(session_id_hash) || ' ' || typeof(user_id) FROM device_codes");
+  ASSERT_TRUE(types.has_value());
+  EXPECT_EQ(*types, (std::vector<std::string>{"blob 32", "blob 32 null", "blob blob blob null"}));
+  ASSERT_TRUE(store->DecideDeviceCode(Hash("uc-d"), true, MakeDecision("u"), 1000).has_value());
+  auto decided = sqlite::QueryFirstColumnForTesting(
+      db.path(), "SELECT typeof(user_id) || ' ' || user_id || ' ' || status FROM device_codes");
+  ASSERT_TRUE(decided.has_value());
+  EXPECT_EQ(*decided, std::vector<std::string>{"text u approved"});
+}
+
+TEST(SqliteStoreTest, PollsRacingOnTwoInstancesHaveExactlyOneWinner) {
+  // Two processes sharing the file answer the same device's polls at once, after the approval:
+  // BEGIN IMMEDIATE serialises them, so exactly one sees "approved" and issues tokens (RFC 8628
+  // §3.5); every other poll sees "consumed" and, being too soon, raises the interval.
+  TempDb db;
+  auto one = OpenOrDie(db.path());
+  auto two = OpenOrDie(db.path());
+  ASSERT_NE(one, nullptr);
+  ASSERT_NE(two, nullptr);
+  ASSERT_TRUE(one->CreateUser(MakeUser("u")).has_value());
+  constexpr int kRounds = 10;
+  constexpr int kThreadsPerInstance = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    const DeviceCodeRecord d = MakeDeviceCode("race" + std::to_string(round), 2000);
+    ASSERT_TRUE(one->CreateDeviceCode(d).has_value());
+    ASSERT_TRUE(two->DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1000).has_value());
+    std::atomic<int> approved{0};
+    std::atomic<int> consumed{0};
+    std::atomic<int> others{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2 * kThreadsPerInstance; ++t) {
+      Store* store = t % 2 == 0 ? one.get() : two.get();
+      threads.emplace_back([&, store] {
+        while (!go.load()) std::this_thread::yield();
+        auto r = store->PollDeviceCode(d.device_code_hash, 1010);
+        if (r.has_value() && r->status == "approved") {
+          ++approved;
+        } else if (r.has_value() && r->status == "consumed") {
+          ++consumed;
+        } else {
+          ++others;
+        }
+      });
+    }
+    go.store(true);
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(approved.load(), 1) << "round " << round;
+    EXPECT_EQ(consumed.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
+    EXPECT_EQ(others.load(), 0) << "round " << round;
+    auto after = one->GetDeviceCodeByUserCode(d.user_code_hash);
+    ASSERT_TRUE(after.has_value());
+    EXPECT_EQ(after->status, "consumed");
+    EXPECT_EQ(after->interval, 5 + 5 * (2 * kThreadsPerInstance - 1)) << "round " << round;
+  }
+}
+
+TEST(SqliteStoreTest, DecisionsRacingOnTwoInstancesHaveExactlyOneWinner) {
+  TempDb db;
+  auto one = OpenOrDie(db.path());
+  auto two = OpenOrDie(db.path());
+  ASSERT_NE(one, nullptr);
+  ASSERT_NE(two, nullptr);
+  ASSERT_TRUE(one->CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(one->CreateUser(MakeUser("v")).has_value());
+  constexpr int kRounds = 5;
+  constexpr int kThreadsPerInstance = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    const DeviceCodeRecord d = MakeDeviceCode("race" + std::to_string(round), 2000);
+    ASSERT_TRUE(one->CreateDeviceCode(d).has_value());
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    std::atomic<int> others{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2 * kThreadsPerInstance; ++t) {
+      Store* store = t % 2 == 0 ? one.get() : two.get();
+      threads.emplace_back([&, store, t] {
+        while (!go.load()) std::this_thread::yield();
+        auto r =
+            store->DecideDeviceCode(d.user_code_hash, t % 4 < 2, MakeDecision(t % 4 < 2 ? "u" : "v"), 1000);
+        if (r.has_value()) {
+          ++wins;
+        } else if (r.error() == Error::kConflict) {
+          ++conflicts;
+        } else {
+          ++others;
+        }
+      });
+    }
+    go.store(true);
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
+    EXPECT_EQ(others.load(), 0) << "round " << round;
   }
 }
 

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
@@ -39,6 +41,10 @@ inline ClientRecord MakeClient(const std::string& id) {
   c.access_token_lifetime = 600;
   c.access_token_alg = "ES256";
   c.id_token_signed_response_alg = "PS256";
+  c.access_token_format = "opaque";
+  c.backchannel_logout_uri = "https://" + id + ".example/backchannel-logout";
+  c.backchannel_logout_session_required = true;
+  c.introspect_any = false;
   c.created_at = 1700000000;
   c.updated_at = 1700000001;
   return c;
@@ -69,6 +75,10 @@ inline ClientRecord MakeAwkwardClient() {
   c.access_token_alg = "";
   // The store does not validate algs (oauth::ValidateClient does), so this one only tests bytes.
   c.id_token_signed_response_alg = "EdDSA\0'\"\n\xc3\xa9\xff"s;
+  c.access_token_format = "jwt\0opaque \"\xff"s;
+  c.backchannel_logout_uri = "https://rp.example/logout?sid=\"1\"&x=\xc3\xa9\n\0"s;
+  c.backchannel_logout_session_required = false;  // the booleans the other way round from MakeClient
+  c.introspect_any = true;
   c.created_at = 9223372036854775807LL;
   c.updated_at = -1;
   return c;
@@ -203,6 +213,69 @@ inline RefreshTokenRecord MakeRefreshToken(const std::string& seed, const std::s
   return r;
 }
 
+// MakeAccessToken returns an unrevoked opaque access token of `user_id` (empty: a client's own
+// token) with every field set and awkward bytes in the free-text ones; token_hash is
+// Hash("at-" + seed).
+inline AccessTokenRecord MakeAccessToken(const std::string& seed, const std::string& user_id,
+                                         int64_t expires_at = 2000) {
+  using namespace std::string_literals;
+  AccessTokenRecord t;
+  t.token_hash = Hash("at-" + seed);
+  t.client_id = "client \"a\"";
+  t.subject = user_id.empty() ? t.client_id : user_id;
+  t.user_id = user_id;
+  t.scope = "openid \xc3\xa9\0x"s;
+  t.audience = "https://api.example/\n";
+  t.grant_id = user_id.empty() ? "" : "fam-" + seed;
+  t.auth_time = 990;
+  t.created_at = 1000;
+  t.expires_at = expires_at;
+  t.revoked = false;
+  return t;
+}
+
+// MakeDeviceCode returns a pending, never polled device authorization expiring at `expires_at`, with
+// awkward bytes in the free-text fields; device_code_hash is Hash("dc-" + seed) and user_code_hash
+// Hash("uc-" + seed).
+inline DeviceCodeRecord MakeDeviceCode(const std::string& seed, int64_t expires_at = 2000) {
+  using namespace std::string_literals;
+  DeviceCodeRecord d;
+  d.device_code_hash = Hash("dc-" + seed);
+  d.user_code_hash = Hash("uc-" + seed);
+  d.client_id = "tv \"" + seed + "\"";
+  d.scope = "openid offline_access";
+  d.device_info = "Mozilla/5.0 (\"TV\")\n\xc3\xa9\0 203.0.113.7"s;
+  d.created_at = 1000;
+  d.expires_at = expires_at;
+  d.interval = 5;
+  d.last_polled_at = 0;
+  d.status = "pending";
+  return d;
+}
+
+// MakeDecision returns what an approval page passes to DecideDeviceCode for `user_id`.
+inline DeviceCodeRecord MakeDecision(const std::string& user_id) {
+  using namespace std::string_literals;
+  DeviceCodeRecord d;
+  d.user_id = user_id;
+  d.session_id_hash = Hash("session-" + user_id);
+  d.auth_time = 1100;
+  d.amr = "pwd\0otp"s;
+  d.acr = "\xff\xfe";
+  return d;
+}
+
+// Decided returns `d` as DecideDeviceCode leaves it after `decision`.
+inline DeviceCodeRecord Decided(DeviceCodeRecord d, bool approve, const DeviceCodeRecord& decision) {
+  d.status = approve ? "approved" : "denied";
+  d.user_id = decision.user_id;
+  d.session_id_hash = decision.session_id_hash;
+  d.auth_time = decision.auth_time;
+  d.amr = decision.amr;
+  d.acr = decision.acr;
+  return d;
+}
+
 // MakeConsent returns a consent of `user_id` for `client_id` with every field set.
 inline ConsentRecord MakeConsent(const std::string& user_id, const std::string& client_id,
                                  const std::string& scope = "openid profile", int64_t at = 1000) {
@@ -323,6 +396,7 @@ TYPED_TEST_P(StoreContractTest, AllFieldsRoundTripExactly) {
   ClientRecord empty;  // every string and list empty, defaults elsewhere
   empty.client_id = "empty";
   empty.token_endpoint_auth_method = "";
+  empty.access_token_format = "";
   ASSERT_TRUE(this->store().CreateClient(awkward).has_value());
   ASSERT_TRUE(this->store().CreateClient(empty).has_value());
 
@@ -340,6 +414,10 @@ TYPED_TEST_P(StoreContractTest, AllFieldsRoundTripExactly) {
   EXPECT_EQ(got->access_token_lifetime, awkward.access_token_lifetime);
   EXPECT_EQ(got->access_token_alg, awkward.access_token_alg);
   EXPECT_EQ(got->id_token_signed_response_alg, awkward.id_token_signed_response_alg);
+  EXPECT_EQ(got->access_token_format, awkward.access_token_format);
+  EXPECT_EQ(got->backchannel_logout_uri, awkward.backchannel_logout_uri);
+  EXPECT_EQ(got->backchannel_logout_session_required, awkward.backchannel_logout_session_required);
+  EXPECT_EQ(got->introspect_any, awkward.introspect_any);
   EXPECT_EQ(got->created_at, awkward.created_at);
   EXPECT_EQ(got->updated_at, awkward.updated_at);
   EXPECT_EQ(*got, awkward);
@@ -812,16 +890,16 @@ TYPED_TEST_P(StoreContractTest, DeleteExpiredSessionsByEitherClock) {
   for (const auto& s : {too_old, idle, both, edge, fresh})
     ASSERT_TRUE(this->store().CreateSession(s).has_value());
 
-  auto deleted = this->store().DeleteExpiredSessions(100, 200);
+  auto deleted = this->store().DeleteExpiredSessions(100, 200, 100);
   ASSERT_TRUE(deleted.has_value());
   EXPECT_EQ(*deleted, 3);
   EXPECT_EQ(*this->store().ListUserSessions("u"), (std::vector<SessionRecord>{edge, fresh}));
-  EXPECT_EQ(*this->store().DeleteExpiredSessions(100, 200), 0);
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(100, 200, 100), 0);
   // Only the idle clock.
-  EXPECT_EQ(*this->store().DeleteExpiredSessions(0, 201), 1);
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(0, 201, 100), 1);
   EXPECT_EQ(*this->store().ListUserSessions("u"), std::vector<SessionRecord>{fresh});
   // Only the absolute clock.
-  EXPECT_EQ(*this->store().DeleteExpiredSessions(901, 0), 1);
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(901, 0, 100), 1);
   EXPECT_TRUE(this->store().ListUserSessions("u")->empty());
 }
 
@@ -892,7 +970,7 @@ TYPED_TEST_P(StoreContractTest, DeleteExpiredCodesCountsAndKeepsLiveOnes) {
   ASSERT_TRUE(this->store().CreateCode(MakeCode("live", "u", 101)).has_value());
   ASSERT_TRUE(this->store().CreateCode(MakeCode("used", "u", 500)).has_value());
   ASSERT_TRUE(this->store().RedeemCode(Hash("used"), 0).has_value());
-  auto deleted = this->store().DeleteExpiredCodes(100);
+  auto deleted = this->store().DeleteExpiredCodes(100, 100);
   ASSERT_TRUE(deleted.has_value());
   EXPECT_EQ(*deleted, 2);
   EXPECT_EQ(this->store().GetCode(Hash("past")).error(), Error::kNotFound);
@@ -900,8 +978,8 @@ TYPED_TEST_P(StoreContractTest, DeleteExpiredCodesCountsAndKeepsLiveOnes) {
   EXPECT_TRUE(this->store().GetCode(Hash("live")).has_value());
   // A used but unexpired code stays, so a replay is still recognised as one.
   EXPECT_EQ(this->store().RedeemCode(Hash("used"), 100).error(), Error::kConflict);
-  EXPECT_EQ(*this->store().DeleteExpiredCodes(100), 0);
-  EXPECT_EQ(*this->store().DeleteExpiredCodes(1000), 2);
+  EXPECT_EQ(*this->store().DeleteExpiredCodes(100, 100), 0);
+  EXPECT_EQ(*this->store().DeleteExpiredCodes(1000, 100), 2);
 }
 
 TYPED_TEST_P(StoreContractTest, ConcurrentRedemptionsHaveExactlyOneWinner) {
@@ -961,13 +1039,13 @@ TYPED_TEST_P(StoreContractTest, SessionAndCodeWritesLeaveRevisionUnchanged) {
   ASSERT_TRUE(this->store().TouchSession(Hash("s"), 5).has_value());
   ASSERT_TRUE(this->store().RevokeSession(Hash("s")).has_value());
   EXPECT_FALSE(this->store().CreateSession(MakeSession("s", "u")).has_value());
-  EXPECT_EQ(*this->store().DeleteExpiredSessions(9999, 9999), 1);
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(9999, 9999, 100), 1);
   EXPECT_EQ(this->RevisionNow(), before) << "after session writes";
   ASSERT_TRUE(this->store().CreateCode(MakeCode("c", "u", 100)).has_value());
   ASSERT_TRUE(this->store().RedeemCode(Hash("c"), 0).has_value());
   EXPECT_FALSE(this->store().RedeemCode(Hash("c"), 0).has_value());
   EXPECT_FALSE(this->store().CreateCode(MakeCode("c", "u")).has_value());
-  EXPECT_EQ(*this->store().DeleteExpiredCodes(100), 1);
+  EXPECT_EQ(*this->store().DeleteExpiredCodes(100, 100), 1);
   EXPECT_EQ(this->RevisionNow(), before) << "after code writes";
 }
 
@@ -1209,29 +1287,75 @@ TYPED_TEST_P(StoreContractTest, RevokeRefreshFamilyCountsNewlyRevoked) {
       Error::kNotFound);
 }
 
-TYPED_TEST_P(StoreContractTest, RevokeUserClientRefreshTokensCountsNewlyRevoked) {
+TYPED_TEST_P(StoreContractTest, RevokeRefreshTokensFiltersAndReturnsNewlyRevokedFamilies) {
   ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
   ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
-  auto make = [](const std::string& seed, const std::string& user, const std::string& client) {
-    RefreshTokenRecord r = MakeRefreshToken(seed, user, "fam-" + seed);
+  // Each token: user, client, session seed, family. Families are given out of byte order, and two
+  // tokens share "fam-z" so that it must come back once.
+  auto make = [](const std::string& seed, const std::string& user, const std::string& client,
+                 const std::string& session, const std::string& family) {
+    RefreshTokenRecord r = MakeRefreshToken(seed, user, family);
     r.client_id = client;
+    r.session_id_hash = session.empty() ? "" : Hash("s-" + session);
     return r;
   };
-  RefreshTokenRecord ua1 = make("ua1", "u", "a");
-  RefreshTokenRecord ua2 = make("ua2", "u", "a");
-  RefreshTokenRecord ub = make("ub", "u", "b");
-  RefreshTokenRecord va = make("va", "v", "a");
-  for (const auto& t : {ua1, ua2, ub, va}) ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
-  auto revoked = this->store().RevokeUserClientRefreshTokens("u", "a");
-  ASSERT_TRUE(revoked.has_value());
-  EXPECT_EQ(*revoked, 2);
-  EXPECT_TRUE(this->store().GetRefreshToken(ua1.token_hash)->revoked);
-  EXPECT_TRUE(this->store().GetRefreshToken(ua2.token_hash)->revoked);
-  EXPECT_EQ(*this->store().GetRefreshToken(ub.token_hash), ub);
-  EXPECT_EQ(*this->store().GetRefreshToken(va.token_hash), va);
-  EXPECT_EQ(*this->store().RevokeUserClientRefreshTokens("u", "a"), 0);
-  EXPECT_EQ(*this->store().RevokeUserClientRefreshTokens("ghost", "a"), 0);
-  EXPECT_EQ(*this->store().RevokeUserClientRefreshTokens("u", "c"), 0);
+  const RefreshTokenRecord tokens[] = {
+      make("1", "u", "a", "s1", "fam-z"), make("2", "u", "a", "s1", "fam-z"),
+      make("3", "u", "a", "s2", "fam-b"), make("4", "u", "b", "s1", "fam-\xc3\xa9"),
+      make("5", "u", "b", "s2", "fam-A"), make("6", "u", "b", "", "fam-nosession"),
+      make("7", "v", "a", "s1", "fam-v"),
+  };
+  for (const auto& t : tokens) ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+  auto revoked_set = [&]() {
+    std::set<std::string> hashes;
+    for (const auto& t : tokens) {
+      if (this->store().GetRefreshToken(t.token_hash)->revoked) hashes.insert(t.token_hash);
+    }
+    return hashes;
+  };
+  using Families = std::vector<std::string>;
+
+  // Client and session: only that client's tokens from that session.
+  auto both = this->store().RevokeRefreshTokens("u", "a", Hash("s-s1"));
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ(*both, Families{"fam-z"}) << "distinct";
+  EXPECT_EQ(revoked_set(), (std::set<std::string>{tokens[0].token_hash, tokens[1].token_hash}));
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("u", "a", Hash("s-s1")), Families{}) << "nothing new";
+
+  // Session only (logout of one browser): every client of that session.
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("u", "", Hash("s-s2")), (Families{"fam-A", "fam-b"}));
+  EXPECT_TRUE(this->store().GetRefreshToken(tokens[2].token_hash)->revoked);
+  EXPECT_TRUE(this->store().GetRefreshToken(tokens[4].token_hash)->revoked);
+  EXPECT_FALSE(this->store().GetRefreshToken(tokens[3].token_hash)->revoked);
+
+  // Client only (consent revoked): a family already revoked is not listed again.
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("u", "b", ""), (Families{"fam-nosession", "fam-\xc3\xa9"}));
+  EXPECT_EQ(*this->store().GetRefreshToken(tokens[6].token_hash), tokens[6]) << "other users keep theirs";
+
+  // Both empty (log out everywhere): whatever is left of the user's; here, nothing.
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("u", "", ""), Families{});
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("v", "", ""), Families{"fam-v"});
+  EXPECT_EQ(revoked_set().size(), std::size(tokens));
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("ghost", "", ""), Families{});
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("u", "c", ""), Families{});
+}
+
+TYPED_TEST_P(StoreContractTest, RevokeRefreshTokensWithBothFiltersEmptyRevokesEveryToken) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  RefreshTokenRecord a = MakeRefreshToken("a", "u", "f2");
+  RefreshTokenRecord b = MakeRefreshToken("b", "u", "f1");
+  b.client_id = "other";
+  b.session_id_hash = "";
+  RefreshTokenRecord c = MakeRefreshToken("c", "u", "f3");
+  c.revoked = true;  // already revoked: its family is not newly revoked
+  RefreshTokenRecord d = MakeRefreshToken("d", "v", "f4");
+  for (const auto& t : {a, b, c, d}) ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+  auto families = this->store().RevokeRefreshTokens("u", "", "");
+  ASSERT_TRUE(families.has_value());
+  EXPECT_EQ(*families, (std::vector<std::string>{"f1", "f2"}));
+  for (const auto& t : {a, b, c}) EXPECT_TRUE(this->store().GetRefreshToken(t.token_hash)->revoked);
+  EXPECT_EQ(*this->store().GetRefreshToken(d.token_hash), d);
 }
 
 TYPED_TEST_P(StoreContractTest, DeleteExpiredRefreshTokensByEitherClock) {
@@ -1246,16 +1370,16 @@ TYPED_TEST_P(StoreContractTest, DeleteExpiredRefreshTokensByEitherClock) {
   rotated.revoked = true;
   for (const auto& t : {idle, absolute, both, live, rotated})
     ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
-  auto deleted = this->store().DeleteExpiredRefreshTokens(100);
+  auto deleted = this->store().DeleteExpiredRefreshTokens(100, 100);
   ASSERT_TRUE(deleted.has_value());
   EXPECT_EQ(*deleted, 3);
   for (const auto& t : {idle, absolute, both})
     EXPECT_EQ(this->store().GetRefreshToken(t.token_hash).error(), Error::kNotFound);
   EXPECT_EQ(*this->store().GetRefreshToken(live.token_hash), live);
   EXPECT_EQ(*this->store().GetRefreshToken(rotated.token_hash), rotated);
-  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(100), 0);
-  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(101), 1);
-  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(1000), 1);
+  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(100, 100), 0);
+  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(101, 100), 1);
+  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(1000, 100), 1);
 }
 
 TYPED_TEST_P(StoreContractTest, ConcurrentRotationsHaveExactlyOneWinner) {
@@ -1439,9 +1563,10 @@ TYPED_TEST_P(StoreContractTest, RefreshTokenAndConsentWritesLeaveRevisionUnchang
       this->store().RotateRefreshToken(Hash("rt-a"), MakeRefreshToken("b", "u"), 1500, 30).has_value());
   EXPECT_FALSE(
       this->store().RotateRefreshToken(Hash("rt-a"), MakeRefreshToken("c", "u"), 1500, 30).has_value());
-  EXPECT_EQ(*this->store().RevokeUserClientRefreshTokens("u", MakeRefreshToken("a", "u").client_id), 2);
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("u", MakeRefreshToken("a", "u").client_id, ""),
+            std::vector<std::string>{"fam"});
   EXPECT_EQ(*this->store().RevokeRefreshFamily("fam"), 0);
-  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(9999), 2);
+  EXPECT_EQ(*this->store().DeleteExpiredRefreshTokens(9999, 100), 2);
   EXPECT_EQ(this->RevisionNow(), before) << "after refresh token writes";
   ASSERT_TRUE(this->store().PutConsent(MakeConsent("u", "a")).has_value());
   ASSERT_TRUE(this->store().PutConsent(MakeConsent("u", "a", "openid", 2000)).has_value());
@@ -1450,6 +1575,529 @@ TYPED_TEST_P(StoreContractTest, RefreshTokenAndConsentWritesLeaveRevisionUnchang
   EXPECT_EQ(this->RevisionNow(), before) << "after consent writes";
   ASSERT_TRUE(this->store().DeleteUser("u").has_value());
   EXPECT_EQ(this->RevisionNow(), before) << "after DeleteUser";
+}
+
+TYPED_TEST_P(StoreContractTest, NewClientFieldsHaveDefaultsAndRoundTrip) {
+  // A client built without the new fields reads back with their defaults.
+  ClientRecord plain;
+  plain.client_id = "plain";
+  ASSERT_TRUE(this->store().CreateClient(plain).has_value());
+  auto got = this->store().GetClient("plain");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->access_token_format, "jwt");
+  EXPECT_EQ(got->backchannel_logout_uri, "");
+  EXPECT_FALSE(got->backchannel_logout_session_required);
+  EXPECT_FALSE(got->introspect_any);
+  EXPECT_EQ(*got, plain);
+  // Each field changes on its own, and back.
+  ClientRecord changed = plain;
+  changed.access_token_format = "opaque";
+  ASSERT_TRUE(this->store().UpdateClient(changed).has_value());
+  EXPECT_EQ(*this->store().GetClient("plain"), changed);
+  changed.backchannel_logout_uri = "https://rp.example/bc";
+  ASSERT_TRUE(this->store().UpdateClient(changed).has_value());
+  EXPECT_EQ(*this->store().GetClient("plain"), changed);
+  changed.backchannel_logout_session_required = true;
+  ASSERT_TRUE(this->store().UpdateClient(changed).has_value());
+  EXPECT_EQ(*this->store().GetClient("plain"), changed);
+  changed.introspect_any = true;
+  ASSERT_TRUE(this->store().UpdateClient(changed).has_value());
+  EXPECT_EQ(*this->store().GetClient("plain"), changed);
+  EXPECT_EQ(*this->store().ListClients(), std::vector<ClientRecord>{changed});
+  ASSERT_TRUE(this->store().UpdateClient(plain).has_value());
+  EXPECT_EQ(*this->store().GetClient("plain"), plain);
+}
+
+TYPED_TEST_P(StoreContractTest, SessionClientsAreIdempotentOrderedAndNeedASession) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const SessionRecord s = MakeSession("s", "u");
+  const SessionRecord t = MakeSession("t", "u");
+  ASSERT_TRUE(this->store().CreateSession(s).has_value());
+  ASSERT_TRUE(this->store().CreateSession(t).has_value());
+  auto none = this->store().ListSessionClients(s.id_hash);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  using namespace std::string_literals;
+  const std::vector<std::string> clients = {"b", "\xc3\xa9t\xc3\xa9", "a", "ab", "B", "", "a\0b"s};
+  for (const auto& c : clients) ASSERT_TRUE(this->store().AddSessionClient(s.id_hash, c).has_value());
+  ASSERT_TRUE(this->store().AddSessionClient(s.id_hash, "a").has_value()) << "a repeat is no error";
+  ASSERT_TRUE(this->store().AddSessionClient(t.id_hash, "z").has_value());
+  std::vector<std::string> expected = clients;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*this->store().ListSessionClients(s.id_hash), expected);
+  EXPECT_EQ(*this->store().ListSessionClients(t.id_hash), std::vector<std::string>{"z"});
+  // Unknown session: kNotFound on write, empty on read; keys are every byte.
+  EXPECT_EQ(this->store().AddSessionClient(Hash("ghost"), "a").error(), Error::kNotFound);
+  EXPECT_TRUE(this->store().ListSessionClients(Hash("ghost"))->empty());
+  EXPECT_TRUE(this->store().ListSessionClients(s.id_hash.substr(0, 16))->empty());
+  // A revoked session still records its clients (logout needs them).
+  ASSERT_TRUE(this->store().RevokeSession(t.id_hash).has_value());
+  ASSERT_TRUE(this->store().AddSessionClient(t.id_hash, "y").has_value());
+  EXPECT_EQ(*this->store().ListSessionClients(t.id_hash), (std::vector<std::string>{"y", "z"}));
+}
+
+TYPED_TEST_P(StoreContractTest, DeleteExpiredSessionsHonoursTheLimitAndDropsTheirClients) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  for (int i = 0; i < 5; ++i) {
+    SessionRecord old = MakeSession("old" + std::to_string(i), "u", 10);
+    ASSERT_TRUE(this->store().CreateSession(old).has_value());
+    ASSERT_TRUE(this->store().AddSessionClient(old.id_hash, "app").has_value());
+  }
+  const SessionRecord live = MakeSession("live", "u", 900);
+  ASSERT_TRUE(this->store().CreateSession(live).has_value());
+  ASSERT_TRUE(this->store().AddSessionClient(live.id_hash, "app").has_value());
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(100, 0, 0), 0) << "limit 0 deletes nothing";
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(100, 0, 2), 2);
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(100, 0, 2), 2);
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(100, 0, 2), 1);
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(100, 0, 2), 0);
+  EXPECT_EQ(*this->store().ListUserSessions("u"), std::vector<SessionRecord>{live});
+  EXPECT_EQ(*this->store().ListSessionClients(live.id_hash), std::vector<std::string>{"app"});
+  // The deleted sessions' clients went with them: a session re-created under the same hash (a
+  // cookie value never repeats; this only checks that no row was left behind) starts empty.
+  for (int i = 0; i < 5; ++i) {
+    const SessionRecord again = MakeSession("old" + std::to_string(i), "u", 900);
+    EXPECT_TRUE(this->store().ListSessionClients(again.id_hash)->empty()) << i;
+    ASSERT_TRUE(this->store().CreateSession(again).has_value());
+    EXPECT_TRUE(this->store().ListSessionClients(again.id_hash)->empty()) << i;
+  }
+}
+
+TYPED_TEST_P(StoreContractTest, EveryDeleteExpiredHonoursTheLimit) {
+  // For each kind: five expired records and one live one; limit 2 deletes 2, 2, 1, then 0, and the
+  // live record stays. A limit of 0 or less deletes nothing.
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  for (int i = 0; i < 6; ++i) {
+    const std::string n = std::to_string(i);
+    const int64_t expires_at = i < 5 ? 100 : 101;
+    ASSERT_TRUE(this->store().CreateCode(MakeCode("c" + n, "u", expires_at)).has_value());
+    ASSERT_TRUE(this->store()
+                    .CreateRefreshToken(MakeRefreshToken("r" + n, "u", "f" + n, expires_at, 5000))
+                    .has_value());
+    ASSERT_TRUE(
+        this->store().CreateAccessToken(MakeAccessToken("a" + n, i % 2 ? "u" : "", expires_at)).has_value());
+    ASSERT_TRUE(this->store().PutRevocation({"jti:" + n, 50, expires_at}).has_value());
+    ASSERT_TRUE(this->store().CreateDeviceCode(MakeDeviceCode("d" + n, expires_at)).has_value());
+  }
+  struct Kind {
+    const char* name;
+    std::function<Result<int64_t>(int64_t)> delete_expired;  // at now = 100, with this limit
+  };
+  Store& store = this->store();
+  const Kind kinds[] = {
+      {"codes", [&](int64_t limit) { return store.DeleteExpiredCodes(100, limit); }},
+      {"refresh tokens", [&](int64_t limit) { return store.DeleteExpiredRefreshTokens(100, limit); }},
+      {"access tokens", [&](int64_t limit) { return store.DeleteExpiredAccessTokens(100, limit); }},
+      {"revocations", [&](int64_t limit) { return store.DeleteExpiredRevocations(100, limit); }},
+      {"device codes", [&](int64_t limit) { return store.DeleteExpiredDeviceCodes(100, limit); }},
+  };
+  for (const auto& kind : kinds) {
+    SCOPED_TRACE(kind.name);
+    EXPECT_EQ(*kind.delete_expired(0), 0);
+    EXPECT_EQ(*kind.delete_expired(-1), 0);
+    for (int64_t expected : {2, 2, 1, 0}) EXPECT_EQ(*kind.delete_expired(2), expected);
+  }
+  for (int i = 0; i < 5; ++i) {
+    const std::string n = std::to_string(i);
+    EXPECT_EQ(store.GetCode(Hash("c" + n)).error(), Error::kNotFound);
+    EXPECT_EQ(store.GetRefreshToken(Hash("rt-r" + n)).error(), Error::kNotFound);
+    EXPECT_EQ(store.GetAccessToken(Hash("at-a" + n)).error(), Error::kNotFound);
+    EXPECT_EQ(store.GetDeviceCodeByUserCode(Hash("uc-d" + n)).error(), Error::kNotFound);
+  }
+  EXPECT_EQ(*store.LatestRevocation({"jti:0", "jti:1", "jti:2", "jti:3", "jti:4"}), 0);
+  EXPECT_EQ(*store.GetCode(Hash("c5")), MakeCode("c5", "u", 101));
+  EXPECT_EQ(*store.GetRefreshToken(Hash("rt-r5")), MakeRefreshToken("r5", "u", "f5", 101, 5000));
+  EXPECT_EQ(*store.GetAccessToken(Hash("at-a5")), MakeAccessToken("a5", "u", 101));
+  EXPECT_EQ(*store.LatestRevocation({"jti:5"}), 50);
+  EXPECT_EQ(*store.GetDeviceCodeByUserCode(Hash("uc-d5")), MakeDeviceCode("d5", 101));
+}
+
+TYPED_TEST_P(StoreContractTest, AccessTokenRoundTripsEveryFieldAndDuplicateIsConflict) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  AccessTokenRecord user_token = MakeAccessToken("a", "u");
+  AccessTokenRecord client_token = MakeAccessToken("b", "");  // client_credentials: no user
+  AccessTokenRecord stored_revoked = MakeAccessToken("c", "u", 9223372036854775807LL);
+  stored_revoked.revoked = true;
+  stored_revoked.created_at = -9223372036854775807LL - 1;
+  AccessTokenRecord empty;  // empty hash and strings
+  for (const auto& t : {user_token, client_token, stored_revoked, empty})
+    ASSERT_TRUE(this->store().CreateAccessToken(t).has_value());
+  auto got = this->store().GetAccessToken(user_token.token_hash);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->token_hash.size(), 32u);
+  EXPECT_EQ(got->scope, user_token.scope);
+  EXPECT_EQ(*got, user_token);
+  EXPECT_EQ(*this->store().GetAccessToken(client_token.token_hash), client_token);
+  EXPECT_EQ(*this->store().GetAccessToken(stored_revoked.token_hash), stored_revoked);
+  EXPECT_EQ(*this->store().GetAccessToken(""), empty);
+  // The key is every byte.
+  EXPECT_EQ(this->store().GetAccessToken(std::string(1, '\0')).error(), Error::kNotFound);
+  std::string other = user_token.token_hash;
+  other[31] = '\x01';
+  EXPECT_EQ(this->store().GetAccessToken(other).error(), Error::kNotFound);
+
+  AccessTokenRecord dup = MakeAccessToken("a", "v");
+  dup.scope = "impostor";
+  EXPECT_EQ(this->store().CreateAccessToken(dup).error(), Error::kConflict);
+  EXPECT_EQ(*this->store().GetAccessToken(user_token.token_hash), user_token);
+  EXPECT_EQ(this->store().CreateAccessToken(MakeAccessToken("d", "ghost")).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetAccessToken(Hash("at-d")).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, RevokeAndDeleteExpiredAccessTokens) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const AccessTokenRecord a = MakeAccessToken("a", "u", 100);
+  const AccessTokenRecord b = MakeAccessToken("b", "", 101);
+  ASSERT_TRUE(this->store().CreateAccessToken(a).has_value());
+  ASSERT_TRUE(this->store().CreateAccessToken(b).has_value());
+  ASSERT_TRUE(this->store().RevokeAccessToken(a.token_hash).has_value());
+  ASSERT_TRUE(this->store().RevokeAccessToken(a.token_hash).has_value()) << "revoking twice is not an error";
+  AccessTokenRecord a_revoked = a;
+  a_revoked.revoked = true;
+  EXPECT_EQ(*this->store().GetAccessToken(a.token_hash), a_revoked);
+  EXPECT_EQ(*this->store().GetAccessToken(b.token_hash), b);
+  EXPECT_EQ(this->store().RevokeAccessToken(Hash("at-missing")).error(), Error::kNotFound);
+  // expires_at <= now is expired.
+  EXPECT_EQ(*this->store().DeleteExpiredAccessTokens(99, 100), 0);
+  EXPECT_EQ(*this->store().DeleteExpiredAccessTokens(100, 100), 1);
+  EXPECT_EQ(this->store().GetAccessToken(a.token_hash).error(), Error::kNotFound);
+  EXPECT_EQ(*this->store().DeleteExpiredAccessTokens(101, 100), 1);
+  EXPECT_EQ(this->store().GetAccessToken(b.token_hash).error(), Error::kNotFound);
+}
+
+TYPED_TEST_P(StoreContractTest, PutRevocationNeverLowersValues) {
+  ASSERT_TRUE(this->store().PutRevocation({"grant:g", 100, 500}).has_value());
+  EXPECT_EQ(*this->store().LatestRevocation({"grant:g"}), 100);
+  // Lower on both: nothing changes (the entry must still outlive the tokens it matches).
+  ASSERT_TRUE(this->store().PutRevocation({"grant:g", 50, 400}).has_value());
+  EXPECT_EQ(*this->store().LatestRevocation({"grant:g"}), 100);
+  EXPECT_EQ(*this->store().DeleteExpiredRevocations(499, 100), 0) << "expires_at was not lowered";
+  // Higher revoked_at, lower expires_at: only revoked_at rises.
+  ASSERT_TRUE(this->store().PutRevocation({"grant:g", 200, 300}).has_value());
+  EXPECT_EQ(*this->store().LatestRevocation({"grant:g"}), 200);
+  EXPECT_EQ(*this->store().DeleteExpiredRevocations(499, 100), 0);
+  // Lower revoked_at, higher expires_at: only expires_at rises.
+  ASSERT_TRUE(this->store().PutRevocation({"grant:g", 150, 800}).has_value());
+  EXPECT_EQ(*this->store().LatestRevocation({"grant:g"}), 200);
+  EXPECT_EQ(*this->store().DeleteExpiredRevocations(799, 100), 0);
+  EXPECT_EQ(*this->store().DeleteExpiredRevocations(800, 100), 1) << "expires_at <= now is expired";
+  EXPECT_EQ(*this->store().LatestRevocation({"grant:g"}), 0);
+  // Once deleted, the key starts afresh.
+  ASSERT_TRUE(this->store().PutRevocation({"grant:g", 10, 20}).has_value());
+  EXPECT_EQ(*this->store().LatestRevocation({"grant:g"}), 10);
+}
+
+TYPED_TEST_P(StoreContractTest, LatestRevocationTakesTheLargestOverSeveralKeys) {
+  using namespace std::string_literals;
+  const std::string awkward = "jti:\0\xff\"x\"\n"s;
+  ASSERT_TRUE(this->store().PutRevocation({"user:u", 300, 1000}).has_value());
+  ASSERT_TRUE(this->store().PutRevocation({"grant:g", 500, 1000}).has_value());
+  ASSERT_TRUE(this->store().PutRevocation({"jti:1", 400, 10}).has_value());  // expired, still counted
+  ASSERT_TRUE(this->store().PutRevocation({awkward, 700, 1000}).has_value());
+  using Keys = std::vector<std::string>;
+  EXPECT_EQ(*this->store().LatestRevocation(Keys{}), 0);
+  EXPECT_EQ(*this->store().LatestRevocation(Keys{"jti:none", "grant:none"}), 0);
+  EXPECT_EQ(*this->store().LatestRevocation(Keys{"user:u"}), 300);
+  EXPECT_EQ(*this->store().LatestRevocation(Keys{"jti:1", "grant:g", "user:u"}), 500);
+  EXPECT_EQ(*this->store().LatestRevocation(Keys{"jti:1", "user:u", "jti:none"}), 400);
+  EXPECT_EQ(*this->store().LatestRevocation(Keys{"user:u", "user:u"}), 300) << "a repeated key";
+  EXPECT_EQ(*this->store().LatestRevocation(Keys{awkward, "user:u"}), 700);
+  // Keys are exact: no prefix or case folding.
+  EXPECT_EQ(*this->store().LatestRevocation(Keys{"jti:", "user:U", "grant:g ", "jti:\0"s}), 0);
+  // Many keys, the match last.
+  Keys many;
+  for (int i = 0; i < 40; ++i) many.push_back("jti:many-" + std::to_string(i));
+  EXPECT_EQ(*this->store().LatestRevocation(many), 0);
+  many.push_back("grant:g");
+  EXPECT_EQ(*this->store().LatestRevocation(many), 500);
+}
+
+TYPED_TEST_P(StoreContractTest, DeviceCodeRoundTripsEveryFieldAndEitherHashConflicts) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const DeviceCodeRecord pending = MakeDeviceCode("p");
+  // Stored as given, whatever the state.
+  DeviceCodeRecord approved = Decided(MakeDeviceCode("a", 9223372036854775807LL), true, MakeDecision("u"));
+  approved.interval = 25;
+  approved.last_polled_at = 1234;
+  approved.created_at = -9223372036854775807LL - 1;
+  for (const auto& d : {pending, approved}) ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+  auto got = this->store().GetDeviceCodeByUserCode(pending.user_code_hash);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->device_code_hash.size(), 32u);
+  EXPECT_EQ(got->device_info, pending.device_info);
+  EXPECT_EQ(*got, pending);
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(approved.user_code_hash), approved);
+  // Looked up by the user code only, every byte of it.
+  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(pending.device_code_hash).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(pending.user_code_hash.substr(0, 16)).error(),
+            Error::kNotFound);
+  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(Hash("uc-missing")).error(), Error::kNotFound);
+
+  DeviceCodeRecord same_device = MakeDeviceCode("x");
+  same_device.device_code_hash = pending.device_code_hash;
+  DeviceCodeRecord same_user_code = MakeDeviceCode("y");
+  same_user_code.user_code_hash = pending.user_code_hash;
+  EXPECT_EQ(this->store().CreateDeviceCode(same_device).error(), Error::kConflict);
+  EXPECT_EQ(this->store().CreateDeviceCode(same_user_code).error(), Error::kConflict);
+  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(same_device.user_code_hash).error(), Error::kNotFound)
+      << "nothing written";
+  EXPECT_EQ(this->store().PollDeviceCode(same_user_code.device_code_hash, 1000).error(), Error::kNotFound)
+      << "nothing written";
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(pending.user_code_hash), pending);
+}
+
+TYPED_TEST_P(StoreContractTest, DecideDeviceCodeOnceOnlyWhilePendingAndUnexpired) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  const DeviceCodeRecord a = MakeDeviceCode("a", 2000);
+  const DeviceCodeRecord b = MakeDeviceCode("b", 2000);
+  const DeviceCodeRecord expired = MakeDeviceCode("e", 1500);
+  for (const auto& d : {a, b, expired}) ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+
+  // The decision's other fields are ignored.
+  DeviceCodeRecord decision = MakeDecision("u");
+  decision.client_id = "not written";
+  decision.scope = "admin";
+  decision.status = "consumed";
+  decision.interval = 1;
+  decision.expires_at = 99999;
+  auto approved = this->store().DecideDeviceCode(a.user_code_hash, true, decision, 1999);
+  ASSERT_TRUE(approved.has_value());
+  EXPECT_EQ(*approved, a) << "the record as it was before";
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(a.user_code_hash), Decided(a, true, MakeDecision("u")));
+  // A second decision, either way and by anyone: kConflict, nothing changes.
+  EXPECT_EQ(this->store().DecideDeviceCode(a.user_code_hash, false, MakeDecision("v"), 1999).error(),
+            Error::kConflict);
+  EXPECT_EQ(this->store().DecideDeviceCode(a.user_code_hash, true, MakeDecision("u"), 1999).error(),
+            Error::kConflict);
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(a.user_code_hash), Decided(a, true, MakeDecision("u")));
+
+  // Denial records who denied, and is final too.
+  auto denied = this->store().DecideDeviceCode(b.user_code_hash, false, MakeDecision("v"), 1000);
+  ASSERT_TRUE(denied.has_value());
+  EXPECT_EQ(*denied, b);
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(b.user_code_hash), Decided(b, false, MakeDecision("v")));
+  EXPECT_EQ(this->store().DecideDeviceCode(b.user_code_hash, true, MakeDecision("u"), 1000).error(),
+            Error::kConflict);
+
+  // Expired (expires_at <= now) or unknown: kNotFound, nothing changes.
+  EXPECT_EQ(this->store().DecideDeviceCode(expired.user_code_hash, true, MakeDecision("u"), 1500).error(),
+            Error::kNotFound);
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(expired.user_code_hash), expired);
+  EXPECT_EQ(this->store().DecideDeviceCode(Hash("uc-missing"), true, MakeDecision("u"), 0).error(),
+            Error::kNotFound);
+  EXPECT_EQ(this->store().DecideDeviceCode(a.device_code_hash, true, MakeDecision("u"), 0).error(),
+            Error::kNotFound)
+      << "keyed by the user code, not the device code";
+}
+
+TYPED_TEST_P(StoreContractTest, DecideDeviceCodeForAnUnknownUserIsNotFoundAndLeavesItPending) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const DeviceCodeRecord d = MakeDeviceCode("d", 2000);
+  ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+  EXPECT_EQ(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("ghost"), 1000).error(),
+            Error::kNotFound);
+  EXPECT_EQ(this->store().DecideDeviceCode(d.user_code_hash, false, MakeDecision(""), 1000).error(),
+            Error::kNotFound);
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(d.user_code_hash), d);
+  // Still pending: a real user may decide it.
+  ASSERT_TRUE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1000).has_value());
+  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(d.user_code_hash)->status, "approved");
+}
+
+TYPED_TEST_P(StoreContractTest, PollDeviceCodeSlowsDownAndConsumesAnApprovalOnce) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  DeviceCodeRecord d = MakeDeviceCode("d", 2000);
+  ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+  auto stored = [&]() { return *this->store().GetDeviceCodeByUserCode(d.user_code_hash); };
+  // poll returns the record before the poll and checks the state after it.
+  auto poll = [&](int64_t now, const DeviceCodeRecord& expected_before, int64_t interval_after,
+                  const std::string& status_after) {
+    SCOPED_TRACE("poll at " + std::to_string(now));
+    auto r = this->store().PollDeviceCode(d.device_code_hash, now);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(*r, expected_before);
+    DeviceCodeRecord after = expected_before;
+    after.interval = interval_after;
+    after.last_polled_at = now;
+    after.status = status_after;
+    EXPECT_EQ(stored(), after);
+  };
+  poll(1000, d, 5, "pending");          // the first poll is never too soon
+  poll(1003, stored(), 10, "pending");  // 3 < 5: slow_down, +5
+  poll(1012, stored(), 15, "pending");  // 9 < 10: again, +5
+  poll(1027, stored(), 15, "pending");  // 15 is not < 15: on time, interval kept
+  ASSERT_TRUE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1028).has_value());
+  // Too soon even though approved: not consumed (the caller answers slow_down, not tokens).
+  poll(1030, stored(), 20, "approved");
+  poll(1050, stored(), 20, "consumed");  // on time: this poll is the one that gets the tokens
+  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(d.user_code_hash)->status, "consumed");
+  poll(1070, stored(), 20, "consumed");  // and never again
+  EXPECT_EQ(this->store().PollDeviceCode(Hash("dc-missing"), 1000).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().PollDeviceCode(d.user_code_hash, 1000).error(), Error::kNotFound)
+      << "keyed by the device code, not the user code";
+}
+
+TYPED_TEST_P(StoreContractTest, PollDeviceCodeNeverConsumesAnExpiredOrUndecidedCode) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const DeviceCodeRecord late = MakeDeviceCode("late", 2000);
+  const DeviceCodeRecord denied = MakeDeviceCode("denied", 2000);
+  for (const auto& d : {late, denied}) ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+  ASSERT_TRUE(this->store().DecideDeviceCode(late.user_code_hash, true, MakeDecision("u"), 1000).has_value());
+  ASSERT_TRUE(
+      this->store().DecideDeviceCode(denied.user_code_hash, false, MakeDecision("u"), 1000).has_value());
+  // expires_at <= now: approved but expired stays approved.
+  auto r = this->store().PollDeviceCode(late.device_code_hash, 2000);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, "approved");
+  DeviceCodeRecord late_after = Decided(late, true, MakeDecision("u"));
+  late_after.last_polled_at = 2000;
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(late.user_code_hash), late_after);
+  auto d = this->store().PollDeviceCode(denied.device_code_hash, 1500);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->status, "denied");
+  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(denied.user_code_hash)->status, "denied");
+}
+
+TYPED_TEST_P(StoreContractTest, ConcurrentPollsOfAnApprovedCodeHaveExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 10;
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  for (int round = 0; round < kRounds; ++round) {
+    const DeviceCodeRecord d = MakeDeviceCode("race" + std::to_string(round), 2000);
+    ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+    ASSERT_TRUE(this->store().PollDeviceCode(d.device_code_hash, 1000).has_value());
+    ASSERT_TRUE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1001).has_value());
+    std::atomic<int> approved{0};
+    std::atomic<int> consumed{0};
+    std::atomic<int> others{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        while (!go.load()) std::this_thread::yield();
+        auto r = this->store().PollDeviceCode(d.device_code_hash, 1010);  // past the 5 s interval
+        if (!r.has_value()) {
+          ++others;
+        } else if (r->status == "approved") {
+          ++approved;
+        } else if (r->status == "consumed") {
+          ++consumed;
+        } else {
+          ++others;
+        }
+      });
+    }
+    go.store(true);
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(approved.load(), 1) << "round " << round;
+    EXPECT_EQ(consumed.load(), kThreads - 1) << "round " << round;
+    EXPECT_EQ(others.load(), 0) << "round " << round;
+    // Every later poll came in the same second as the winner's: each one raised the interval once.
+    auto after = this->store().GetDeviceCodeByUserCode(d.user_code_hash);
+    ASSERT_TRUE(after.has_value());
+    EXPECT_EQ(after->status, "consumed");
+    EXPECT_EQ(after->interval, 5 + 5 * (kThreads - 1)) << "round " << round;
+  }
+}
+
+TYPED_TEST_P(StoreContractTest, ConcurrentDecisionsHaveExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  const DeviceCodeRecord d = MakeDeviceCode("race", 2000);
+  ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+  std::atomic<int> wins{0};
+  std::atomic<int> conflicts{0};
+  std::atomic<int> winner{-1};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      while (!go.load()) std::this_thread::yield();
+      auto r =
+          this->store().DecideDeviceCode(d.user_code_hash, t % 2 == 0, MakeDecision(t % 2 ? "v" : "u"), 1000);
+      if (r.has_value()) {
+        ++wins;
+        winner.store(t);
+      } else if (r.error() == Error::kConflict) {
+        ++conflicts;
+      }
+    });
+  }
+  go.store(true);
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(wins.load(), 1);
+  EXPECT_EQ(conflicts.load(), kThreads - 1);
+  const int w = winner.load();
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(d.user_code_hash),
+            Decided(d, w % 2 == 0, MakeDecision(w % 2 ? "v" : "u")));
+}
+
+TYPED_TEST_P(StoreContractTest, DeletingAUserDeletesTheirAccessTokensDeviceCodesAndSessionClients) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  const SessionRecord su = MakeSession("su", "u");
+  const SessionRecord sv = MakeSession("sv", "v");
+  for (const auto& s : {su, sv}) {
+    ASSERT_TRUE(this->store().CreateSession(s).has_value());
+    ASSERT_TRUE(this->store().AddSessionClient(s.id_hash, "app").has_value());
+  }
+  const AccessTokenRecord au = MakeAccessToken("u", "u");
+  const AccessTokenRecord av = MakeAccessToken("v", "v");
+  const AccessTokenRecord client = MakeAccessToken("client", "");
+  for (const auto& t : {au, av, client}) ASSERT_TRUE(this->store().CreateAccessToken(t).has_value());
+  const DeviceCodeRecord du = MakeDeviceCode("du");
+  const DeviceCodeRecord dv = MakeDeviceCode("dv");
+  const DeviceCodeRecord undecided = MakeDeviceCode("undecided");
+  for (const auto& d : {du, dv, undecided}) ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+  ASSERT_TRUE(this->store().DecideDeviceCode(du.user_code_hash, true, MakeDecision("u"), 1000).has_value());
+  ASSERT_TRUE(this->store().DecideDeviceCode(dv.user_code_hash, false, MakeDecision("v"), 1000).has_value());
+  ASSERT_TRUE(this->store().PutRevocation({"user:u", 1000, 5000}).has_value());
+
+  ASSERT_TRUE(this->store().DeleteUser("u").has_value());
+  EXPECT_EQ(this->store().GetAccessToken(au.token_hash).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(du.user_code_hash).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().PollDeviceCode(du.device_code_hash, 1100).error(), Error::kNotFound);
+  EXPECT_TRUE(this->store().ListSessionClients(su.id_hash)->empty());
+  EXPECT_EQ(this->store().AddSessionClient(su.id_hash, "app").error(), Error::kNotFound);
+  // Other users', no user's, and the denylist stay.
+  EXPECT_EQ(*this->store().GetAccessToken(av.token_hash), av);
+  EXPECT_EQ(*this->store().GetAccessToken(client.token_hash), client);
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(dv.user_code_hash), Decided(dv, false, MakeDecision("v")));
+  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(undecided.user_code_hash), undecided);
+  EXPECT_EQ(*this->store().ListSessionClients(sv.id_hash), std::vector<std::string>{"app"});
+  EXPECT_EQ(*this->store().LatestRevocation({"user:u"}), 1000) << "revocations outlive the user";
+  // A user created later with the same id (callers never do this) does not inherit anything.
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  EXPECT_EQ(this->store().GetAccessToken(au.token_hash).error(), Error::kNotFound);
+  ASSERT_TRUE(this->store().CreateSession(su).has_value());
+  EXPECT_TRUE(this->store().ListSessionClients(su.id_hash)->empty());
+}
+
+TYPED_TEST_P(StoreContractTest, TokenRevocationDeviceCodeAndSessionClientWritesLeaveRevisionUnchanged) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateSession(MakeSession("s", "u")).has_value());
+  const int64_t before = this->RevisionNow();
+  ASSERT_TRUE(this->store().AddSessionClient(Hash("s"), "app").has_value());
+  EXPECT_FALSE(this->store().AddSessionClient(Hash("ghost"), "app").has_value());
+  ASSERT_TRUE(this->store().CreateAccessToken(MakeAccessToken("a", "u", 100)).has_value());
+  EXPECT_FALSE(this->store().CreateAccessToken(MakeAccessToken("a", "u")).has_value());
+  ASSERT_TRUE(this->store().RevokeAccessToken(Hash("at-a")).has_value());
+  EXPECT_EQ(*this->store().DeleteExpiredAccessTokens(100, 100), 1);
+  ASSERT_TRUE(this->store().PutRevocation({"jti:x", 1, 100}).has_value());
+  ASSERT_TRUE(this->store().PutRevocation({"jti:x", 2, 100}).has_value());
+  EXPECT_EQ(*this->store().DeleteExpiredRevocations(100, 100), 1);
+  const DeviceCodeRecord d = MakeDeviceCode("d", 100);
+  ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+  EXPECT_FALSE(this->store().CreateDeviceCode(d).has_value());
+  ASSERT_TRUE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 50).has_value());
+  EXPECT_FALSE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 50).has_value());
+  ASSERT_TRUE(this->store().PollDeviceCode(d.device_code_hash, 60).has_value());
+  EXPECT_EQ(*this->store().DeleteExpiredDeviceCodes(100, 100), 1);
+  EXPECT_EQ(*this->store().RevokeRefreshTokens("u", "", ""), std::vector<std::string>{});
+  EXPECT_EQ(this->RevisionNow(), before);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(
@@ -1473,10 +2121,21 @@ REGISTER_TYPED_TEST_SUITE_P(
     RotationWhoseSuccessorCannotBeInsertedWritesNothing,
     RotatingAnUnknownRevokedOrExpiredRefreshTokenIsNotFound, RotationRetryInsideTheGraceWindowWritesNothing,
     ReuseOfARotatedRefreshTokenIsConflict, RetryAfterTheSuccessorWasUsedRevokedOrDeletedIsConflict,
-    RevokeRefreshFamilyCountsNewlyRevoked, RevokeUserClientRefreshTokensCountsNewlyRevoked,
-    DeleteExpiredRefreshTokensByEitherClock, ConcurrentRotationsHaveExactlyOneWinner,
-    ConsentPutGetAndReplaceKeepsCreatedAt, ListUserConsentsIsOrderedByClientIdAndDeleteRemovesOne,
-    DeletingAUserDeletesTheirRefreshTokensAndConsents, RefreshTokenAndConsentWritesLeaveRevisionUnchanged,
-    EnsureSecretKeepsTheFirstValueStored, ConcurrentEnsureSecretAgreesOnOneValue);
+    RevokeRefreshFamilyCountsNewlyRevoked, RevokeRefreshTokensFiltersAndReturnsNewlyRevokedFamilies,
+    RevokeRefreshTokensWithBothFiltersEmptyRevokesEveryToken, DeleteExpiredRefreshTokensByEitherClock,
+    ConcurrentRotationsHaveExactlyOneWinner, ConsentPutGetAndReplaceKeepsCreatedAt,
+    ListUserConsentsIsOrderedByClientIdAndDeleteRemovesOne, DeletingAUserDeletesTheirRefreshTokensAndConsents,
+    RefreshTokenAndConsentWritesLeaveRevisionUnchanged, EnsureSecretKeepsTheFirstValueStored,
+    ConcurrentEnsureSecretAgreesOnOneValue, NewClientFieldsHaveDefaultsAndRoundTrip,
+    SessionClientsAreIdempotentOrderedAndNeedASession,
+    DeleteExpiredSessionsHonoursTheLimitAndDropsTheirClients, EveryDeleteExpiredHonoursTheLimit,
+    AccessTokenRoundTripsEveryFieldAndDuplicateIsConflict, RevokeAndDeleteExpiredAccessTokens,
+    PutRevocationNeverLowersValues, LatestRevocationTakesTheLargestOverSeveralKeys,
+    DeviceCodeRoundTripsEveryFieldAndEitherHashConflicts, DecideDeviceCodeOnceOnlyWhilePendingAndUnexpired,
+    DecideDeviceCodeForAnUnknownUserIsNotFoundAndLeavesItPending,
+    PollDeviceCodeSlowsDownAndConsumesAnApprovalOnce, PollDeviceCodeNeverConsumesAnExpiredOrUndecidedCode,
+    ConcurrentPollsOfAnApprovedCodeHaveExactlyOneWinner, ConcurrentDecisionsHaveExactlyOneWinner,
+    DeletingAUserDeletesTheirAccessTokensDeviceCodesAndSessionClients,
+    TokenRevocationDeviceCodeAndSessionClientWritesLeaveRevisionUnchanged);
 
 }  // namespace latchkey::store::testing
