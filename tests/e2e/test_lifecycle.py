@@ -7,13 +7,14 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 import unittest
 
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import basic, cli, create_client  # noqa: E402
+from harness import basic, cli, create_client, wait_until  # noqa: E402
 from signin_helpers import (Flow, Page, SignInServerTestCase, add_user, create_code_client,  # noqa: E402
                             is_html, pkce_pair, query_of, single)
 
@@ -432,6 +433,47 @@ class DeviceCodeGuessing(LifecycleBase):
         self.assertEqual(statuses[-1], 429)
         self.assertIn("Retry-After", r.headers)
         self.assertIn("Too many wrong codes", Page(r.text).text)
+
+
+AUDIT_FILE = os.path.join(tempfile.gettempdir(), f"latchkey-audit-{os.getpid()}.jsonl")
+
+
+class AuditTrail(LifecycleBase):
+    """audit.destination: a file of its own, one JSON event per action, never a token."""
+
+    server_env = {"LATCHKEY_AUDIT_DESTINATION": AUDIT_FILE}
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        if os.path.exists(AUDIT_FILE):
+            os.unlink(AUDIT_FILE)
+
+    def events(self):
+        with open(AUDIT_FILE) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def test_events_go_to_the_audit_file_without_secrets(self):
+        tokens, _ = self.sign_in()
+        self.assertEqual(self.revoke(tokens["refresh_token"]).status_code, 200)
+        wanted = {"login_succeeded", "consent_granted", "token_issued", "token_revoked"}
+        self.assertTrue(wait_until(lambda: wanted <= {e.get("event") for e in self.events()}, 5),
+                        [e.get("event") for e in self.events()])
+        revoked = [e for e in self.events() if e.get("event") == "token_revoked"][-1]
+        self.assertEqual(revoked["client_id"], WEB)
+        self.assertEqual(revoked["msg"], "audit")
+        self.assertIn("request_id", revoked)
+        self.assertIn("remote_address", revoked)
+        issued = [e for e in self.events() if e.get("event") == "token_issued"][-1]
+        self.assertTrue(issued["user_id"])
+        with open(AUDIT_FILE) as f:
+            text = f.read()
+        for secret in (tokens["access_token"], tokens["refresh_token"], tokens["id_token"], PASSWORD,
+                       self.web["client_secret"]):
+            self.assertNotIn(secret, text)
+        # The audit trail left the main log.
+        self.assertNotIn('"event":"token_revoked"', self.server.log_text())
+        self.assertEqual(os.stat(AUDIT_FILE).st_mode & 0o077, 0)  # readable by Latchkey's user only
 
 
 class AdminRevocation(LifecycleBase):
