@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -32,6 +33,12 @@
 
 namespace latchkey::cli {
 namespace {
+
+// AuditName: an audit event name for an admin command ("rotate-secret" -> "admin_client_rotate_secret").
+std::string AuditName(std::string_view noun, std::string action) {
+  std::replace(action.begin(), action.end(), '-', '_');
+  return "admin_" + std::string(noun) + "_" + action;
+}
 
 // CommonFlags: what every command accepts (DESIGN.md command-line contract).
 struct CommonFlags {
@@ -844,7 +851,16 @@ int Main(int argc, char** argv) {
   if (grant_revoke->parsed()) return UserCommand(flags, uf, grant_revoke, "revoke-consent");
 
   for (const auto& [action, cmd] : user_commands) {
-    if (cmd->parsed()) return UserCommand(flags, uf, cmd, action);
+    if (!cmd->parsed()) continue;
+    const int rc = UserCommand(flags, uf, cmd, action);
+    // Admin changes are audited (the revocation commands write their own, more detailed events).
+    static const std::vector<std::string> kChanges = {"add",    "update", "disable",      "enable",
+                                                      "delete", "import", "set-password", "sign-out"};
+    if (rc == 0 && std::find(kChanges.begin(), kChanges.end(), action) != kChanges.end()) {
+      common::LogAudit(AuditName("user", action),
+                       {{"username", action == "import" ? uf.file : uf.username}, {"by", "admin"}});
+    }
+    return rc;
   }
 
   if (serve->parsed()) {
@@ -861,11 +877,17 @@ int Main(int argc, char** argv) {
     config->dev = dev;
     return server::Serve(*config);
   }
-  if (create->parsed()) return ClientCreate(flags, cf);
-  if (update->parsed()) return ClientUpdate(flags, cf, update);
+  const auto audited = [](int rc, const std::string& action, const std::string& client_id) {
+    if (rc == 0) common::LogAudit(AuditName("client", action), {{"client_id", client_id}, {"by", "admin"}});
+    return rc;
+  };
+  if (create->parsed()) return audited(ClientCreate(flags, cf), "create", cf.id);
+  if (update->parsed()) return audited(ClientUpdate(flags, cf, update), "update", cf.id);
   if (list->parsed()) return ClientRead(flags, "", "list");
   for (const auto& [name, cmd] : by_id) {
-    if (cmd->parsed()) return ClientRead(flags, id, name);
+    if (!cmd->parsed()) continue;
+    const int rc = ClientRead(flags, id, name);
+    return name == "show" ? rc : audited(rc, name, id);
   }
   return 2;
 }

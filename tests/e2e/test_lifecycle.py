@@ -6,6 +6,7 @@ page driven like a browser, and the admin commands that sign people out everywhe
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -14,7 +15,7 @@ import unittest
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import basic, cli, create_client, wait_until  # noqa: E402
+from harness import BIN, basic, cli, create_client, wait_until  # noqa: E402
 from signin_helpers import (Flow, Page, SignInServerTestCase, add_user, create_code_client,  # noqa: E402
                             is_html, pkce_pair, query_of, single)
 
@@ -474,6 +475,19 @@ class AuditTrail(LifecycleBase):
         # The audit trail left the main log.
         self.assertNotIn('"event":"token_revoked"', self.server.log_text())
         self.assertEqual(os.stat(AUDIT_FILE).st_mode & 0o077, 0)  # readable by Latchkey's user only
+
+
+    def test_admin_changes_are_audited(self):
+        env = dict(os.environ, LATCHKEY_AUDIT_DESTINATION=AUDIT_FILE)
+        for args in (["client", "create", "--id", "audited-svc", "--scope", "api"],
+                     ["client", "rotate-secret", "audited-svc"],
+                     ["user", "disable", "dora"], ["user", "enable", "dora"]):
+            subprocess.run([BIN, *args, "--data-dir", self.data_dir], env=env, check=True, capture_output=True,
+                           timeout=60)
+        events = [(e.get("event"), e.get("client_id") or e.get("username")) for e in self.events()]
+        for wanted in [("admin_client_create", "audited-svc"), ("admin_client_rotate_secret", "audited-svc"),
+                       ("admin_user_disable", "dora"), ("admin_user_enable", "dora")]:
+            self.assertIn(wanted, events)
 
 
 class AdminRevocation(LifecycleBase):
