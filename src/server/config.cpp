@@ -167,7 +167,7 @@ const std::map<std::string, Setter>& Fields() {
       {"login.account_free_failures", Int64(&Config::login_account_free_failures, 1, 1000)},
       {"login.ip_free_failures", Int64(&Config::login_ip_free_failures, 1, 100000)},
       {"login.max_lockout", Int64(&Config::login_max_lockout, 1, 86400)},
-      {"device.code_lifetime", Int64(&Config::device_code_lifetime, 60, 3600)},
+      {"device.code_lifetime", Int64(&Config::device_code_lifetime, 5, 3600)},
       {"device.poll_interval", Int64(&Config::device_poll_interval, 1, 60)},
       {"device.free_failures", Int64(&Config::device_free_failures, 1, 1000)},
       {"logout.revoke_refresh_tokens", Bool(&Config::logout_revoke_refresh_tokens)},

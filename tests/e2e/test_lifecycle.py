@@ -416,6 +416,31 @@ class DeviceFlow(LifecycleBase):
         self.assertEqual(r.status_code, 403)
 
 
+class DeviceCodeExpiry(LifecycleBase):
+    """RFC 8628 §3.5 expired_token, with device codes that live 5 seconds."""
+
+    server_env = {"LATCHKEY_DEVICE_CODE_LIFETIME": "5", "LATCHKEY_DEVICE_POLL_INTERVAL": "1"}
+
+    def test_rfc8628_section3_5_expired_token(self):
+        r = self.http.post(self.url + "/device_authorization", data={"client_id": "lc-tv", "scope": "openid"},
+                           timeout=10)
+        d = r.json()
+        self.assertEqual(d["expires_in"], 5)
+        poll = {"grant_type": DEVICE_GRANT, "device_code": d["device_code"], "client_id": "lc-tv"}
+        self.assertEqual(self.http.post(self.url + "/token", data=poll, timeout=10).json()["error"],
+                         "authorization_pending")
+        time.sleep(5.5)
+        r = self.http.post(self.url + "/token", data=poll, timeout=10)
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(r.json()["error"], "expired_token")
+        # The page no longer accepts the code either.
+        flow = Flow(self.url)
+        self.addCleanup(flow.s.close)
+        entry = flow.s.get(self.url + "/device", timeout=10)
+        r = flow.submit(entry, "/device", {"user_code": d["user_code"]})
+        self.assertEqual(r.status_code, 404)
+
+
 class DeviceCodeGuessing(LifecycleBase):
     """RFC 8628 §5.1: wrong user codes from one address are throttled. Its own server: the throttle
     counts per address, and every test runs from 127.0.0.1."""
