@@ -3,6 +3,7 @@
 //
 // Environment:
 //   OP_MODE    cc (client_credentials scenarios, the default) | flows (sign-in flows, bench/flows.mjs)
+//              | lifecycle (introspection, revocation, device-code polling)
 //   OP_PORT    port to listen on (127.0.0.1 only)            default 3100
 //   OP_ALG     access-token signing alg: ES256 | RS256        default ES256 (cc mode)
 //   OP_CLIENT_ID / OP_CLIENT_SECRET                          default bench / bench-secret (cc mode)
@@ -16,6 +17,14 @@
 // Storage is oidc-provider's own MemoryAdapter over an expiring Map WITHOUT the default adapter's
 // 1000-entry LRU cap, which would otherwise evict sessions, grants and refresh tokens under load.
 // GET /__bench/memory (flows mode only) runs a full GC and answers {rss, heapUsed, entries}.
+//
+// lifecycle mode: the cc client (OP_CLIENT_ID, scope api) gets OPAQUE client_credentials access
+// tokens (the resource server's accessTokenFormat is 'opaque'; oidc-provider refuses to introspect
+// or revoke JWT access tokens at all: "Structured JWT Tokens cannot be introspected"); a second
+// confidential client bench-api (secret OP_API_SECRET) is the resource server that introspects
+// them; a public client bench-tv has the device authorization grant. Features introspection,
+// revocation and deviceFlow are enabled; storage is the unbounded expiring Map below (the default
+// LRU would evict the tens of thousands of tokens issued before the revocation run).
 //
 // Prints "READY <port>" on stdout once listening.
 import * as crypto from 'node:crypto';
@@ -31,8 +40,8 @@ const clientSecret = process.env.OP_CLIENT_SECRET || 'bench-secret';
 const issuer = `http://127.0.0.1:${port}`;
 const audience = 'https://api.example';
 
-if (!['cc', 'flows'].includes(mode)) {
-  console.error(`OP_MODE must be cc or flows, got ${mode}`);
+if (!['cc', 'flows', 'lifecycle'].includes(mode)) {
+  console.error(`OP_MODE must be cc, flows or lifecycle, got ${mode}`);
   process.exit(2);
 }
 if (!['ES256', 'RS256'].includes(alg)) {
@@ -48,6 +57,8 @@ function privateJwk(type, options, kid) {
 const ecKey = { ...privateJwk('ec', { namedCurve: 'P-256' }, 'bench-es256'), alg: 'ES256' };
 const rsaKey = { ...privateJwk('rsa', { modulusLength: 2048 }, 'bench-rs256'), alg: 'RS256' };
 
+const lifecycle = mode === 'lifecycle';
+const deviceGrant = 'urn:ietf:params:oauth:grant-type:device_code';
 const ccConfiguration = {
   clients: [{
     client_id: clientId,
@@ -57,15 +68,32 @@ const ccConfiguration = {
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_basic',
     scope: 'api',
-  }],
+  }, ...(lifecycle ? [{
+    client_id: 'bench-api',
+    client_secret: process.env.OP_API_SECRET || 'bench-api-secret',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'api',
+  }, {
+    client_id: 'bench-tv',
+    application_type: 'native',
+    grant_types: [deviceGrant],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'none',
+    scope: 'openid',
+  }] : [])],
   scopes: ['openid', 'offline_access', 'api'],
   jwks: { keys: [ecKey, rsaKey] },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
-    introspection: { enabled: false },
-    revocation: { enabled: false },
+    introspection: { enabled: lifecycle },
+    revocation: { enabled: lifecycle },
+    deviceFlow: { enabled: lifecycle },
     resourceIndicators: {
       enabled: true,
       defaultResource: async () => audience,
@@ -77,9 +105,9 @@ const ccConfiguration = {
         return {
           scope: 'api',
           audience,
-          accessTokenFormat: 'jwt',
+          accessTokenFormat: lifecycle ? 'opaque' : 'jwt',
           accessTokenTTL: 3600,
-          jwt: { sign: { alg } },
+          ...(lifecycle ? {} : { jwt: { sign: { alg } } }),
         };
       },
     },
@@ -132,7 +160,8 @@ class ExpiringStore {
   }
 }
 
-const store = mode === 'flows' ? new ExpiringStore() : null;
+const store = mode === 'cc' ? null : new ExpiringStore();
+if (lifecycle) ccConfiguration.adapter = (name) => new MemoryAdapter(name, store);
 const redirectUri = process.env.OP_REDIRECT_URI || `http://127.0.0.1:9/callback`;
 const flowsConfiguration = {
   clients: [{

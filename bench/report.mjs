@@ -1,11 +1,14 @@
-// Renders bench/run.sh results as markdown: node report.mjs meta.json results.jsonl [flows.jsonl]
+// Renders bench/run.sh results as markdown: node report.mjs meta.json results.jsonl [flows.jsonl] [soak.json]
 import { existsSync, readFileSync } from 'node:fs';
 
-const [metaPath, resultsPath, flowsPath] = process.argv.slice(2);
+const [metaPath, resultsPath, flowsPath, soakPath] = process.argv.slice(2);
 const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
 const readJsonl = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const rows = readJsonl(resultsPath);
 const flows = flowsPath && existsSync(flowsPath) ? readJsonl(flowsPath) : [];
+const soak = soakPath && existsSync(soakPath) && readFileSync(soakPath, 'utf8').trim()
+  ? JSON.parse(readFileSync(soakPath, 'utf8')) : null;
+const parts = meta.parts || 'all';
 
 const SCENARIOS = [
   ['cc-es256', 'client_credentials, ES256 access token (POST /token)'],
@@ -21,6 +24,10 @@ const mib = (kib) => (kib == null ? 'n/a' : (kib / 1024).toFixed(1));
 const ratio = (a, b) => (a == null || b == null || !b ? null : a / b);
 const x = (v) => (v == null ? 'n/a' : `${v.toFixed(2)}x`);
 
+const status = (v, ok) => (v == null ? 'n/a' : ok ? 'pass' : 'FAIL');
+function target(name, v, fmt, ok) { p(`| ${name} | ${v == null ? 'n/a' : fmt(v)} | ${status(v, v != null && ok(v))} |`); }
+const L = (sc) => get('latchkey', sc);
+const O = (sc) => get('oidc-provider', sc);
 const es256Sign = Number(meta.es256_sign_s);
 const rs256Sign = Number(meta.rs256_sign_s);
 const out = [];
@@ -28,12 +35,21 @@ const p = (s = '') => out.push(s);
 
 p('# Latchkey benchmark results');
 p();
-p(`- Date: ${meta.date}; commit ${meta.commit}${meta.latchkey_version ? `; ${meta.latchkey_version}` : ''}`);
+p(`- Date: ${meta.date}; commit ${meta.commit}${meta.commit_dirty === 'yes' ? ' with uncommitted bench changes' : ''}${meta.latchkey_version ? `; ${meta.latchkey_version}` : ''}`);
 p(`- Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.kernel}`);
 p(`- Reference: oidc-provider ${meta.oidc_provider_version || 'not run'} on Node.js ${meta.node} (NODE_ENV=production)`);
 p(`- Load: wrk ${meta.wrk}, ${meta.threads} threads, ${meta.connections} connections, ${meta.warmup} s warm-up + ${meta.duration} s measured per scenario, loopback`);
 p(`- Pinning: server ${meta.server_cpus ? `CPUs ${meta.server_cpus}` : 'unpinned'}, wrk ${meta.wrk_cpus ? `CPUs ${meta.wrk_cpus}` : 'unpinned'}`);
-p(`- Signing ceiling (one core, ${meta.openssl}, \`openssl speed -seconds ${meta.sign_seconds}\`): ECDSA P-256 ${n(es256Sign)} sign/s, RSA-2048 ${n(rs256Sign)} sign/s`);
+p(`- Signing ceiling (one core, ${meta.openssl}, \`openssl speed -seconds ${meta.sign_seconds}\`): ECDSA P-256 ${n(es256Sign)} sign/s` +
+  `${meta.es256_verify_s ? ` (${n(Number(meta.es256_verify_s))} verify/s)` : ''}, RSA-2048 ${n(rs256Sign)} sign/s`);
+p(`- Parts run: ${parts}`);
+const wrkRows = rows.filter((r) => SCENARIOS.some(([sc]) => sc === r.scenario));
+if (wrkRows.length || parts === 'all' || parts === 'wrk') renderWrk();
+if (flows.length || parts === 'all' || parts === 'flows') renderFlows();
+if (rows.some((r) => r.scenario.startsWith('lc-')) || soak || parts === 'all' || parts === 'lifecycle') renderLifecycle();
+console.log(out.join('\n'));
+
+function renderWrk() {
 p();
 p('## Measurements');
 p();
@@ -61,10 +77,6 @@ p('## Targets (Latchkey)');
 p();
 p('| Target | Measured | Status |');
 p('| --- | --- | --- |');
-const status = (v, ok) => (v == null ? 'n/a' : ok ? 'pass' : 'FAIL');
-const target = (name, v, fmt, ok) => p(`| ${name} | ${v == null ? 'n/a' : fmt(v)} | ${status(v, v != null && ok(v))} |`);
-const L = (sc) => get('latchkey', sc);
-const O = (sc) => get('oidc-provider', sc);
 target('client_credentials ES256: requests per CPU-s >= 8x oidc-provider',
   ratio(L('cc-es256')?.req_per_cpu_s, O('cc-es256')?.req_per_cpu_s), x, (v) => v >= 8);
 target('client_credentials ES256: requests per CPU-s >= 50% of ES256 sign/s ceiling',
@@ -75,19 +87,17 @@ target('GET /jwks: requests per CPU-s >= 5x oidc-provider',
   ratio(L('jwks')?.req_per_cpu_s, O('jwks')?.req_per_cpu_s), x, (v) => v >= 5);
 target('GET discovery: requests per CPU-s >= 5x oidc-provider',
   ratio(L('discovery')?.req_per_cpu_s, O('discovery')?.req_per_cpu_s), x, (v) => v >= 5);
-const lk = rows.filter((r) => r.server === 'latchkey');
+const lk = wrkRows.filter((r) => r.server === 'latchkey');
 const maxOf = (k) => (lk.length ? Math.max(...lk.map((r) => r[k])) : null);
 target('p99 latency < 5 ms (worst scenario)', maxOf('p99_ms'), (v) => `${v.toFixed(2)} ms`, (v) => v < 5);
 target('RSS idle < 15 MiB', maxOf('rss_idle_kib'), (v) => `${mib(v)} MiB`, (v) => v < 15 * 1024);
 target('RSS after load < 40 MiB', maxOf('rss_after_kib'), (v) => `${mib(v)} MiB`, (v) => v < 40 * 1024);
-const bad = rows.filter((r) => r.non2xx > 0 || r.socket_errors > 0);
+const bad = wrkRows.filter((r) => r.non2xx > 0 || r.socket_errors > 0);
 p();
 p(bad.length
   ? `**Warning:** non-2xx responses or socket errors in: ${bad.map((r) => `${r.server}/${r.scenario}`).join(', ')}. Those numbers do not measure successful requests.`
   : 'Every measured response was 2xx; no socket errors.');
-
-if (flows.length || meta.parts !== 'wrk') renderFlows();
-console.log(out.join('\n'));
+}
 
 // ------------------------------------------------------------------ sign-in flows (bench/flows.mjs)
 function renderFlows() {
@@ -226,5 +236,143 @@ function renderFlows() {
     p('Every measured sign-in flow operation succeeded.');
   } else {
     p('**No sign-in flow results** (the flow driver did not run or failed before measuring).');
+  }
+}
+
+// ------------------------------------------------------------------ token lifecycle (bench/lifecycle.lua)
+function renderLifecycle() {
+  const LC = [
+    ['lc-introspect-opaque', 'Introspection, opaque access token (POST introspect, `token=<same token>`)'],
+    ['lc-introspect-jwt', 'Introspection, JWT access token (ES256)'],
+    ['lc-revoke-opaque', 'Revocation, opaque access tokens (each request a different token)'],
+    ['lc-revoke-jwt', 'Revocation, JWT access tokens (each request a different token)'],
+    ['lc-device-poll', 'Device-code polling, pending codes (POST /token, device_code grant)'],
+  ];
+  const es256Verify = Number(meta.es256_verify_s) || null;
+  const us = (r) => (r?.req_per_cpu_s ? (1e6 / r.req_per_cpu_s).toFixed(0) : 'n/a');
+  const answers = (r) => {
+    const a = [];
+    if (r.active) a.push(`${n(r.active)} active`);
+    if (r.pending) a.push(`${n(r.pending)} authorization_pending`);
+    if (r.slow_down) a.push(`${n(r.slow_down)} slow_down`);
+    if (!a.length) a.push(r.non2xx ? `${n(r.non2xx)} non-2xx` : 'all 200');
+    return a.join(', ');
+  };
+  p();
+  p('## Token lifecycle: introspection, revocation, device-code polling');
+  p();
+  p(`Driven by wrk with \`bench/lifecycle.lua\` (${meta.threads} threads, ${meta.connections} connections, ${meta.warmup} s warm-up + ` +
+    `${meta.duration} s measured); every response is checked in the script and anything but the expected answer is counted ` +
+    'as unexpected. Endpoints are taken from each server\'s discovery document.');
+  p();
+  p('- **Introspection:** one client_credentials access token (scope `api`) introspected over and over by a second, ' +
+    'confidential resource-server client (Basic auth; Latchkey `--introspect-any true`); expected: 200 with `"active":true`. ' +
+    'Latchkey: opaque = a client registered with `--access-token-format opaque` (looked up by SHA-256 in SQLite), JWT = ES256 ' +
+    '(signature verified, then the denylist read in SQLite). oidc-provider: its access tokens are opaque here (resource ' +
+    'server `accessTokenFormat: \'opaque\'`); **it has no JWT row** because it refuses to introspect or revoke JWT access ' +
+    'tokens at all (`unsupported_token_type`, "Structured JWT Tokens cannot be introspected via the introspection_endpoint").');
+  p(`- **Revocation:** ${n(Number(meta.revoke_tokens))} client_credentials tokens issued first (wrk, one list per thread), then ` +
+    'revoked by the client they were issued to, each exactly once (`token_type_hint=access_token&token=...`). The warm-up ' +
+    'revokes the first tenth of every list, the measured run the rest, and ends when the lists are used up or after the ' +
+    'measured duration, whichever comes first (the Seconds column). Checked: a token is active before and inactive after. ' +
+    'Latchkey opaque = an UPDATE of its row; Latchkey JWT = signature verification + a denylist row keyed by `jti`. ' +
+    'oidc-provider deletes the token from its in-memory adapter.');
+  p(`- **Device-code polling:** ${n(Number(meta.device_codes))} pending device codes (public client, scope \`openid\`) polled ` +
+    'round-robin without waiting for the interval. Both answers are full requests with a 400: Latchkey (interval 1 s) answers ' +
+    '`slow_down` to a code polled again within its interval and records every poll (last poll time and, on slow_down, the ' +
+    'interval + 5 s) in SQLite; oidc-provider answers `authorization_pending` every time (it has no slow_down logic) and ' +
+    'writes nothing.');
+  p('- oidc-provider runs with introspection, revocation, deviceFlow, clientCredentials and resourceIndicators enabled, ' +
+    '`NODE_ENV=production`, and its MemoryAdapter over an unbounded expiring Map (the default LRU keeps only 1000 entries).');
+  p();
+  p('| Scenario | Server | Requests | Seconds | Requests/s | p50 ms | p99 ms | Server CPU s | Requests per CPU-s | CPU µs per request | Answers | Unexpected | Socket errors | RSS after MiB |');
+  p('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
+  for (const [sc, label] of LC) {
+    for (const sv of SERVERS) {
+      const r = get(sv, sc);
+      if (!r) {
+        if (sv === 'oidc-provider' && (sc === 'lc-introspect-jwt' || sc === 'lc-revoke-jwt') && get('latchkey', sc)) {
+          p(`| ${label} | ${sv} | n/a: refuses JWT access tokens (unsupported_token_type) | | | | | | | | | | | |`);
+        }
+        continue;
+      }
+      p(`| ${label} | ${sv} | ${n(r.requests)} | ${n(r.duration_s, 1)} | ${n(r.rps)} | ${n(r.p50_ms, 2)} | ${n(r.p99_ms, 2)} | ${n(r.cpu_s, 2)} | ` +
+        `${n(r.req_per_cpu_s)} | ${us(r)} | ${answers(r)} | ${r.unexpected ? `**${n(r.unexpected)}**` : 0} | ${r.socket_errors} | ${mib(r.rss_after_kib)} |`);
+    }
+  }
+  p();
+  p('### Token lifecycle: Latchkey / oidc-provider');
+  p();
+  p('| Scenario | Requests/s | Requests per CPU-s | p99 latency | RSS after load |');
+  p('| --- | ---: | ---: | ---: | ---: |');
+  for (const [sc, label] of LC) {
+    const a = get('latchkey', sc);
+    const b = get('oidc-provider', sc);
+    if (!a && !b) continue;
+    if (!b && (sc === 'lc-introspect-jwt' || sc === 'lc-revoke-jwt')) {
+      const bo = get('oidc-provider', sc.replace('-jwt', '-opaque'));
+      p(`| ${label} | n/a | n/a (oidc-provider: no JWT introspection/revocation; against its opaque row: ${x(ratio(a?.req_per_cpu_s, bo?.req_per_cpu_s))}) | n/a | n/a |`);
+      continue;
+    }
+    p(`| ${label} | ${x(ratio(a?.rps, b?.rps))} | ${x(ratio(a?.req_per_cpu_s, b?.req_per_cpu_s))} | ${x(ratio(a?.p99_ms, b?.p99_ms))} | ${x(ratio(a?.rss_after_kib, b?.rss_after_kib))} |`);
+  }
+  const jwt = get('latchkey', 'lc-introspect-jwt');
+  if (jwt && es256Verify) {
+    p();
+    p(`JWT introspection needs one ES256 verification per request: at most ${n(es256Verify)} per CPU-s on one core ` +
+      `(\`openssl speed\`), ${(1e6 / es256Verify).toFixed(0)} µs each; Latchkey reached ${n(jwt.req_per_cpu_s)} per CPU-s ` +
+      `(${((100 * jwt.req_per_cpu_s) / es256Verify).toFixed(1)}% of that ceiling).`);
+  }
+  p();
+  p('### Token lifecycle targets (Latchkey)');
+  p();
+  p('| Target | Measured | Status |');
+  p('| --- | --- | --- |');
+  target('Introspection (opaque access token): requests per server CPU-s >= 8x oidc-provider',
+    ratio(L('lc-introspect-opaque')?.req_per_cpu_s, O('lc-introspect-opaque')?.req_per_cpu_s), x, (v) => v >= 8);
+  if (soak) {
+    const inRun = soak.samples.filter((s) => s.label !== 'start' && s.label !== 'end + 3 s idle');
+    const last = soak.samples.find((s) => s.label === 'end + 3 s idle');
+    const first = inRun[0];
+    const peak = Math.max(...soak.samples.filter((s) => s.label !== 'end + 3 s idle').map((s) => s.rows));
+    target('Housekeeping soak: access_tokens stays flat under load (last in-run count <= 1.5x the first) and drains once idle (<= 1% of peak)',
+      first && last ? peak : null, (v) => `peak ${n(v)} rows; ${inRun.map((s) => `${s.label} ${n(s.rows)}`).join(', ')}; after 3 s idle ${n(last.rows)}`,
+      () => inRun.every((s) => s.rows <= 1.5 * Math.max(first.rows, 1)) && last.rows <= 0.01 * Math.max(peak, 1));
+  }
+  const badLc = rows.filter((r) => r.scenario.startsWith('lc-') && (r.unexpected > 0 || r.socket_errors > 0));
+  p();
+  p(badLc.length
+    ? `**Warning:** unexpected answers or socket errors in: ${badLc.map((r) => `${r.server}/${r.scenario}`).join(', ')}.`
+    : 'Every measured lifecycle response was the expected answer; no socket errors.');
+
+  if (!soak) return;
+  const w = soak.wrk;
+  const samples = soak.samples;
+  const s0 = samples[0];
+  const sEnd = samples.find((s) => s.label === 'end');
+  const cpu = sEnd ? sEnd.cpu_s - s0.cpu_s : null;
+  const issued = sEnd ? sEnd.issued_total - s0.issued_total : null;
+  const rate = issued != null ? issued / w.duration_s : null;
+  p();
+  p('### Housekeeping soak (Latchkey only)');
+  p();
+  p(`A client with \`--access-token-format opaque --access-token-lifetime ${soak.access_token_lifetime_s}\`, ` +
+    `\`LATCHKEY_HOUSEKEEPING_INTERVAL=${soak.housekeeping_interval_s}\` (batch ${soak.housekeeping_batch}, the default), client_credentials ` +
+    `tokens issued without a pause for ${soak.seconds} s (wrk, ${meta.threads} threads, ${meta.connections} connections). Every ` +
+    `${soak.sample_every_s} s the \`access_tokens\` table is counted with a read-only SQLite connection (rows, and rows already past ` +
+    '`expires_at` that housekeeping has not deleted yet), and `latchkey_housekeeping_deleted_total{kind="access_tokens"}` and ' +
+    '`latchkey_tokens_issued_total` are read from `/metrics`. oidc-provider has no comparable store (its adapter is a Map ' +
+    'that drops entries on expiry), so it has no soak row.');
+  p();
+  p(`Issued: ${n(issued)} tokens in ${n(w.duration_s, 1)} s = ${n(rate)} per s (${n(w.p99_ms, 2)} ms p99, ` +
+    `${w.non2xx} non-2xx, ${w.unexpected} unexpected); server CPU ${n(cpu, 2)} s = ${n(cpu ? issued / cpu : null)} tokens per CPU-s ` +
+    `with housekeeping running. Expected steady state: rate x (lifetime ${soak.access_token_lifetime_s} s + up to one interval) ` +
+    `= ${n(rate * soak.access_token_lifetime_s)}–${n(rate * (soak.access_token_lifetime_s + soak.housekeeping_interval_s))} rows.`);
+  p();
+  p('| Sample | t (s) | access_tokens rows | of which expired, not yet deleted | deleted by housekeeping (total) | tokens issued (total) | housekeeping runs (ok / partial) | DB file MiB | WAL MiB | RSS MiB |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const s of samples) {
+    p(`| ${s.label} | ${s.t_s.toFixed(1)} | ${n(s.rows)} | ${n(s.expired_rows)} | ${n(s.deleted_total)} | ${n(s.issued_total)} | ` +
+      `${s.housekeeping_runs_ok} / ${s.housekeeping_runs_partial} | ${(s.db_bytes / 1048576).toFixed(1)} | ${(s.wal_bytes / 1048576).toFixed(1)} | ${mib(s.rss_kib)} |`);
   }
 }

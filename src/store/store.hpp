@@ -484,6 +484,12 @@ class Store : public ClientStore,
   // caches clients and keys, but reads the rest from the store on every request, so bumping it would only
   // make the server reload clients and keys.
   virtual Result<int64_t> Revision() = 0;
+
+  // Compact gives back space the backend still holds for data already deleted (SQLite: a TRUNCATE
+  // checkpoint of the write-ahead log). kUnavailable when it could not finish now (readers or a
+  // writer kept it busy past the busy timeout); the caller tries again later. Nothing to do for
+  // a backend without such space.
+  virtual Result<void> Compact() { return {}; }
 };
 
 }  // namespace latchkey::store

@@ -238,6 +238,33 @@ TEST(SqliteStoreTest, DataPersistsAcrossCloseAndReopen) {
   EXPECT_EQ(*store->Revision(), revision);
 }
 
+// Housekeeping deletes rows, but the write-ahead log keeps its size until a checkpoint resets it;
+// Compact truncates it to nothing while the data stays.
+TEST(SqliteStoreTest, CompactTruncatesTheWriteAheadLog) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  UserRecord user;
+  user.user_id = "u1";
+  user.username = "alice";
+  ASSERT_TRUE(store->CreateUser(user));
+  for (int i = 0; i < 2000; ++i) {
+    AccessTokenRecord t;
+    t.token_hash = std::string(31, 'h') + static_cast<char>(i % 256) + std::to_string(i);
+    t.client_id = "svc";
+    t.subject = "svc";
+    t.expires_at = i < 1000 ? 10 : 1'000'000;
+    ASSERT_TRUE(store->CreateAccessToken(t));
+  }
+  ASSERT_EQ(*store->DeleteExpiredAccessTokens(100, 5000), 1000);
+  const std::string wal = db.path() + "-wal";
+  ASSERT_GT(std::filesystem::file_size(wal), 100'000U);
+  ASSERT_TRUE(store->Compact());
+  EXPECT_EQ(std::filesystem::file_size(wal), 0U);
+  // Nothing live was lost.
+  EXPECT_TRUE(store->GetAccessToken(std::string(31, 'h') + static_cast<char>(1500 % 256) + "1500"));
+}
+
 TEST(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   TempDb db;
   const std::string kVersions = "SELECT version FROM schema_migrations ORDER BY version";
