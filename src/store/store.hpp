@@ -5,6 +5,7 @@
 // testing/store_contract.hpp.
 //
 // Thread safety: every method of every interface may be called from any thread concurrently.
+// Bounded deletes (DeleteExpired*, `limit`): a limit of 0 or less deletes nothing.
 
 #include <cstdint>
 #include <string>
@@ -364,7 +365,7 @@ class RevocationStore {
   // of the stored and the given values (never lowers them).
   virtual Result<void> PutRevocation(const RevocationRecord& r) = 0;
   // LatestRevocation returns the largest revoked_at among the entries with one of `keys` (expired
-  // or not), or 0 when none exists. One round trip for all keys.
+  // or not), or 0 when none exists (also for no keys). One query for up to 8 keys (SQLite).
   virtual Result<int64_t> LatestRevocation(const std::vector<std::string>& keys) = 0;
   // DeleteExpiredRevocations deletes at most `limit` entries with expires_at <= now, returns how many.
   virtual Result<int64_t> DeleteExpiredRevocations(int64_t now, int64_t limit) = 0;
@@ -407,8 +408,9 @@ class DeviceCodeStore {
   virtual Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& user_code_hash) = 0;
   // DecideDeviceCode atomically moves a pending, unexpired code (expires_at > now) to "approved" or
   // "denied" and stores user_id, session_id_hash, auth_time, amr and acr from `decision` (its other
-  // fields are ignored); returns the record as it was before. kNotFound when absent or expired;
-  // kConflict when it is no longer pending; kNotFound also when decision.user_id names no user.
+  // fields are ignored); returns the record as it was before. Checked in this order: kNotFound when
+  // absent or expired (decided or not); kConflict when it is no longer pending; kNotFound when
+  // decision.user_id names no user (the code stays pending).
   virtual Result<DeviceCodeRecord> DecideDeviceCode(const std::string& user_code_hash, bool approve,
                                                     const DeviceCodeRecord& decision, int64_t now) = 0;
   // PollDeviceCode records one token request for the device code, atomically across threads and
@@ -416,7 +418,8 @@ class DeviceCodeStore {
   //  - too soon (last_polled_at != 0 and now - last_polled_at < interval): interval += 5
   //    (RFC 8628 §3.5 slow_down, "for this and all subsequent requests"), last_polled_at = now;
   //  - else, when the code is unexpired and "approved": status = "consumed", last_polled_at = now
-  //    (of two concurrent polls exactly one sees "approved" before);
+  //    (of two concurrent polls exactly one sees "approved" before). A poll that comes too soon
+  //    does NOT consume an approved code: callers answer slow_down before looking at the status;
   //  - else: last_polled_at = now.
   // The caller decides the answer from the returned record.
   virtual Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) = 0;
