@@ -515,6 +515,51 @@ class AuditTrail(LifecycleBase):
             self.assertIn(wanted, events)
 
 
+class HostileInput(LifecycleBase):
+    """Malformed, hostile, oversized and repeated input to the new endpoints: a 4xx (or the
+    documented 200 of introspection and revocation), never a 5xx, and the server keeps serving."""
+
+    def test_never_a_server_error(self):
+        big = "A" * 60000
+        bad_utf8 = "%FF%FE%C0%AF"
+        api = {"Authorization": basic("lc-api", self.api["client_secret"])}
+        web = {"Authorization": basic(WEB, self.web["client_secret"])}
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        cases = [
+            ("POST", "/introspect", "token=" + big, {**api, **form}),
+            ("POST", "/introspect", "token=" + bad_utf8, {**api, **form}),
+            ("POST", "/introspect", "token=a.b.c&token_type_hint=" + bad_utf8, {**api, **form}),
+            ("POST", "/introspect", "token=%", {**api, **form}),
+            ("POST", "/introspect", "token=x", {"Authorization": "Bearer " + big, **form}),
+            ("POST", "/introspect", "token=x", {"Authorization": "Basic " + big, **form}),
+            ("POST", "/revoke", "token=" + big, {**web, **form}),
+            ("POST", "/revoke", "token=eyJhbGciOiJub25lIn0.e30.", {**web, **form}),
+            ("POST", "/revoke", "token=a&token=b", {**web, **form}),
+            ("POST", "/device_authorization", "client_id=lc-tv&scope=" + big, form),
+            ("POST", "/device_authorization", "client_id=" + bad_utf8, form),
+            ("POST", "/device_authorization", "client_id=lc-tv&client_id=lc-tv", form),
+            ("POST", "/token", "grant_type=" + DEVICE_GRANT + "&client_id=lc-tv&device_code=" + big, form),
+            ("POST", "/token", "grant_type=" + DEVICE_GRANT + "&client_id=lc-tv&device_code=" + bad_utf8, form),
+            ("GET", "/device?user_code=" + big[:6000], "", {}),
+            ("GET", "/device?user_code=" + bad_utf8, "", {}),
+            ("GET", "/device?user_code=%", "", {}),
+            ("POST", "/device", "user_code=" + bad_utf8 + "&csrf=x", form),
+            ("POST", "/device", "{}", {"Content-Type": "application/json"}),
+            ("GET", "/logout?id_token_hint=" + big[:6000], "", {}),
+            ("GET", "/logout?post_logout_redirect_uri=" + bad_utf8 + "&client_id=" + WEB, "", {}),
+            ("GET", "/logout?state=%", "", {}),
+            ("POST", "/logout", "decision=logout", form),
+            ("POST", "/logout", "x", {"Content-Type": "text/plain"}),
+        ]
+        for method, path, body, headers in cases:
+            r = self.http.request(method, self.url + path, data=body.encode(), headers=headers, timeout=10,
+                                  allow_redirects=False)
+            self.assertLess(r.status_code, 500, (method, path[:80], r.status_code, r.text[:200]))
+            if path == "/introspect" and r.status_code == 200:
+                self.assertEqual(r.json(), {"active": False}, path)
+        self.assertEqual(self.http.get(self.url + "/healthz", timeout=5).status_code, 200)
+
+
 class AdminRevocation(LifecycleBase):
 
     def test_user_revoke_tokens_signs_out_everywhere(self):
