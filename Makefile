@@ -7,7 +7,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CTEST_JOBS ?= 2
 
-.PHONY: run test deps build-dev build-release build-asan build-fuzz unit-dev unit-asan fuzz \
+.PHONY: run test deps build-dev build-release build-asan build-tsan build-fuzz unit-dev unit-asan unit-tsan fuzz \
         check-format check-layering lint format bench clean
 
 run: deps build-release
@@ -16,7 +16,7 @@ run: deps build-release
 deps:
 	@bash scripts/deps.sh
 
-test: deps check-format check-layering build-dev lint unit-dev build-asan unit-asan build-fuzz fuzz
+test: deps check-format check-layering build-dev lint unit-dev build-asan unit-asan build-tsan unit-tsan build-fuzz fuzz
 	@echo "make test: all suites passed"
 
 build-dev:
@@ -31,6 +31,12 @@ build-asan:
 	cmake --preset asan >/dev/null
 	cmake --build build/asan -j$(JOBS)
 
+# ThreadSanitizer: only the client SDK's tests (its single-flight refresh, caches and transport are
+# the concurrent code that runs inside other people's programs).
+build-tsan:
+	cmake --preset tsan >/dev/null
+	cmake --build build/tsan -j$(JOBS) --target sdk_client_test sdk_validator_test
+
 build-fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build build/fuzz -j$(JOBS)
@@ -43,6 +49,10 @@ unit-dev:
 unit-asan:
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(CTEST_JOBS) --timeout 600 -LE interop
+
+unit-tsan:
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build/tsan/sdk/client/sdk_client_test --gtest_brief=1
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build/tsan/sdk/validator/sdk_validator_test --gtest_brief=1
 
 fuzz:
 	bash scripts/run-fuzzers.sh build/fuzz

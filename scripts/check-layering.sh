@@ -56,5 +56,32 @@ while IFS= read -r file; do
   done < <(grep -E '^[[:space:]]*#[[:space:]]*include' "$file")
 done < <(find src -name '*.hpp' -o -name '*.cpp' | sort)
 
+# The SDK (DESIGN.md): public headers in include/latchkey/ include only the standard library, Boost
+# and other public headers; the implementation in sdk/ may use the shared common, crypto and jose
+# code but never the server's modules; libcurl only in the transport; Beast only in the validator's
+# Beast adapter (and tests).
+while IFS= read -r file; do
+  while IFS= read -r line; do
+    inc=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]([^>"]+)[>"].*/\1/' <<<"$line")
+    case "$inc" in
+      latchkey/*|../*|./*) continue ;;
+      curl/*)
+        [[ $file == sdk/client/curl_transport.cpp ]] || report "$file includes <$inc>: libcurl belongs in sdk/client/curl_transport.cpp only" ;;
+      openssl/*) report "$file includes <$inc>: the SDK reaches OpenSSL through src/crypto only" ;;
+      boost/beast*|boost/asio*)
+        [[ $file == include/latchkey/validator/beast.hpp || $file == *_test.cpp ]] \
+          || report "$file includes <$inc>: Beast/Asio only in the validator's Beast adapter" ;;
+    esac
+    target=${inc%%/*}
+    if [[ "$inc" == */* && -d "src/$target" ]]; then
+      if [[ $file == include/* ]]; then
+        report "$file includes \"$inc\": a public header may include only latchkey/ headers"
+      elif [[ " common crypto jose " != *" $target "* && ! ( $file == *_test.cpp && $target == http ) ]]; then
+        report "$file includes \"$inc\": the SDK may not depend on $target"
+      fi
+    fi
+  done < <(grep -E '^[[:space:]]*#[[:space:]]*include' "$file")
+done < <(find include sdk -name '*.hpp' -o -name '*.cpp' | sort)
+
 if ((fail)); then exit 1; fi
-echo "layering: ok ($(find src -name '*.hpp' -o -name '*.cpp' | wc -l) files)"
+echo "layering: ok ($(find src include sdk -name '*.hpp' -o -name '*.cpp' | wc -l) files)"

@@ -10,7 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl libsqlite3-dev libyaml-cpp-dev libcli11-dev
-  libargon2-dev
+  libargon2-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format clang-tidy
   python3-jwcrypto python3-authlib python3-requests

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/dev}
-mapfile -t files < <(git ls-files -- 'src/*.cpp' | grep -v '_test.cpp$')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- 'src/*.cpp' 'sdk/*.cpp' | grep -v '_test.cpp$')
 printf '%s\n' "${files[@]}" | xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet
 echo "lint: ok (${#files[@]} files)"
