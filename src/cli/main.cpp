@@ -1,5 +1,6 @@
-// The `latchkey` command line: `serve`, and the admin commands that work on the same data as a
-// running server (which notices their changes within about a second).
+// The `latchkey` command line: `serve`, the admin commands that work on the same data as a
+// running server (which notices their changes within about a second), and the client-side commands
+// `token` and `jwt` that talk to any provider over HTTP (cli/token_command.hpp, cli/jwt_command.hpp).
 
 #include <malloc.h>
 #include <sys/stat.h>
@@ -18,6 +19,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "cli/jwt_command.hpp"
+#include "cli/token_command.hpp"
 #include "common/base64.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
@@ -840,7 +843,14 @@ int Main(int argc, char** argv) {
   grant_revoke->add_option("--user", uf.username, "username")->required();
   grant_revoke->add_option("client_id", uf.client_id, "client_id")->required();
 
+  // Client-side commands: they need no configuration or data directory.
+  TokenCommand token(app);
+  JwtCommand jwt(app);
+
   CLI11_PARSE(app, argc, argv);
+
+  if (auto rc = token.Run()) return *rc;
+  if (auto rc = jwt.Run()) return *rc;
 
   if (session_list->parsed()) {
     uf.username = session_user;
