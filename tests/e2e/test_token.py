@@ -7,7 +7,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ServerTestCase, create_client  # noqa: E402
+from harness import ServerTestCase, create_client, wait_until  # noqa: E402
 
 from jwcrypto import jwk, jwt  # noqa: E402
 
@@ -128,12 +128,15 @@ class ClientCredentials(ServerTestCase):
         self.assertEqual(r.json()["error"], "invalid_request")
 
     def test_secrets_and_tokens_never_reach_the_log(self):
+        def requests_logged():
+            return "".join(self.server.lines).count('"msg":"request"')
+        before = requests_logged()
         r = self.token({"grant_type": "client_credentials"}, auth=("svc-es", self.es["client_secret"]))
         token = r.json()["access_token"]
         self.token({"grant_type": "client_credentials"}, auth=("svc-es", "wrong-secret-value"))
-        time.sleep(0.3)
+        # The log is read by another thread: wait (bounded) until both requests are in it.
+        self.assertTrue(wait_until(lambda: requests_logged() >= before + 2, 10))
         log = "".join(self.server.lines)
-        self.assertIn('"msg":"request"', log)
         self.assertNotIn(self.es["client_secret"], log)
         self.assertNotIn("wrong-secret-value", log)
         self.assertNotIn(token, log)
