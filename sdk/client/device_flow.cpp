@@ -27,18 +27,13 @@ DeviceFlow::DeviceFlow(RelyingParty& app, DeviceFlowOptions options)
 }
 
 Result<DeviceAuthorization> DeviceFlow::Start(std::string_view scope) {
-  auto metadata = app_.GetProvider().Metadata();
-  if (!metadata) return metadata.error();
-  if (metadata->device_authorization_endpoint.empty()) {
-    return Fail(ErrorCode::kDiscovery, "the provider has no device_authorization_endpoint");
-  }
   std::vector<std::pair<std::string, std::string>> params;
   const std::string requested(scope.empty() ? std::string_view(app_.GetConfig().scope) : scope);
   if (!requested.empty()) params.emplace_back("scope", requested);
-  auto response = app_.PostAuthenticated(metadata->device_authorization_endpoint, std::move(params));
-  if (!response) return response.error();
-  if (response->status != 200) return internal::HttpFailure(*response, "the device authorization endpoint");
-  auto object = internal::ParseJsonObject(response->body, "the device authorization response");
+  auto body = app_.PostToEndpoint(&ProviderMetadata::device_authorization_endpoint,
+                                  "device_authorization_endpoint", std::move(params));
+  if (!body) return body.error();
+  auto object = internal::ParseJsonObject(*body, "the device authorization response");
   if (!object) return object.error();
   // RFC 8628 §3.2: device_code, user_code, verification_uri and expires_in are REQUIRED.
   DeviceAuthorization a;
@@ -99,14 +94,8 @@ Result<TokenSet> DeviceFlow::Wait(DeviceAuthorization authorization, std::stop_t
     TokenSet tokens = std::move(**polled);
     if (tokens.id_token.empty()) return tokens;
     IdTokenCheck check;
-    check.client_id = app_.GetConfig().client_id;
     check.access_token = tokens.access_token;
-    check.allowed_algs = app_.GetConfig().id_token_algs;
-    check.leeway_seconds = app_.GetConfig().leeway_seconds;
-    auto claims = ValidateIdToken(app_.GetProvider(), tokens.id_token, check);
-    if (!claims) return claims.error();
-    tokens.id_claims = std::move(*claims);
-    return tokens;
+    return app_.ValidateIdTokenOf(std::move(tokens), check);
   }
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "common/base64.hpp"
 #include "crypto/digest.hpp"
 #include "internal.hpp"
 
@@ -105,12 +104,11 @@ Result<IdTokenClaims> CheckIdTokenClaims(const VerifiedJws& jws, std::string_vie
     }
   }
   // §3.1.3.8: at_hash is the base64url of the left half of the alg's hash of the access token.
-  // Only the SHA-256 algorithms define that hash; for EdDSA the claim is not checked.
-  if (!c.at_hash.empty() && !check.access_token.empty() && jws.alg != "EdDSA") {
-    const std::string digest = crypto::Sha256(check.access_token);
-    const std::string expected =
-        common::Base64UrlEncode(std::string_view(digest).substr(0, digest.size() / 2));
-    if (!crypto::ConstantTimeEquals(expected, c.at_hash)) {
+  // Only the SHA-256 algorithms define that hash (jose::HashHalf); for EdDSA it is not checked.
+  const auto alg = jose::ParseAlg(jws.alg);
+  if (alg && !c.at_hash.empty() && !check.access_token.empty()) {
+    auto expected = jose::HashHalf(check.access_token, *alg);
+    if (expected && !crypto::ConstantTimeEquals(*expected, c.at_hash)) {
       return TokenError(TokenProblem::kAtHashMismatch, "at_hash does not match the access token");
     }
   }

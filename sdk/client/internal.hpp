@@ -60,4 +60,14 @@ class ClockAdapter final : public common::Clock {
   const client::Clock& clock_;
 };
 
+// FixedClock lets the JOSE claim checks read a time given as an argument (pure functions).
+class FixedClock final : public common::Clock {
+ public:
+  explicit FixedClock(int64_t now) : now_(now) {}
+  int64_t NowSeconds() const override { return now_; }
+
+ private:
+  int64_t now_;
+};
+
 }  // namespace latchkey::client::internal

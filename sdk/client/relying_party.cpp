@@ -147,7 +147,6 @@ Result<TokenSet> RelyingParty::CompleteAuthorization(const PendingAuthorization&
     return Fail(ErrorCode::kInvalidResponse, "the token response has no id_token");
   }
   IdTokenCheck check;
-  check.client_id = config_.client_id;
   check.nonce = pending.nonce;
   check.max_age = pending.max_age;
   check.access_token = tokens->access_token;
@@ -156,6 +155,7 @@ Result<TokenSet> RelyingParty::CompleteAuthorization(const PendingAuthorization&
 
 Result<TokenSet> RelyingParty::ValidateIdTokenOf(TokenSet tokens, const IdTokenCheck& base) {
   IdTokenCheck check = base;
+  check.client_id = config_.client_id;
   check.allowed_algs = config_.id_token_algs;
   check.leeway_seconds = config_.leeway_seconds;
   auto claims = ValidateIdToken(provider_, tokens.id_token, check);
@@ -177,7 +177,6 @@ Result<TokenSet> RelyingParty::Refresh(std::string_view refresh_token, std::stri
   }
   if (tokens->id_token.empty()) return tokens;
   IdTokenCheck check;
-  check.client_id = config_.client_id;
   check.access_token = tokens->access_token;
   auto validated = ValidateIdTokenOf(std::move(*tokens), check);
   if (!validated) return validated;
@@ -216,13 +215,22 @@ Result<HttpResponse> RelyingParty::PostAuthenticated(const std::string& url, Par
   return provider_.GetTransport().Send(request);
 }
 
-Result<TokenSet> RelyingParty::TokenRequest(Params params) {
+Result<std::string> RelyingParty::PostToEndpoint(std::string ProviderMetadata::*endpoint,
+                                                 std::string_view name, Params params) {
   auto metadata = provider_.Metadata();
   if (!metadata) return metadata.error();
-  auto response = PostAuthenticated(metadata->token_endpoint, std::move(params));
+  const std::string& url = (*metadata).*endpoint;
+  if (url.empty()) return Fail(ErrorCode::kDiscovery, "the provider has no " + std::string(name));
+  auto response = PostAuthenticated(url, std::move(params));
   if (!response) return response.error();
-  if (response->status != 200) return internal::HttpFailure(*response, "the token endpoint");
-  return ParseTokenResponse(response->body, provider_.GetClock().NowSeconds());
+  if (response->status != 200) return internal::HttpFailure(*response, "the " + std::string(name));
+  return std::move(response->body);
+}
+
+Result<TokenSet> RelyingParty::TokenRequest(Params params) {
+  auto body = PostToEndpoint(&ProviderMetadata::token_endpoint, "token_endpoint", std::move(params));
+  if (!body) return body.error();
+  return ParseTokenResponse(*body, provider_.GetClock().NowSeconds());
 }
 
 Result<std::string> RelyingParty::UserInfo(std::string_view access_token, std::string_view expected_sub) {
@@ -250,31 +258,22 @@ Result<std::string> RelyingParty::UserInfo(std::string_view access_token, std::s
 }
 
 Result<void> RelyingParty::Revoke(std::string_view token, TokenTypeHint hint) {
-  auto metadata = provider_.Metadata();
-  if (!metadata) return metadata.error();
-  if (metadata->revocation_endpoint.empty())
-    return Fail(ErrorCode::kDiscovery, "the provider has no revocation_endpoint");
   Params params = {{"token", std::string(token)}};
   if (hint != TokenTypeHint::kNone) params.emplace_back("token_type_hint", std::string(HintName(hint)));
-  auto response = PostAuthenticated(metadata->revocation_endpoint, std::move(params));
-  if (!response) return response.error();
   // RFC 7009 §2.2: 200 whether or not the token was valid.
-  if (response->status != 200) return internal::HttpFailure(*response, "the revocation endpoint");
+  auto body =
+      PostToEndpoint(&ProviderMetadata::revocation_endpoint, "revocation_endpoint", std::move(params));
+  if (!body) return body.error();
   return {};
 }
 
 Result<IntrospectionResult> RelyingParty::Introspect(std::string_view token, TokenTypeHint hint) {
-  auto metadata = provider_.Metadata();
-  if (!metadata) return metadata.error();
-  if (metadata->introspection_endpoint.empty()) {
-    return Fail(ErrorCode::kDiscovery, "the provider has no introspection_endpoint");
-  }
   Params params = {{"token", std::string(token)}};
   if (hint != TokenTypeHint::kNone) params.emplace_back("token_type_hint", std::string(HintName(hint)));
-  auto response = PostAuthenticated(metadata->introspection_endpoint, std::move(params));
-  if (!response) return response.error();
-  if (response->status != 200) return internal::HttpFailure(*response, "the introspection endpoint");
-  auto object = internal::ParseJsonObject(response->body, "the introspection response");
+  auto body =
+      PostToEndpoint(&ProviderMetadata::introspection_endpoint, "introspection_endpoint", std::move(params));
+  if (!body) return body.error();
+  auto object = internal::ParseJsonObject(*body, "the introspection response");
   if (!object) return object.error();
   const auto* active = object->if_contains("active");
   // RFC 7662 §2.2: "active" is REQUIRED and boolean.
@@ -283,7 +282,7 @@ Result<IntrospectionResult> RelyingParty::Introspect(std::string_view token, Tok
   }
   IntrospectionResult r;
   r.active = active->as_bool();
-  r.json = response->body;
+  r.json = std::move(*body);
   if (!r.active) return r;
   r.scope = internal::StringMember(*object, "scope").value_or("");
   r.client_id = internal::StringMember(*object, "client_id").value_or("");

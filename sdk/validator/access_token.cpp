@@ -27,35 +27,14 @@ using client::Error;
 using client::ErrorCode;
 using client::TokenProblem;
 
+using client::internal::FixedClock;
+using client::internal::FromJose;
 using client::internal::TokenError;
 
 Error Failure(ErrorCode code, std::string message, int http_status) {
   Error e{code, std::move(message)};
   e.http_status = http_status;
   return e;
-}
-
-// FixedClock lets jose::CheckClaims read the time these pure functions were given.
-class FixedClock final : public common::Clock {
- public:
-  explicit FixedClock(int64_t now) : now_(now) {}
-  int64_t NowSeconds() const override { return now_; }
-
- private:
-  int64_t now_;
-};
-
-// FromJose names the failed claim check of jose::CheckClaims as a TokenProblem.
-TokenProblem FromJose(jose::Errc errc) {
-  switch (errc) {
-    case jose::Errc::kExpired: return TokenProblem::kExpired;
-    case jose::Errc::kNotYetValid: return TokenProblem::kNotYetValid;
-    case jose::Errc::kIssuedInFuture: return TokenProblem::kIssuedInFuture;
-    case jose::Errc::kWrongIssuer: return TokenProblem::kWrongIssuer;
-    case jose::Errc::kWrongAudience: return TokenProblem::kWrongAudience;
-    case jose::Errc::kMissingClaim: return TokenProblem::kMissingClaim;
-    default: return TokenProblem::kMalformed;
-  }
 }
 
 std::string_view View(const json::string& s) { return {s.data(), s.size()}; }
@@ -189,19 +168,7 @@ Result<AccessTokenClaims> CheckIntrospectionResponse(const client::HttpResponse&
                                                      const AccessTokenCheck& check, int64_t now) {
   // Failures of the endpoint are not judgements of the token: they must not become invalid_token,
   // or an outage of the provider would log every client out (ChallengeFor answers 503).
-  if (response.status != 200) {
-    boost::system::error_code ec;
-    const json::value body = json::parse(response.body, ec);
-    const json::value* error = !ec && body.is_object() ? body.get_object().if_contains("error") : nullptr;
-    if (error != nullptr && error->is_string()) {
-      Error e = Failure(ErrorCode::kOAuth, "introspection endpoint refused the request", response.status);
-      e.oauth_error = std::string(View(error->get_string()));
-      return e;
-    }
-    return Failure(ErrorCode::kHttpStatus,
-                   "introspection endpoint answered HTTP " + std::to_string(response.status),
-                   response.status);
-  }
+  if (response.status != 200) return client::internal::HttpFailure(response, "the introspection endpoint");
 
   boost::system::error_code ec;
   json::value body = json::parse(response.body, ec);

@@ -541,4 +541,19 @@ Result<json::object> CheckClaims(std::string_view payload, const ClaimsCheck& ch
   return std::move(*parsed);
 }
 
+std::string HashHalf(std::string_view value) {
+  const std::string digest = crypto::Sha256(value);
+  return common::Base64UrlEncode(std::string_view(digest).substr(0, digest.size() / 2));
+}
+
+Result<std::string> HashHalf(std::string_view value, Alg alg) {
+  switch (alg) {
+    case Alg::kRS256:
+    case Alg::kPS256:
+    case Alg::kES256: return HashHalf(value);
+    case Alg::kEdDSA: break;
+  }
+  return Errc::kUnsupportedAlg;
+}
+
 }  // namespace latchkey::jose

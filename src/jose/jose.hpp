@@ -120,6 +120,17 @@ Result<ParsedJws> ParseJws(std::string_view compact);
 // type fits the alg (and whose own "alg", if set, equals it). Does NOT check any claims.
 Result<ParsedJws> VerifyJws(std::string_view compact, const Jwks& keys, std::span<const Alg> allowed);
 
+// HashHalf returns base64url(left-most 128 bits of SHA-256(value)): the at_hash / c_hash value
+// for the SHA-256 based algorithms RS256, PS256 and ES256 (OIDC Core §3.1.3.6, §3.3.2.11).
+std::string HashHalf(std::string_view value);
+
+// HashHalf returns the at_hash / c_hash of `value` for an ID Token signed with `alg`: the
+// base64url of the left half of the hash that `alg` uses. kUnsupportedAlg for EdDSA: OIDC Core
+// 1.0 only defines the hash for algorithms that name one ("RS256" -> SHA-256, §3.1.3.6), Ed25519
+// has no such JWS hash, and crypto/ offers no SHA-512 to follow the proposals to use it; an ID
+// Token signed with EdDSA can therefore carry neither at_hash nor c_hash for now.
+Result<std::string> HashHalf(std::string_view value, Alg alg);
+
 // ClaimsCheck: what CheckClaims enforces. Empty issuer/audience mean "do not check".
 struct ClaimsCheck {
   std::string issuer;

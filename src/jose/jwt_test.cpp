@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "common/base64.hpp"
 #include "common/clock.hpp"
+#include "crypto/digest.hpp"
 #include "jose/jose.hpp"
 
 namespace latchkey::jose {
@@ -113,6 +115,34 @@ TEST(JwtTest, CheckClaimsFollowsTheClock) {
   EXPECT_TRUE(CheckClaims(payload, Default(), clock).has_value());
   clock.Advance(1);
   EXPECT_EQ(CheckClaims(payload, Default(), clock).error(), Errc::kExpired);
+}
+
+// OIDC Core Appendix A.3 / A.4 vectors, cross-checked on the build machine with
+//   printf %s VALUE | openssl dgst -sha256 -binary | head -c 16 | basenc --base64url | tr -d =
+TEST(HashHalf, OidcCoreAppendixVectors) {
+  struct Vector {
+    std::string name, value, expected;
+  };
+  const Vector kCases[] = {
+      {"A.3 at_hash", "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", "77QmUPtjPfzWtF2AnpK9RQ"},
+      {"A.4 c_hash", "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk", "LDktKdoQak3Pk0cnXxCltA"},
+  };
+  for (const auto& c : kCases) {
+    EXPECT_EQ(HashHalf(c.value), c.expected) << c.name;
+    // Independent recomputation: the first 16 bytes of SHA-256, base64url.
+    EXPECT_EQ(HashHalf(c.value), common::Base64UrlEncode(crypto::Sha256(c.value).substr(0, 16))) << c.name;
+    for (Alg alg : {Alg::kRS256, Alg::kPS256, Alg::kES256}) {
+      auto r = HashHalf(c.value, alg);
+      ASSERT_TRUE(r.has_value()) << c.name << " " << AlgName(alg);
+      EXPECT_EQ(*r, c.expected) << c.name << " " << AlgName(alg);
+    }
+  }
+}
+
+TEST(HashHalf, EdDsaUnsupported) {
+  auto r = HashHalf("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", Alg::kEdDSA);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), Errc::kUnsupportedAlg);
 }
 
 }  // namespace

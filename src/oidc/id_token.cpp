@@ -6,9 +6,6 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "common/base64.hpp"
-#include "crypto/digest.hpp"
-
 namespace latchkey::oidc {
 namespace {
 
@@ -27,21 +24,6 @@ bool IsOwned(std::string_view name) {
 }
 
 }  // namespace
-
-std::string HashHalf(std::string_view value) {
-  const std::string digest = crypto::Sha256(value);
-  return common::Base64UrlEncode(std::string_view(digest).substr(0, digest.size() / 2));
-}
-
-jose::Result<std::string> HashHalf(std::string_view value, jose::Alg alg) {
-  switch (alg) {
-    case jose::Alg::kRS256:
-    case jose::Alg::kPS256:
-    case jose::Alg::kES256: return HashHalf(value);
-    case jose::Alg::kEdDSA: break;
-  }
-  return jose::Errc::kUnsupportedAlg;
-}
 
 jose::Result<std::string> SignIdToken(const IdTokenInput& input, const jose::SigningKey& key,
                                       const common::Clock& clock) {
@@ -66,12 +48,12 @@ jose::Result<std::string> SignIdToken(const IdTokenInput& input, const jose::Sig
     claims["amr"] = std::move(amr);
   }
   if (!input.access_token.empty()) {
-    auto at_hash = HashHalf(input.access_token, key.alg);
+    auto at_hash = jose::HashHalf(input.access_token, key.alg);
     if (!at_hash) return at_hash.error();
     claims["at_hash"] = *at_hash;
   }
   if (!input.code.empty()) {
-    auto c_hash = HashHalf(input.code, key.alg);
+    auto c_hash = jose::HashHalf(input.code, key.alg);
     if (!c_hash) return c_hash.error();
     claims["c_hash"] = *c_hash;
   }

@@ -34,22 +34,11 @@ struct IdTokenInput {
   boost::json::object extra_claims;
 };
 
-// HashHalf returns base64url(left-most 128 bits of SHA-256(value)): the at_hash / c_hash value
-// for the SHA-256 based algorithms RS256, PS256 and ES256 (OIDC Core §3.1.3.6, §3.3.2.11).
-std::string HashHalf(std::string_view value);
-
-// HashHalf returns the at_hash / c_hash of `value` for an ID Token signed with `alg`: the
-// base64url of the left half of the hash that `alg` uses. kUnsupportedAlg for EdDSA: OIDC Core
-// 1.0 only defines the hash for algorithms that name one ("RS256" -> SHA-256, §3.1.3.6), Ed25519
-// has no such JWS hash, and crypto/ offers no SHA-512 to follow the proposals to use it; an ID
-// Token signed with EdDSA can therefore carry neither at_hash nor c_hash for now.
-jose::Result<std::string> HashHalf(std::string_view value, jose::Alg alg);
-
 // SignIdToken returns the compact JWS (header typ "JWT", kid and alg from `key`) of an ID Token
 // with claims iss, sub, aud (a single string), azp (= aud), iat (= clock now), exp (= iat +
 // lifetime), plus auth_time, nonce, acr, amr, at_hash, c_hash when given, plus extra_claims.
 // Errors: kInvalidKey when `key` is public or does not fit its alg; kUnsupportedAlg when
-// at_hash/c_hash is requested with EdDSA (see HashHalf). It does NOT check that issuer, subject
+// at_hash/c_hash is requested with EdDSA (see jose::HashHalf). It does NOT check that issuer, subject
 // or audience are non-empty, that the client may receive the extra claims, or that the nonce
 // came from this request: the caller decides those.
 jose::Result<std::string> SignIdToken(const IdTokenInput& input, const jose::SigningKey& key,

@@ -130,13 +130,23 @@ class RelyingParty {
   Result<TokenSet> TokenRequest(std::vector<std::pair<std::string, std::string>> params);
 
   // PostAuthenticated posts a form to `url` with this client's authentication and returns the
-  // answer, whatever its status. Used by the device flow client.
+  // answer, whatever its status.
   Result<HttpResponse> PostAuthenticated(const std::string& url,
                                          std::vector<std::pair<std::string, std::string>> params);
 
- private:
+  // PostToEndpoint posts a form with this client's authentication to the endpoint that discovery
+  // names `name` (for example "device_authorization_endpoint", read from `endpoint`) and returns the
+  // body of its 200 answer. kDiscovery when the provider has no such endpoint; any other status is
+  // kOAuth (an RFC 6749 §5.2 error body) or kHttpStatus. Used by the device flow client.
+  Result<std::string> PostToEndpoint(std::string ProviderMetadata::*endpoint, std::string_view name,
+                                     std::vector<std::pair<std::string, std::string>> params);
+
+  // ValidateIdTokenOf validates tokens.id_token (OIDC Core §3.1.3.7) with this client's client_id,
+  // allowed algorithms and leeway on top of `check` (nonce, max_age, access_token for at_hash), and
+  // returns the tokens with id_claims filled in.
   Result<TokenSet> ValidateIdTokenOf(TokenSet tokens, const IdTokenCheck& check);
 
+ private:
   Provider& provider_;
   ClientConfig config_;
 };
