@@ -57,23 +57,22 @@ Result<ProviderMetadata> ParseProviderMetadata(std::string_view json, std::strin
   };
   for (const auto& member : members) {
     auto value = internal::StringMember(*object, member.name);
-    if (!value)
-      return Fail(ErrorCode::kDiscovery, "discovery: " + std::string(member.name) + " is not a string");
+    if (!value) return Fail(ErrorCode::kDiscovery, std::string(member.name) + " is not a string");
     if (member.required && value->empty()) {
-      return Fail(ErrorCode::kDiscovery, "discovery: " + std::string(member.name) + " is missing");
+      return Fail(ErrorCode::kDiscovery, std::string(member.name) + " is missing");
     }
     *member.field = std::move(*value);
   }
   // OIDC Discovery §4.3: "The issuer value returned MUST be identical to the Issuer URL that was
   // used as the prefix to /.well-known/openid-configuration"; RFC 8414 §3.3 likewise.
   if (m.issuer != expected_issuer) {
-    return Fail(ErrorCode::kDiscovery, "discovery: issuer \"" + m.issuer + "\" is not the configured \"" +
+    return Fail(ErrorCode::kDiscovery, "the issuer \"" + m.issuer + "\" is not the configured \"" +
                                            std::string(expected_issuer) + "\"");
   }
   for (const auto& member : members) {
     if (!member.field->empty() && !internal::IsAcceptableEndpoint(*member.field)) {
       return Fail(ErrorCode::kDiscovery,
-                  "discovery: " + std::string(member.name) + " is not an https URL (http only for loopback)");
+                  std::string(member.name) + " is not an https URL (http only for loopback)");
     }
   }
   m.scopes_supported = internal::StringList(*object, "scopes_supported");
@@ -129,8 +128,7 @@ struct Provider::Impl {
   Result<void> FetchKeys() {
     auto m = Metadata();
     if (!m) return m.error();
-    if (m->jwks_uri.empty())
-      return Fail(ErrorCode::kDiscovery, "discovery: the provider publishes no jwks_uri");
+    if (m->jwks_uri.empty()) return Fail(ErrorCode::kDiscovery, "the provider publishes no jwks_uri");
     const int64_t now = clock.NowSeconds();
     {
       std::lock_guard lock(mutex);
@@ -230,12 +228,12 @@ Result<VerifiedJws> Provider::Verify(std::string_view compact, std::span<const s
   }
   auto keys = impl_->Keys();
   if (!keys) return keys.error();
-  auto verified = jose::VerifyJws(compact, **keys, allowed);
+  auto verified = jose::VerifyParsedJws(*parsed, **keys, allowed);
   if (!verified && verified.error() == jose::Errc::kKeyNotFound && impl_->RefetchForUnknownKid(*keys)) {
     // OIDC Core §10.1.1: a key the verifier does not know may be a new one after rotation.
     keys = impl_->Keys();
     if (!keys) return keys.error();
-    verified = jose::VerifyJws(compact, **keys, allowed);
+    verified = jose::VerifyParsedJws(*parsed, **keys, allowed);
   }
   if (!verified) {
     return internal::TokenError(internal::FromJose(verified.error()),
@@ -244,12 +242,12 @@ Result<VerifiedJws> Provider::Verify(std::string_view compact, std::span<const s
   VerifiedJws out;
   out.alg = std::string(jose::AlgName(*alg));
   const auto string_header = [&](std::string_view name) {
-    const auto* v = verified->header.if_contains(name);
+    const auto* v = parsed->header.if_contains(name);
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
   };
   out.kid = string_header("kid");
   out.typ = string_header("typ");
-  out.payload = std::move(verified->payload);
+  out.payload = std::move(parsed->payload);
   return out;
 }
 

@@ -47,6 +47,27 @@ TEST(Base64Url, RejectsMalformedInput) {
   for (const char* text : kRejected) EXPECT_FALSE(Base64UrlDecode(text).has_value()) << text;
 }
 
+// The decoder reads whole groups of four and a tail of two or three characters separately: a bad
+// character in any position, and non-zero trailing bits in either tail, are refused.
+TEST(Base64Url, EveryPositionAndTailIsChecked) {
+  EXPECT_EQ(Base64UrlDecode("Zg"), std::optional<std::string>("f"));
+  EXPECT_EQ(Base64UrlDecode("Zm8"), std::optional<std::string>("fo"));
+  EXPECT_EQ(Base64UrlDecode("Zm9vYmFy"), std::optional<std::string>("foobar"));
+  EXPECT_EQ(Base64UrlDecode("Zm9vYmE"), std::optional<std::string>("fooba"));
+  EXPECT_EQ(Base64UrlDecode(""), std::optional<std::string>(""));
+  const std::string valid = "Zm9vYmFyYmE";  // two groups and a tail of three
+  for (size_t i = 0; i < valid.size(); ++i) {
+    for (char bad : {'!', '=', '+', '/', '\0', '\x80'}) {
+      std::string text = valid;
+      text[i] = bad;
+      EXPECT_FALSE(Base64UrlDecode(text).has_value()) << "position " << i << " char " << int(bad);
+    }
+  }
+  EXPECT_FALSE(Base64UrlDecode("Zm9").has_value());        // "fo" with the low 2 bits set
+  EXPECT_FALSE(Base64UrlDecode("Zm9vZh").has_value());     // tail of two with the low 4 bits set
+  EXPECT_FALSE(Base64UrlDecode("Zm9vYmFyZ").has_value());  // 1 mod 4
+}
+
 TEST(Base64, RejectsMalformedInput) {
   const char* kRejected[] = {"Zg=", "Zg===", "Z===", "Zm9v!A==", "Zh=="};
   for (const char* text : kRejected) EXPECT_FALSE(Base64Decode(text).has_value()) << text;

@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -91,11 +92,6 @@ Result<KeyType> Classify(const EVP_PKEY* pkey) {
   }
   if (EVP_PKEY_is_a(pkey, "ED25519")) return KeyType::kEd25519;
   return Error::kUnsupported;
-}
-
-const EVP_MD* DigestFor(SignatureScheme scheme) {
-  // Ed25519 hashes internally (PureEdDSA, RFC 8032): no message digest may be configured.
-  return scheme == SignatureScheme::kEd25519 ? nullptr : EVP_sha256();
 }
 
 // ConfigurePss sets PS256's parameters: MGF1 with SHA-256 and a salt as long as the hash
@@ -330,44 +326,55 @@ bool SchemeFitsKey(SignatureScheme scheme, KeyType type) {
 
 namespace {
 
-// SignContext: an EVP_PKEY_CTX initialised for signing with one key and scheme. Creating and
-// initialising a context costs about as much as an ECDSA P-256 signature itself (algorithm fetch,
-// locks), so each thread keeps a few of them. A cached context holds a reference on its key, so the
-// key cannot be freed (and its address reused) while the cache remembers it.
-struct SignContext {
+// CachedContext: an EVP_PKEY_CTX initialised for signing or verifying with one key and scheme.
+// Creating and initialising a context costs about as much as an ECDSA P-256 signature itself
+// (algorithm fetch, locks) and more than an RSA-2048 verification, so each thread keeps a few of
+// them per purpose. A cached context holds a reference on its key, so the key cannot be freed (and
+// its address reused) while the cache remembers it.
+enum class Purpose { kSign, kVerify };
+
+struct CachedContext {
   EVP_PKEY* key = nullptr;
   SignatureScheme scheme = SignatureScheme::kEcdsaP256Sha256;
   PkeyCtxPtr ctx;
 };
 
-constexpr size_t kSignContextsPerThread = 8;
+constexpr size_t kContextsPerThread = 8;
+constexpr size_t kSha256Bytes = 32;
 
-EVP_PKEY_CTX* CachedSignContext(EVP_PKEY* key, SignatureScheme scheme) {
-  thread_local std::vector<SignContext> cache;
+EVP_PKEY_CTX* ContextFor(EVP_PKEY* key, SignatureScheme scheme, Purpose purpose) {
+  thread_local std::array<std::vector<CachedContext>, 2> caches;
+  auto& cache = caches[purpose == Purpose::kSign ? 0 : 1];
   for (auto& entry : cache) {
     if (entry.key == key && entry.scheme == scheme) return entry.ctx.get();
   }
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || !ConfigureScheme(ctx.get(), scheme) ||
+  const bool initialised = ctx && (purpose == Purpose::kSign ? EVP_PKEY_sign_init(ctx.get())
+                                                             : EVP_PKEY_verify_init(ctx.get())) == 1;
+  if (!initialised || !ConfigureScheme(ctx.get(), scheme) ||
       (scheme != SignatureScheme::kEd25519 && EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1)) {
     return nullptr;
   }
   // Oldest out first; keys rotate rarely, so the cache stays warm.
-  if (cache.size() == kSignContextsPerThread) cache.erase(cache.begin());
+  if (cache.size() == kContextsPerThread) cache.erase(cache.begin());
   cache.push_back({key, scheme, std::move(ctx)});
   return cache.back().ctx.get();
+}
+
+// Sha256Of hashes `data` into `digest` (32 bytes).
+bool Sha256Of(std::string_view data, unsigned char* digest) {
+  unsigned int digest_len = 0;
+  return EVP_Digest(data.data(), data.size(), digest, &digest_len, Sha256Md(), nullptr) == 1;
 }
 
 // SignDigestWithCache signs SHA-256(data) with a cached context (RSA and ECDSA: the signature
 // operates on the digest, so hashing separately is equivalent to EVP_DigestSign).
 bool SignDigestWithCache(const Key& key, SignatureScheme scheme, std::string_view data, unsigned char* out,
                          size_t* len) {
-  EVP_PKEY_CTX* ctx = CachedSignContext(key.Raw(), scheme);
-  if (ctx == nullptr) return false;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &digest_len, Sha256Md(), nullptr) != 1) return false;
-  return EVP_PKEY_sign(ctx, out, len, digest, digest_len) == 1;
+  EVP_PKEY_CTX* ctx = ContextFor(key.Raw(), scheme, Purpose::kSign);
+  unsigned char digest[kSha256Bytes];
+  return ctx != nullptr && Sha256Of(data, digest) &&
+         EVP_PKEY_sign(ctx, out, len, digest, sizeof(digest)) == 1;
 }
 
 }  // namespace
@@ -446,13 +453,18 @@ bool Verify(const Key& key, SignatureScheme scheme, std::string_view data, std::
     if (signature.size() != static_cast<size_t>(EVP_PKEY_get_size(key.Raw()))) return false;
   }
 
-  MdCtxPtr md_ctx(EVP_MD_CTX_new());
-  EVP_PKEY_CTX* pctx = nullptr;
-  if (!md_ctx || EVP_DigestVerifyInit(md_ctx.get(), &pctx, DigestFor(scheme), nullptr, key.Raw()) != 1 ||
-      !ConfigureScheme(pctx, scheme)) {
-    return false;
+  if (scheme == SignatureScheme::kEd25519) {
+    // PureEdDSA hashes internally and has no separate digest step: one-shot EVP_DigestVerify.
+    MdCtxPtr md_ctx(EVP_MD_CTX_new());
+    return md_ctx && EVP_DigestVerifyInit(md_ctx.get(), nullptr, nullptr, nullptr, key.Raw()) == 1 &&
+           EVP_DigestVerify(md_ctx.get(), sig_ptr, sig_len, Bytes(data), data.size()) == 1;
   }
-  return EVP_DigestVerify(md_ctx.get(), sig_ptr, sig_len, Bytes(data), data.size()) == 1;
+  // RSA and ECDSA verify SHA-256(data), so hashing first is equivalent to EVP_DigestVerify and lets
+  // the initialised context be reused.
+  EVP_PKEY_CTX* ctx = ContextFor(key.Raw(), scheme, Purpose::kVerify);
+  unsigned char digest[kSha256Bytes];
+  return ctx != nullptr && Sha256Of(data, digest) &&
+         EVP_PKEY_verify(ctx, sig_ptr, sig_len, digest, sizeof(digest)) == 1;
 }
 
 }  // namespace latchkey::crypto

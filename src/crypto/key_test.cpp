@@ -299,5 +299,28 @@ TEST(KeyTest, ConcurrentSigningOnSharedKey) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+// Verification reuses an initialised context per key and scheme: PKCS#1 v1.5 and PSS on one RSA
+// key stay distinct, a failed check leaves the context usable, and a new key never meets the
+// context of an old one (the cache holds a reference, so an address cannot be reused under it).
+TEST(KeyTest, CachedVerifyContextsStayApart) {
+  const Key& key = CachedKey(KeyType::kRsa);
+  const std::string rs256 = *Sign(key, SignatureScheme::kRsaPkcs1Sha256, "m");
+  const std::string ps256 = *Sign(key, SignatureScheme::kRsaPssSha256, "m");
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE(Verify(key, SignatureScheme::kRsaPkcs1Sha256, "m", rs256));
+    EXPECT_FALSE(Verify(key, SignatureScheme::kRsaPssSha256, "m", rs256));
+    EXPECT_TRUE(Verify(key, SignatureScheme::kRsaPssSha256, "m", ps256));
+    EXPECT_FALSE(Verify(key, SignatureScheme::kRsaPkcs1Sha256, "m", ps256));
+    EXPECT_FALSE(Verify(key, SignatureScheme::kRsaPkcs1Sha256, "n", rs256));
+  }
+  for (int i = 0; i < 12; ++i) {  // more keys than a thread caches
+    auto fresh = GenerateKey(KeyType::kEcP256);
+    ASSERT_TRUE(fresh.has_value());
+    const std::string sig = *Sign(*fresh, SignatureScheme::kEcdsaP256Sha256, "m");
+    EXPECT_TRUE(Verify(*fresh, SignatureScheme::kEcdsaP256Sha256, "m", sig));
+    EXPECT_FALSE(Verify(CachedKey(KeyType::kEcP256), SignatureScheme::kEcdsaP256Sha256, "m", sig));
+  }
+}
+
 }  // namespace
 }  // namespace latchkey::crypto

@@ -451,9 +451,15 @@ Result<ParsedJws> ParseJws(std::string_view compact) {
 Result<ParsedJws> VerifyJws(std::string_view compact, const Jwks& keys, std::span<const Alg> allowed) {
   auto parsed = ParseJws(compact);
   if (!parsed) return parsed.error();
+  auto verified = VerifyParsedJws(*parsed, keys, allowed);
+  if (!verified) return verified.error();
+  return parsed;
+}
+
+Result<void> VerifyParsedJws(const ParsedJws& parsed, const Jwks& keys, std::span<const Alg> allowed) {
   // The algorithm comes from the header, but only ever one the caller listed and only with a key
   // of the matching type: "none", HS256-with-an-RSA-public-key and ES/RS swaps all stop here.
-  auto alg = ParseAlg(View(parsed->header.at("alg").get_string()));
+  auto alg = ParseAlg(View(parsed.header.at("alg").get_string()));
   if (!alg) return Errc::kUnsupportedAlg;
   if (std::find(allowed.begin(), allowed.end(), *alg) == allowed.end()) return Errc::kAlgNotAllowed;
 
@@ -462,18 +468,17 @@ Result<ParsedJws> VerifyJws(std::string_view compact, const Jwks& keys, std::spa
            (k.use.empty() || k.use == "sig");
   };
   const crypto::SignatureScheme scheme = SchemeFor(*alg);
-  if (const json::value* kid = parsed->header.if_contains("kid")) {
+  if (const json::value* kid = parsed.header.if_contains("kid")) {
     const Jwk* key = keys.Find(View(kid->get_string()));
     if (key == nullptr || !usable(*key)) return Errc::kKeyNotFound;
-    if (!crypto::Verify(key->key, scheme, parsed->signing_input, parsed->signature))
-      return Errc::kBadSignature;
-    return parsed;
+    if (!crypto::Verify(key->key, scheme, parsed.signing_input, parsed.signature)) return Errc::kBadSignature;
+    return {};
   }
   bool tried = false;
   for (const Jwk& key : keys.keys) {
     if (!usable(key)) continue;
     tried = true;
-    if (crypto::Verify(key.key, scheme, parsed->signing_input, parsed->signature)) return parsed;
+    if (crypto::Verify(key.key, scheme, parsed.signing_input, parsed.signature)) return {};
   }
   return tried ? Errc::kBadSignature : Errc::kKeyNotFound;
 }

@@ -120,6 +120,10 @@ Result<ParsedJws> ParseJws(std::string_view compact);
 // type fits the alg (and whose own "alg", if set, equals it). Does NOT check any claims.
 Result<ParsedJws> VerifyJws(std::string_view compact, const Jwks& keys, std::span<const Alg> allowed);
 
+// VerifyParsedJws is VerifyJws for a JWS already split by ParseJws (one parse when the caller
+// also reads the header first).
+Result<void> VerifyParsedJws(const ParsedJws& parsed, const Jwks& keys, std::span<const Alg> allowed);
+
 // HashHalf returns base64url(left-most 128 bits of SHA-256(value)): the at_hash / c_hash value
 // for the SHA-256 based algorithms RS256, PS256 and ES256 (OIDC Core §3.1.3.6, §3.3.2.11).
 std::string HashHalf(std::string_view value);
