@@ -95,6 +95,7 @@ client::Result<client::TokenSet> CodeFlow(client::Provider& provider, client::Cl
   client::RelyingParty app(provider, std::move(config));
   client::AuthorizationOptions options;
   options.scope = WithOpenid(scope);
+  options.prompt = flags.prompt;
   auto pending = app.BeginAuthorization(options);
   if (!pending) return pending.error();
   std::fprintf(stderr, "Open this address in a browser to sign in:\n\n  %s\n\n", pending->url.c_str());
@@ -184,6 +185,7 @@ int RunToken(TokenFlags flags) {
     return Usage("--flow client-credentials needs --client-secret or --client-secret-stdin");
   if (flow == "refresh" && flags.refresh_token.empty())
     return Usage("--flow refresh needs --refresh-token or --refresh-token-stdin");
+  if (flow != "code" && !flags.prompt.empty()) return Usage("--prompt applies to --flow code only");
 
   std::string scope;
   for (const auto& value : flags.scopes) {
@@ -253,6 +255,9 @@ TokenCommand::TokenCommand(CLI::App& app) {
       ->excludes(refresh);
   cmd->add_option("--port", f.port, "Loopback port for --flow code (default 0: any free port)");
   cmd->add_flag("--no-browser", f.no_browser, "--flow code: only print the authorization URL");
+  cmd->add_option("--prompt", f.prompt,
+                  "--flow code: prompt of the authorization request, e.g. consent (which OpenID Connect "
+                  "providers may require before they issue a refresh token for offline_access) or login");
   cmd->add_option("--timeout", f.timeout_seconds, "Seconds to wait for the browser or the device approval")
       ->check(CLI::Range(1, 86400));
   cmd->add_option("--output", f.output, "json (default) or access-token (the bare access token)")

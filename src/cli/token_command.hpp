@@ -24,6 +24,7 @@ struct TokenFlags {
   bool refresh_token_stdin = false;
   uint16_t port = 0;
   bool no_browser = false;
+  std::string prompt;  // --flow code: the authorization request's prompt (OIDC Core §3.1.2.1)
   int timeout_seconds = 300;
   std::string output = "json";  // json or access-token
   std::string ca_file;
@@ -37,7 +38,9 @@ struct TokenFlags {
 //   code                the authorization code flow with PKCE of a native app (RFC 8252): a
 //                       one-shot listener on 127.0.0.1 receives the redirect
 //                       http://127.0.0.1:PORT/callback; the authorization URL goes to stderr (and
-//                       to xdg-open unless --no-browser)
+//                       to xdg-open unless --no-browser); --prompt consent asks the provider
+//                       to show its consent page, which OIDC Core §11 requires before it may
+//                       honour offline_access (a refresh token)
 //   device              RFC 8628: the verification URI and user code go to stderr
 //
 // Without --flow: refresh when a refresh token is given, else client-credentials when a secret

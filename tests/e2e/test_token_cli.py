@@ -278,6 +278,9 @@ class ClientCredentials(TokenCliBase):
         code, _, err = self.token_cli("--client-id", "tc-native", "--flow", "refresh")
         self.assertEqual(code, 2, err)
         self.assertIn("needs --refresh-token", err)
+        code, _, err = self.token_cli("--client-id", "tc-tv", "--flow", "device", "--prompt", "consent")
+        self.assertEqual(code, 2, err)
+        self.assertIn("--prompt applies to --flow code only", err)
         code, _, err = self.token_cli("--client-id", "x", "--flow", "password")
         self.assertNotIn(code, (0, 1), err)
 
@@ -341,6 +344,39 @@ class CodeFlow(TokenCliBase):
         self.assertEqual(code, 1, err)
         self.assertIn("oauth: access_denied", err)
         self.assertEqual(out, "")
+
+    def test_prompt_none_without_a_session_is_login_required(self):
+        proc = self.start("--client-id", "tc-anyport", "--flow", "code", "--no-browser", "--prompt", "none")
+        url = self.authorization_url(proc)
+        self.assertEqual(single(query_of(url), "prompt"), "none")
+        # A browser with no session at the provider: OIDC Core §3.1.2.6, the error goes back to the app.
+        r = requests.get(url, allow_redirects=False, timeout=10)
+        self.assertIn(r.status_code, (302, 303), r.text[:300])
+        location = r.headers["Location"]
+        self.assertEqual(single(query_of(location), "error"), "login_required")
+        self.assertEqual(self.follow_redirect(location).status_code, 200)
+        code, out, err = proc.finish()
+        self.assertEqual(code, 1, err)
+        self.assertIn("login_required", err)
+        self.assertEqual(out, "")
+
+    def test_prompt_consent_shows_the_consent_page_again(self):
+        self.code_flow("tc-anyport")  # consent for tess + tc-anyport + these scopes is now remembered
+        proc = self.start("--client-id", "tc-anyport", "--flow", "code", "--no-browser", "--scope",
+                          "openid offline_access", "--prompt", "consent")
+        url = self.authorization_url(proc)
+        self.assertEqual(single(query_of(url), "prompt"), "consent")
+        flow = Flow(self.url)
+        self.addCleanup(flow.s.close)
+        r = flow.login(flow.s.get(url, allow_redirects=False, timeout=15), "tess", PASSWORD)
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        self.assertIsNotNone(Page(r.text).form("/consent"), r.text[:500])
+        r = flow.consent(r, "allow")
+        self.assertIn(r.status_code, (302, 303), r.text[:300])
+        self.assertEqual(self.follow_redirect(r.headers["Location"]).status_code, 200)
+        code, out, err = proc.finish()
+        self.assertEqual(code, 0, err)
+        self.assertTrue(json.loads(out)["refresh_token"])
 
     def test_gives_up_after_the_timeout(self):
         proc = self.start("--client-id", "tc-anyport", "--flow", "code", "--no-browser", "--timeout", "1")
