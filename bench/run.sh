@@ -9,7 +9,12 @@
 # and the memory / store growth per session. Then the token lifecycle (bench/lifecycle.lua):
 # introspection of opaque and JWT access tokens, revocation of pre-issued tokens, polling of
 # pending device codes, and (Latchkey only) a housekeeping soak that issues short-lived opaque
-# tokens and watches the access_tokens table. Writes bench/results/latest.md and prints it.
+# tokens and watches the access_tokens table. Then the client SDK (Latchkey only, no server for the
+# first half): bench/validator_bench.cpp times latchkey::validator on ES256 and RS256 access tokens
+# against the openssl speed verify ceiling and the same tokens checked by the jose npm package
+# (bench/validator_jose.mjs) and PyJWT (bench/validator_pyjwt.py); bench/sdk_login_bench.cpp
+# measures the SDK's own CPU time per code-flow login against a running Latchkey.
+# Writes bench/results/latest.md and prints it.
 #
 # Environment knobs (defaults in brackets):
 #   LATCHKEY_BIN          Latchkey binary [build/release/src/cli/latchkey, built if needed]
@@ -23,7 +28,7 @@
 #   BENCH_WRK_CPUS        pin wrk with taskset -c (e.g. 1)                   [unpinned]
 #   BENCH_LATCHKEY_LOG    file for Latchkey's request log                    [/dev/null]
 #   BENCH_RESULTS_DIR     where latest.md, latest*.jsonl and raw/ go         [bench/results]
-#   BENCH_PARTS           all | wrk | flows | lifecycle (scenario groups)    [all]
+#   BENCH_PARTS           all | wrk | flows | lifecycle | client (groups)   [all]
 #   BENCH_FLOW_VUS        virtual users (browsers) for code and refresh      [16]
 #   BENCH_FLOW_DURATION   measured seconds for code and refresh              [10]
 #   BENCH_FLOW_WARMUP     warm-up seconds for code and refresh               [2]
@@ -37,6 +42,14 @@
 #   BENCH_DEVICE_CODES    pending device codes polled round-robin            [1000]
 #   BENCH_SOAK_SECONDS    seconds of continuous issuance in the soak         [30]
 #   BENCH_SOAK_SAMPLE     seconds between access_tokens row counts           [10]
+#   BENCH_CLIENT_SECONDS  process CPU seconds per validator run (each level and algorithm of
+#                         latchkey-bench-validator, each algorithm of jose and PyJWT)   [3]
+#   BENCH_CLIENT_TOKENS   distinct access tokens per algorithm, validated round-robin   [1000]
+#   BENCH_CLIENT_CPUS     pin the validator processes with taskset -c (e.g. 0)        [unpinned]
+#   BENCH_SDK_LOGINS      code-flow logins timed by latchkey-bench-sdk-login           [200]
+#   BENCH_PYTHON          Python with python3-jwt for the PyJWT validator     [/usr/bin/python3]
+#   BENCH_CLIENT_BIN_DIR  where latchkey-bench-validator and latchkey-bench-sdk-login are
+#                         [build/release/bench, built if needed]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -63,18 +76,25 @@ REVOKE_TOKENS=${BENCH_REVOKE_TOKENS:-50000}
 DEVICE_CODES=${BENCH_DEVICE_CODES:-1000}
 SOAK_SECONDS=${BENCH_SOAK_SECONDS:-30}
 SOAK_SAMPLE=${BENCH_SOAK_SAMPLE:-10}
+CLIENT_SECONDS=${BENCH_CLIENT_SECONDS:-3}
+CLIENT_TOKENS=${BENCH_CLIENT_TOKENS:-1000}
+SDK_LOGINS=${BENCH_SDK_LOGINS:-200}
+PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
 # The redirect URI of the sign-in flows is never contacted: the driver reads the code from Location.
 FLOW_REDIRECT_URI=http://127.0.0.1:9/callback
+# The SDK login bench's confidential web-app client (loopback http is for native public clients only);
+# never contacted either: the bench stops at the redirect and hands its URL to the SDK.
+SDK_REDIRECT_URI=https://app.bench.example/callback
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
 case "$ONLY" in all|latchkey|oidc-provider) ;; *) die "BENCH_ONLY must be all, latchkey or oidc-provider (got '$ONLY')";; esac
 want() { [[ "$ONLY" == all || "$ONLY" == "$1" ]]; }
-case "$PARTS" in all|wrk|flows|lifecycle) ;; *) die "BENCH_PARTS must be all, wrk, flows or lifecycle (got '$PARTS')";; esac
+case "$PARTS" in all|wrk|flows|lifecycle|client) ;; *) die "BENCH_PARTS must be all, wrk, flows, lifecycle or client (got '$PARTS')";; esac
 want_part() { [[ "$PARTS" == all || "$PARTS" == "$1" ]]; }
 for v in FLOW_VUS FLOW_DURATION FLOW_WARMUP FLOW_MAX_OPS LOGIN_VUS LOGIN_DURATION LOGIN_WARMUP LOGIN_MAX \
-    REVOKE_TOKENS DEVICE_CODES SOAK_SECONDS SOAK_SAMPLE; do
+    REVOKE_TOKENS DEVICE_CODES SOAK_SECONDS SOAK_SAMPLE CLIENT_SECONDS CLIENT_TOKENS SDK_LOGINS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number (got '${!v}')"
 done
 
@@ -118,6 +138,11 @@ done
 if want_part wrk || want_part lifecycle; then command -v wrk >/dev/null || die "'wrk' is required (apt-get install wrk)"; fi
 (( SOAK_SAMPLE > 0 && DEVICE_CODES >= THREADS && REVOKE_TOKENS >= 20 * THREADS )) \
   || die "BENCH_SOAK_SAMPLE must be > 0, BENCH_DEVICE_CODES >= threads, BENCH_REVOKE_TOKENS >= 20 x threads"
+(( CLIENT_SECONDS > 0 && CLIENT_TOKENS > 0 && SDK_LOGINS >= 2 )) \
+  || die "BENCH_CLIENT_SECONDS and BENCH_CLIENT_TOKENS must be > 0, BENCH_SDK_LOGINS >= 2"
+if want latchkey && want_part client; then
+  "$PYTHON" -c 'import jwt' 2>/dev/null || die "$PYTHON has no jwt module: python3-jwt is required for the client part (scripts/deps.sh bench)"
+fi
 CLK_TCK=$(getconf CLK_TCK)
 
 free_port() {
@@ -387,6 +412,26 @@ if want latchkey; then
   [[ -x "$LATCHKEY" ]] || die "Latchkey binary not found at $LATCHKEY (set LATCHKEY_BIN, or BENCH_ONLY=oidc-provider to run the reference side alone)"
 fi
 
+CLIENT_BIN_DIR=${BENCH_CLIENT_BIN_DIR:-$ROOT/build/release/bench}
+if want latchkey && want_part client; then
+  if [[ -z "${BENCH_CLIENT_BIN_DIR:-}" && ! ( -x "$CLIENT_BIN_DIR/latchkey-bench-validator" && -x "$CLIENT_BIN_DIR/latchkey-bench-sdk-login" ) ]]; then
+    log "building the client benchmark programs (release preset)"
+    [[ -f "$ROOT/build/release/CMakeCache.txt" ]] || (cd "$ROOT" && cmake --preset release) >&2 || die "cmake --preset release failed"
+    (cd "$ROOT" && cmake --build build/release -j2 --target latchkey-bench-validator latchkey-bench-sdk-login) >&2 \
+      || die "building the client benchmark programs failed"
+  fi
+  for b in latchkey-bench-validator latchkey-bench-sdk-login; do
+    [[ -x "$CLIENT_BIN_DIR/$b" ]] || die "$b not found in $CLIENT_BIN_DIR (set BENCH_CLIENT_BIN_DIR)"
+  done
+  # The jose reference validator: the version pinned in bench/package.json and the lock file.
+  locked=$(node -e 'console.log(require(process.argv[1]).packages["node_modules/jose"].version)' "$BENCH/package-lock.json")
+  have=$(node -e 'try{console.log(require(process.argv[1]).version)}catch{console.log("")}' "$BENCH/node_modules/jose/package.json")
+  if [[ "$have" != "$locked" ]]; then
+    log "installing jose $locked (npm ci --prefix bench)"
+    npm ci --prefix "$BENCH" --no-audit --no-fund >&2 || die "npm ci --prefix bench failed"
+  fi
+fi
+
 OP_VERSION=""
 if want oidc-provider; then
   locked=$(node -e 'console.log(require(process.argv[1]).packages["node_modules/oidc-provider"].version)' "$BENCH/package-lock.json")
@@ -402,9 +447,10 @@ fi
 log "measuring the per-core signing ceiling (openssl speed -seconds $SIGN_SECONDS)"
 ES256_SPEED=$(openssl speed -mr -seconds "$SIGN_SECONDS" ecdsap256 2>/dev/null | awk -F: '/^\+F4:/ && $3 == 256 {print $4, $5; exit}')
 read -r ES256_SIGN ES256_VERIFY <<<"$ES256_SPEED"
-RS256_SIGN=$(openssl speed -mr -seconds "$SIGN_SECONDS" rsa2048 2>/dev/null | awk -F: '/^\+F2:/ && $3 == 2048 {print $4; exit}')
-[[ -n "$ES256_SIGN" && -n "${ES256_VERIFY:-}" && -n "$RS256_SIGN" ]] || die "could not parse openssl speed output"
-log "ceiling: ECDSA P-256 ${ES256_SIGN%.*} sign/s (${ES256_VERIFY%.*} verify/s), RSA-2048 ${RS256_SIGN%.*} sign/s"
+RS256_SPEED=$(openssl speed -mr -seconds "$SIGN_SECONDS" rsa2048 2>/dev/null | awk -F: '/^\+F2:/ && $3 == 2048 {print $4, $5; exit}')
+read -r RS256_SIGN RS256_VERIFY <<<"$RS256_SPEED"
+[[ -n "$ES256_SIGN" && -n "${ES256_VERIFY:-}" && -n "$RS256_SIGN" && -n "${RS256_VERIFY:-}" ]] || die "could not parse openssl speed output"
+log "ceiling: ECDSA P-256 ${ES256_SIGN%.*} sign/s (${ES256_VERIFY%.*} verify/s), RSA-2048 ${RS256_SIGN%.*} sign/s (${RS256_VERIFY%.*} verify/s)"
 
 # ---------------------------------------------------------------- Latchkey
 LATCHKEY_VERSION=""
@@ -674,6 +720,55 @@ if want oidc-provider && want_part lifecycle; then
   grep -i 'server_error' "$WORK/oidc-provider-lifecycle.log" | head -3 | sed 's/^/[bench] oidc-provider: /' >&2 || true
 fi
 
+# ---------------------------------------------------------------- client SDK
+CLIENT_JSONL="$WORK/client.jsonl"
+: >"$CLIENT_JSONL"
+if want latchkey && want_part client; then
+  # Validators: the same tokens and JWKS (written by latchkey-bench-validator) for all three, one
+  # process each, single thread, CLIENT_SECONDS of process CPU per measurement.
+  tokdir="$WORK/client-tokens"
+  mkdir -p "$tokdir"
+  log "client: latchkey-bench-validator ($CLIENT_TOKENS tokens per alg; crypto, jose, provider and validator levels, ${CLIENT_SECONDS} CPU-s each)"
+  (pin "${BENCH_CLIENT_CPUS:-}" "$CLIENT_BIN_DIR/latchkey-bench-validator" --out "$tokdir" --seconds "$CLIENT_SECONDS" \
+      --tokens "$CLIENT_TOKENS") >>"$CLIENT_JSONL" 2>"$RAW/client-validator.txt" \
+    || { cat "$RAW/client-validator.txt" >&2; die "latchkey-bench-validator failed"; }
+  log "client: jose $(node -e 'console.log(require(process.argv[1]).version)' "$BENCH/node_modules/jose/package.json") on Node.js $(node --version) (bench/validator_jose.mjs)"
+  (pin "${BENCH_CLIENT_CPUS:-}" env UV_THREADPOOL_SIZE=1 node "$BENCH/validator_jose.mjs" "$tokdir" "$CLIENT_SECONDS") \
+    >>"$CLIENT_JSONL" 2>"$RAW/client-jose.txt" || { cat "$RAW/client-jose.txt" >&2; die "bench/validator_jose.mjs failed"; }
+  log "client: PyJWT $("$PYTHON" -c 'import jwt; print(jwt.__version__)') on $("$PYTHON" --version) (bench/validator_pyjwt.py)"
+  (pin "${BENCH_CLIENT_CPUS:-}" "$PYTHON" "$BENCH/validator_pyjwt.py" "$tokdir" "$CLIENT_SECONDS") \
+    >>"$CLIENT_JSONL" 2>"$RAW/client-pyjwt.txt" || { cat "$RAW/client-pyjwt.txt" >&2; die "bench/validator_pyjwt.py failed"; }
+
+  # SDK CPU per code-flow login, against a real Latchkey: a confidential web-app client and a user
+  # (default Argon2id parameters), registered before the server starts.
+  port=$(free_port)
+  base="http://127.0.0.1:$port"
+  data="$WORK/latchkey-client"
+  mkdir -p "$data"
+  read -r web_id web_secret <<<"$(lk_client "$data" bench-web --grant-type authorization_code \
+    --redirect-uri "$SDK_REDIRECT_URI" --scope openid)"
+  [[ -n "${web_secret:-}" ]] || die "could not register the bench-web client"
+  sdk_password=$(openssl rand -base64 24 | tr -d '\n/+=')
+  printf '%s\n' "$sdk_password" | "$LATCHKEY" user add bench --password-stdin --data-dir "$data" --json \
+      >/dev/null 2>"$WORK/latchkey-setup.log" || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey user add bench failed"; }
+  log "starting Latchkey on $base (SDK code-flow logins)"
+  (pin "${BENCH_SERVER_CPUS:-}" "$LATCHKEY" serve --dev --data-dir "$data" \
+      --listen "127.0.0.1:$port" --issuer "$base") >/dev/null 2>>"$LATCHKEY_LOG" &
+  lk_pid=$!
+  SERVER_PIDS+=("$lk_pid")
+  wait_http "$lk_pid" "$base/.well-known/openid-configuration" Latchkey
+  log "client: latchkey-bench-sdk-login ($SDK_LOGINS code-flow logins, each in a fresh browser session)"
+  (pin "${BENCH_CLIENT_CPUS:-}" env LATCHKEY_BENCH_CLIENT_SECRET="$web_secret" LATCHKEY_BENCH_PASSWORD="$sdk_password" \
+      "$CLIENT_BIN_DIR/latchkey-bench-sdk-login" --issuer "$base" --client-id "$web_id" \
+      --redirect-uri "$SDK_REDIRECT_URI" --username bench --logins "$SDK_LOGINS") \
+    >>"$CLIENT_JSONL" 2>"$RAW/client-sdk-login.txt" || { cat "$RAW/client-sdk-login.txt" >&2; die "latchkey-bench-sdk-login failed"; }
+  stop_pid "$lk_pid"
+  node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) {
+      const r = JSON.parse(l);
+      console.error(r.scenario ? `[bench] client / SDK login: ${r.mean_ms.toFixed(3)} ms CPU mean, p99 ${r.p99_ms.toFixed(3)} ms, cold ${r.cold_ms.toFixed(3)} ms (${r.logins} logins)`
+        : `[bench] client / ${r.impl} ${r.level} ${r.alg}: ${Math.round(r.per_cpu_s)} per CPU-s (${r.us_per_validation.toFixed(1)} us)`); }' "$CLIENT_JSONL"
+fi
+
 # ---------------------------------------------------------------- report
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map(a => { const i = a.indexOf("="); return [a.slice(0, i), a.slice(i + 1)]; }))))' \
@@ -685,6 +780,8 @@ node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map
   "openssl=$(openssl version | awk '{print $1, $2}')" \
   "threads=$THREADS" "connections=$CONNS" "duration=$DURATION" "warmup=$WARMUP" \
   "sign_seconds=$SIGN_SECONDS" "es256_sign_s=$ES256_SIGN" "es256_verify_s=$ES256_VERIFY" "rs256_sign_s=$RS256_SIGN" \
+  "rs256_verify_s=$RS256_VERIFY" "client_seconds=$CLIENT_SECONDS" "client_tokens=$CLIENT_TOKENS" "sdk_logins=$SDK_LOGINS" \
+  "client_cpus=${BENCH_CLIENT_CPUS:-}" "python=$("$PYTHON" --version 2>&1 | awk '{print $2}')" \
   "server_cpus=${BENCH_SERVER_CPUS:-}" "wrk_cpus=${BENCH_WRK_CPUS:-}" "parts=$PARTS" \
   "flow_vus=$FLOW_VUS" "flow_duration=$FLOW_DURATION" "flow_warmup=$FLOW_WARMUP" "flow_max_ops=$FLOW_MAX_OPS" \
   "login_vus=$LOGIN_VUS" "login_duration=$LOGIN_DURATION" "login_warmup=$LOGIN_WARMUP" "login_max=$LOGIN_MAX" \
@@ -692,8 +789,9 @@ node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map
   "commit_dirty=$(git -C "$ROOT" status --porcelain -- bench docs/benchmarks.md 2>/dev/null | grep -q . && echo yes || echo no)" \
   "flows_status=$FLOWS_STATUS" >"$WORK/meta.json"
 
-node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" "$FLOWS_JSONL" "$SOAK_JSON" >"$RESULTS/latest.md"
+node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" "$FLOWS_JSONL" "$SOAK_JSON" "$CLIENT_JSONL" >"$RESULTS/latest.md"
 cp "$RESULTS_JSONL" "$RESULTS/latest.jsonl"
+cp "$CLIENT_JSONL" "$RESULTS/latest-client.jsonl"
 cp "$FLOWS_JSONL" "$RESULTS/latest-flows.jsonl"
 cp "$SOAK_JSON" "$RESULTS/latest-soak.json"
 cat "$RESULTS/latest.md"
