@@ -728,10 +728,27 @@ if want latchkey && want_part client; then
   # process each, single thread, CLIENT_SECONDS of process CPU per measurement.
   tokdir="$WORK/client-tokens"
   mkdir -p "$tokdir"
+  # The verify ceiling is measured on the same CPUs right before and right after the Latchkey
+  # validator, and the two runs averaged: on a shared (virtual) machine the speed of a core drifts
+  # by tens of percent within minutes, and a ceiling taken at another time would compare unlike.
+  verify_ceiling() { # prints "<ES256 verify/s> <RS256 verify/s>"
+    local es rs
+    es=$( (pin "${BENCH_CLIENT_CPUS:-}" openssl speed -mr -seconds "$SIGN_SECONDS" ecdsap256) 2>/dev/null \
+      | awk -F: '/^\+F4:/ && $3 == 256 {print $5; exit}')
+    rs=$( (pin "${BENCH_CLIENT_CPUS:-}" openssl speed -mr -seconds "$SIGN_SECONDS" rsa2048) 2>/dev/null \
+      | awk -F: '/^\+F2:/ && $3 == 2048 {print $5; exit}')
+    [[ -n "$es" && -n "$rs" ]] || die "could not parse openssl speed output"
+    echo "$es $rs"
+  }
+  read -r es_before rs_before <<<"$(verify_ceiling)"
   log "client: latchkey-bench-validator ($CLIENT_TOKENS tokens per alg; crypto, jose, provider and validator levels, ${CLIENT_SECONDS} CPU-s each)"
   (pin "${BENCH_CLIENT_CPUS:-}" "$CLIENT_BIN_DIR/latchkey-bench-validator" --out "$tokdir" --seconds "$CLIENT_SECONDS" \
       --tokens "$CLIENT_TOKENS") >>"$CLIENT_JSONL" 2>"$RAW/client-validator.txt" \
     || { cat "$RAW/client-validator.txt" >&2; die "latchkey-bench-validator failed"; }
+  read -r es_after rs_after <<<"$(verify_ceiling)"
+  CLIENT_ES256_VERIFY=$(awk -v a="$es_before" -v b="$es_after" 'BEGIN {printf "%.1f", (a + b) / 2}')
+  CLIENT_RS256_VERIFY=$(awk -v a="$rs_before" -v b="$rs_after" 'BEGIN {printf "%.1f", (a + b) / 2}')
+  log "client: verify ceiling ES256 ${es_before%.*} / ${es_after%.*}, RS256 ${rs_before%.*} / ${rs_after%.*} verify/s (before / after)"
   log "client: jose $(node -e 'console.log(require(process.argv[1]).version)' "$BENCH/node_modules/jose/package.json") on Node.js $(node --version) (bench/validator_jose.mjs)"
   (pin "${BENCH_CLIENT_CPUS:-}" env UV_THREADPOOL_SIZE=1 node "$BENCH/validator_jose.mjs" "$tokdir" "$CLIENT_SECONDS") \
     >>"$CLIENT_JSONL" 2>"$RAW/client-jose.txt" || { cat "$RAW/client-jose.txt" >&2; die "bench/validator_jose.mjs failed"; }
@@ -780,7 +797,7 @@ node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map
   "openssl=$(openssl version | awk '{print $1, $2}')" \
   "threads=$THREADS" "connections=$CONNS" "duration=$DURATION" "warmup=$WARMUP" \
   "sign_seconds=$SIGN_SECONDS" "es256_sign_s=$ES256_SIGN" "es256_verify_s=$ES256_VERIFY" "rs256_sign_s=$RS256_SIGN" \
-  "rs256_verify_s=$RS256_VERIFY" "client_seconds=$CLIENT_SECONDS" "client_tokens=$CLIENT_TOKENS" "sdk_logins=$SDK_LOGINS" \
+  "rs256_verify_s=$RS256_VERIFY" "client_es256_verify_s=${CLIENT_ES256_VERIFY:-}" "client_rs256_verify_s=${CLIENT_RS256_VERIFY:-}" "client_seconds=$CLIENT_SECONDS" "client_tokens=$CLIENT_TOKENS" "sdk_logins=$SDK_LOGINS" \
   "client_cpus=${BENCH_CLIENT_CPUS:-}" "python=$("$PYTHON" --version 2>&1 | awk '{print $2}')" \
   "server_cpus=${BENCH_SERVER_CPUS:-}" "wrk_cpus=${BENCH_WRK_CPUS:-}" "parts=$PARTS" \
   "flow_vus=$FLOW_VUS" "flow_duration=$FLOW_DURATION" "flow_warmup=$FLOW_WARMUP" "flow_max_ops=$FLOW_MAX_OPS" \
