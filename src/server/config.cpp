@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <map>
+#include <string_view>
 #include <thread>
 
 #include <yaml-cpp/yaml.h>
@@ -101,12 +102,13 @@ const std::map<std::string, Setter>& Fields() {
       {"data_dir", String(&Config::data_dir)},
       {"storage",
        [](Config& c, const std::string& v) -> SetResult {
-         if (v != "sqlite" && (v.rfind("sqlite:", 0) != 0 || v.size() == 7)) {
-           return "must be 'sqlite' or 'sqlite:PATH'";
+         if (v != "sqlite" && (v.rfind("sqlite:", 0) != 0 || v.size() == 7) && !IsPostgresStorage(v)) {
+           return "must be 'sqlite', 'sqlite:PATH' or a postgresql:// URI";
          }
          c.storage = v;
          return std::nullopt;
        }},
+      {"storage_pool_size", Int(&Config::storage_pool_size, 1, 1000)},
       {"tls.cert_file", String(&Config::tls_cert_file)},
       {"tls.key_file", String(&Config::tls_key_file)},
       {"http.network_threads", Int(&Config::network_threads, 0, 64)},
@@ -337,6 +339,13 @@ common::Result<void, ConfigError> ValidateForServing(const Config& config) {
     return ConfigError{"config: 'issuer' must use https"};
   }
   return {};
+}
+
+bool IsPostgresStorage(const std::string& storage) {
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (storage.size() > scheme.size() && storage.compare(0, scheme.size(), scheme) == 0) return true;
+  }
+  return false;
 }
 
 std::string DatabasePath(const Config& config) {

@@ -21,8 +21,11 @@ struct Config {
   std::string issuer;                     // https URL (http only for loopback hosts)
   std::string listen = "127.0.0.1:8080";  // HOST:PORT ([v6]:PORT)
   std::string data_dir = "./latchkey-data";
-  std::string storage = "sqlite";  // "sqlite" (DATA_DIR/latchkey.db) or "sqlite:PATH"
-  std::string tls_cert_file;       // both set: serve HTTPS
+  // storage: "sqlite" (DATA_DIR/latchkey.db), "sqlite:PATH", or a PostgreSQL URI
+  // ("postgresql://USER@HOST/DB" or "postgres://...", passed to libpq as it is).
+  std::string storage = "sqlite";
+  int storage_pool_size = 8;  // PostgreSQL: the most connections one process opens
+  std::string tls_cert_file;  // both set: serve HTTPS
   std::string tls_key_file;
   int network_threads = 0;  // 0: one per CPU core
   int handler_threads = 2;
@@ -98,7 +101,11 @@ common::Result<void, ConfigError> ValidateForServing(const Config& config);
 // ParseListen splits HOST:PORT; nullopt when malformed.
 std::optional<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen);
 
-// DatabasePath returns the SQLite file the config points at.
+// IsPostgresStorage: whether `storage` names a PostgreSQL database (a postgres:// or
+// postgresql:// URI with something after the scheme).
+bool IsPostgresStorage(const std::string& storage);
+
+// DatabasePath returns the SQLite file the config points at (meaningless for PostgreSQL).
 std::string DatabasePath(const Config& config);
 
 // HttpOptions maps the config onto the HTTP server's options.

@@ -31,6 +31,20 @@ TEST(LoadConfig, DefaultsWithoutFileOrEnvironment) {
   EXPECT_EQ(config->listen, "127.0.0.1:8080");
   EXPECT_EQ(config->access_token_alg, "ES256");
   EXPECT_EQ(DatabasePath(*config), "./latchkey-data/latchkey.db");
+  EXPECT_FALSE(IsPostgresStorage(config->storage));
+  EXPECT_EQ(config->storage_pool_size, 8);
+}
+
+TEST(LoadConfig, AcceptsAPostgresUri) {
+  for (const char* uri :
+       {"postgresql://latchkey@db.internal/latchkey", "postgres://db/latchkey?sslmode=require"}) {
+    auto config =
+        LoadConfig(std::nullopt, Env({{"LATCHKEY_STORAGE", uri}, {"LATCHKEY_STORAGE_POOL_SIZE", "16"}}));
+    ASSERT_TRUE(config.has_value()) << config.error().message;
+    EXPECT_EQ(config->storage, uri);
+    EXPECT_TRUE(IsPostgresStorage(config->storage));
+    EXPECT_EQ(config->storage_pool_size, 16);
+  }
 }
 
 TEST(LoadConfig, ReadsNestedYamlAndListsAndEnvironmentOverrides) {
@@ -67,7 +81,9 @@ TEST(LoadConfig, ErrorsNameTheBadKey) {
       {"keys:\n  allowed_algs: [RS256]\n", {}, "'tokens.access_token_alg'"},
       {"tls:\n  cert_file: /x.pem\n", {}, "'tls.key_file'"},
       {"", {{"LATCHKEY_HTTP_HANDLER_THREADS", "-1"}}, "LATCHKEY_HTTP_HANDLER_THREADS"},
-      {"storage: postgres://x\n", {}, "'storage'"},
+      {"storage: mysql://x\n", {}, "'storage'"},
+      {"storage: postgresql://\n", {}, "'storage'"},
+      {"storage_pool_size: 0\n", {}, "'storage_pool_size'"},
       {"keys:\n  rsa_bits: 1024\n", {}, "'keys.rsa_bits'"},
       {"passwords:\n  argon2_memory_kib: 4096\n", {}, "'passwords.argon2_memory_kib'"},  // below OWASP
       {"passwords:\n  argon2_iterations: 1\n", {}, "'passwords.argon2_iterations'"},

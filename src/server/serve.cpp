@@ -26,6 +26,7 @@
 #include "oauth/client_auth.hpp"
 #include "server/housekeeping.hpp"
 #include "server/provider.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace latchkey::server {
@@ -203,6 +204,20 @@ common::Result<std::unique_ptr<store::Store>, std::string> OpenStore(const Confi
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return "cannot create data directory " + config.data_dir + ": " + ec.message();
   ::chmod(config.data_dir.c_str(), 0700);
+  if (IsPostgresStorage(config.storage)) {
+    store::postgres::PostgresOptions options;
+    options.conninfo = config.storage;
+    options.pool_size = config.storage_pool_size;
+    auto opened = store::postgres::OpenPostgresStore(options);
+    // Never the URI itself in the message: it may carry a password.
+    if (!opened) {
+      return std::string(opened.error() == store::Error::kCorrupt
+                             ? "the PostgreSQL database has a schema newer than this binary, or a migration "
+                               "failed (see the log)"
+                             : "cannot reach the PostgreSQL database 'storage' names (see the log)");
+    }
+    return std::move(*opened);
+  }
   std::string path = DatabasePath(config);
   auto opened = store::sqlite::OpenSqliteStore(path);
   if (!opened) {

@@ -1,0 +1,1649 @@
+#include "store/postgres/postgres_store.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "common/log.hpp"
+
+namespace latchkey::store::postgres {
+namespace {
+
+// Type OIDs of the parameters this file binds (fixed in PostgreSQL's catalog, pg_type.dat). Every
+// parameter and every result column travels in binary format: bytes go as they are (NUL bytes
+// included, no escaping), integers as 8 bytes big-endian.
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kInt8Oid = 20;
+
+// kDefaultSettings: libpq settings used unless the conninfo names its own. connect_timeout bounds a
+// connection attempt; the TCP keepalives notice a database host that vanished without closing the
+// connection (a network partition, a failover) within about a minute instead of the kernel's two
+// hours, so a call waiting on it fails (kUnavailable) rather than hanging. No effect on unix sockets.
+constexpr std::array<std::pair<const char*, const char*>, 4> kDefaultSettings = {{
+    {"connect_timeout", "5"},
+    {"keepalives_idle", "30"},
+    {"keepalives_interval", "10"},
+    {"keepalives_count", "3"},
+}};
+
+// kMigrationLockKey: the pg_advisory_xact_lock key that serialises migrations of one database
+// ("latchkey" in ASCII). Several nodes starting at once wait for each other instead of racing on
+// CREATE TABLE.
+constexpr int64_t kMigrationLockKey = 0x6c617463686b6579;
+
+// kMigrations: the schema, as an ordered list with the SQLite store's version numbers: entry i
+// brings the schema to version i + 1 and adds what SQLite's entry i adds. Append only: never edit
+// or reorder an entry that has shipped.
+//
+// Every string of a record is BYTEA, not TEXT: the store keeps every byte as given (records may
+// hold NUL bytes and invalid UTF-8, which TEXT in a UTF8 database refuses) and orders byte-wise
+// (no collation). List fields are JSON arrays of strings, as in SQLite. Booleans are BOOLEAN.
+constexpr std::array<std::string_view, 5> kMigrations = {
+    R"sql(
+CREATE TABLE clients (
+  client_id BYTEA PRIMARY KEY,
+  client_name BYTEA NOT NULL,
+  secret_hash BYTEA NOT NULL,
+  token_endpoint_auth_method BYTEA NOT NULL,
+  redirect_uris BYTEA NOT NULL,
+  grant_types BYTEA NOT NULL,
+  scopes BYTEA NOT NULL,
+  post_logout_redirect_uris BYTEA NOT NULL,
+  access_token_lifetime BIGINT NOT NULL,
+  access_token_alg BYTEA NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE signing_keys (
+  kid BYTEA PRIMARY KEY,
+  alg BYTEA NOT NULL,
+  private_pem BYTEA NOT NULL,
+  state BYTEA NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX signing_keys_by_created_at ON signing_keys (created_at, kid);
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('revision', 0);
+)sql",
+    // 2: users (OIDC Core §5.1 standard claims). username's UNIQUE constraint (byte-wise) also
+    // serves ORDER BY username.
+    R"sql(
+CREATE TABLE users (
+  user_id BYTEA PRIMARY KEY,
+  username BYTEA NOT NULL UNIQUE,
+  password_hash BYTEA NOT NULL DEFAULT '',
+  status BYTEA NOT NULL DEFAULT 'active',
+  name BYTEA NOT NULL DEFAULT '',
+  given_name BYTEA NOT NULL DEFAULT '',
+  family_name BYTEA NOT NULL DEFAULT '',
+  preferred_username BYTEA NOT NULL DEFAULT '',
+  email BYTEA NOT NULL DEFAULT '',
+  email_verified BOOLEAN NOT NULL DEFAULT false,
+  phone_number BYTEA NOT NULL DEFAULT '',
+  phone_number_verified BOOLEAN NOT NULL DEFAULT false,
+  address_json BYTEA NOT NULL DEFAULT '',
+  picture BYTEA NOT NULL DEFAULT '',
+  locale BYTEA NOT NULL DEFAULT '',
+  zoneinfo BYTEA NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL DEFAULT 0
+);
+)sql",
+    // 3: browser sessions and authorization codes (OIDC Core §3.1.2; RFC 6749 §4.1.2, §10.5).
+    // Deleting a user deletes their sessions and codes; the user_id indexes keep that cascade from
+    // scanning the tables; the time indexes serve the cleanups.
+    R"sql(
+CREATE TABLE sessions (
+  id_hash BYTEA PRIMARY KEY,
+  user_id BYTEA NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL DEFAULT 0,
+  last_seen_at BIGINT NOT NULL DEFAULT 0,
+  auth_time BIGINT NOT NULL DEFAULT 0,
+  amr BYTEA NOT NULL DEFAULT '',
+  acr BYTEA NOT NULL DEFAULT '',
+  revoked BOOLEAN NOT NULL DEFAULT false
+);
+CREATE INDEX sessions_by_user ON sessions (user_id, created_at, id_hash);
+CREATE INDEX sessions_by_created_at ON sessions (created_at);
+CREATE INDEX sessions_by_last_seen_at ON sessions (last_seen_at);
+CREATE TABLE authorization_codes (
+  code_hash BYTEA PRIMARY KEY,
+  client_id BYTEA NOT NULL DEFAULT '',
+  user_id BYTEA NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  session_id_hash BYTEA NOT NULL DEFAULT '',
+  redirect_uri BYTEA NOT NULL DEFAULT '',
+  redirect_uri_sent BOOLEAN NOT NULL DEFAULT false,
+  scope BYTEA NOT NULL DEFAULT '',
+  nonce BYTEA NOT NULL DEFAULT '',
+  code_challenge BYTEA NOT NULL DEFAULT '',
+  code_challenge_method BYTEA NOT NULL DEFAULT '',
+  auth_time BIGINT NOT NULL DEFAULT 0,
+  amr BYTEA NOT NULL DEFAULT '',
+  acr BYTEA NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL DEFAULT 0,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  used BOOLEAN NOT NULL DEFAULT false
+);
+CREATE INDEX authorization_codes_by_user ON authorization_codes (user_id);
+CREATE INDEX authorization_codes_by_expires_at ON authorization_codes (expires_at);
+)sql",
+    // 4: refresh tokens (RFC 6749 §6; rotation and reuse detection, OAuth 2.1 §4.3.1, RFC 9700
+    // §4.14.2), remembered consents (OIDC Core §3.1.2.4) and server-wide secrets. Deleting a user
+    // deletes their tokens and consents. clients gains id_token_signed_response_alg (OIDC Dynamic
+    // Client Registration §2).
+    R"sql(
+CREATE TABLE refresh_tokens (
+  token_hash BYTEA PRIMARY KEY,
+  family_id BYTEA NOT NULL DEFAULT '',
+  client_id BYTEA NOT NULL DEFAULT '',
+  user_id BYTEA NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  scope BYTEA NOT NULL DEFAULT '',
+  session_id_hash BYTEA NOT NULL DEFAULT '',
+  auth_time BIGINT NOT NULL DEFAULT 0,
+  amr BYTEA NOT NULL DEFAULT '',
+  acr BYTEA NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL DEFAULT 0,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  family_expires_at BIGINT NOT NULL DEFAULT 0,
+  rotated_at BIGINT NOT NULL DEFAULT 0,
+  successor_hash BYTEA NOT NULL DEFAULT '',
+  revoked BOOLEAN NOT NULL DEFAULT false
+);
+CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_by_user_client ON refresh_tokens (user_id, client_id);
+CREATE INDEX refresh_tokens_by_expires_at ON refresh_tokens (expires_at);
+CREATE INDEX refresh_tokens_by_family_expires_at ON refresh_tokens (family_expires_at);
+CREATE TABLE consents (
+  user_id BYTEA NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+  client_id BYTEA NOT NULL,
+  scope BYTEA NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (user_id, client_id)
+);
+CREATE TABLE secrets (
+  name BYTEA PRIMARY KEY,
+  value BYTEA NOT NULL,
+  created_at BIGINT NOT NULL DEFAULT (EXTRACT(EPOCH FROM now())::BIGINT)
+);
+ALTER TABLE clients ADD COLUMN id_token_signed_response_alg BYTEA NOT NULL DEFAULT '';
+)sql",
+    // 5: the clients of each session (OIDC Back-Channel Logout §2.7), opaque access tokens (RFC
+    // 7662), the JWT access token denylist, and device authorizations (RFC 8628). The user_id of
+    // access_tokens and device_codes is NULL, not '', when there is no user, so the foreign key lets
+    // those rows be and deleting a user deletes the rest. device_codes' interval is poll_interval
+    // (INTERVAL is a type name). clients gains the four ClientRecord fields.
+    R"sql(
+CREATE TABLE session_clients (
+  id_hash BYTEA NOT NULL REFERENCES sessions (id_hash) ON DELETE CASCADE,
+  client_id BYTEA NOT NULL,
+  PRIMARY KEY (id_hash, client_id)
+);
+CREATE TABLE access_tokens (
+  token_hash BYTEA PRIMARY KEY,
+  client_id BYTEA NOT NULL DEFAULT '',
+  subject BYTEA NOT NULL DEFAULT '',
+  user_id BYTEA REFERENCES users (user_id) ON DELETE CASCADE,
+  scope BYTEA NOT NULL DEFAULT '',
+  audience BYTEA NOT NULL DEFAULT '',
+  grant_id BYTEA NOT NULL DEFAULT '',
+  auth_time BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL DEFAULT 0,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  revoked BOOLEAN NOT NULL DEFAULT false
+);
+CREATE INDEX access_tokens_by_user ON access_tokens (user_id);
+CREATE INDEX access_tokens_by_expires_at ON access_tokens (expires_at);
+CREATE TABLE revocations (
+  key BYTEA PRIMARY KEY,
+  revoked_at BIGINT NOT NULL DEFAULT 0,
+  expires_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX revocations_by_expires_at ON revocations (expires_at);
+CREATE TABLE device_codes (
+  device_code_hash BYTEA PRIMARY KEY,
+  user_code_hash BYTEA NOT NULL UNIQUE,
+  client_id BYTEA NOT NULL DEFAULT '',
+  scope BYTEA NOT NULL DEFAULT '',
+  device_info BYTEA NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL DEFAULT 0,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  poll_interval BIGINT NOT NULL DEFAULT 5,
+  last_polled_at BIGINT NOT NULL DEFAULT 0,
+  status BYTEA NOT NULL DEFAULT 'pending',
+  user_id BYTEA REFERENCES users (user_id) ON DELETE CASCADE,
+  session_id_hash BYTEA NOT NULL DEFAULT '',
+  auth_time BIGINT NOT NULL DEFAULT 0,
+  amr BYTEA NOT NULL DEFAULT '',
+  acr BYTEA NOT NULL DEFAULT ''
+);
+CREATE INDEX device_codes_by_user ON device_codes (user_id);
+CREATE INDEX device_codes_by_expires_at ON device_codes (expires_at);
+ALTER TABLE clients ADD COLUMN access_token_format BYTEA NOT NULL DEFAULT 'jwt';
+ALTER TABLE clients ADD COLUMN backchannel_logout_uri BYTEA NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN backchannel_logout_session_required BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE clients ADD COLUMN introspect_any BOOLEAN NOT NULL DEFAULT false;
+)sql",
+};
+
+constexpr std::string_view kLockMigrations = "SELECT pg_advisory_xact_lock($1)";
+constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT)";
+constexpr std::string_view kSelectSchemaVersion =
+    "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations";
+constexpr std::string_view kInsertMigration =
+    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)";
+
+constexpr std::string_view kBumpRevision = "UPDATE meta SET value = value + 1 WHERE key = 'revision'";
+constexpr std::string_view kSelectRevision = "SELECT value FROM meta WHERE key = 'revision'";
+
+// The client statements list the columns in ClientRecord order; ReadClient and ClientParams use the
+// same order.
+constexpr std::string_view kSelectClient =
+    "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
+    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
+    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
+    "backchannel_logout_session_required, introspect_any, created_at, updated_at "
+    "FROM clients WHERE client_id = $1";
+constexpr std::string_view kSelectAllClients =
+    "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
+    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
+    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
+    "backchannel_logout_session_required, introspect_any, created_at, updated_at "
+    "FROM clients ORDER BY client_id";
+constexpr std::string_view kInsertClient =
+    "INSERT INTO clients (client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, "
+    "grant_types, scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
+    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
+    "backchannel_logout_session_required, introspect_any, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+constexpr std::string_view kUpdateClient =
+    "UPDATE clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, "
+    "redirect_uris = $5, grant_types = $6, scopes = $7, post_logout_redirect_uris = $8, "
+    "access_token_lifetime = $9, access_token_alg = $10, id_token_signed_response_alg = $11, "
+    "access_token_format = $12, backchannel_logout_uri = $13, backchannel_logout_session_required = $14, "
+    "introspect_any = $15, created_at = $16, updated_at = $17 WHERE client_id = $1";
+constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id = $1";
+
+constexpr std::string_view kSelectAllKeys =
+    "SELECT kid, alg, private_pem, state, created_at FROM signing_keys ORDER BY created_at, kid";
+constexpr std::string_view kInsertKey =
+    "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+// The user statements list the columns in UserRecord order; ReadUser and UserParams use the same order.
+constexpr std::string_view kSelectUser =
+    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
+    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
+    "created_at, updated_at FROM users WHERE user_id = $1";
+constexpr std::string_view kSelectUserByUsername =
+    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
+    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
+    "created_at, updated_at FROM users WHERE username = $1";
+constexpr std::string_view kSelectAllUsers =
+    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
+    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
+    "created_at, updated_at FROM users ORDER BY username";
+constexpr std::string_view kInsertUser =
+    "INSERT INTO users (user_id, username, password_hash, status, name, given_name, family_name, "
+    "preferred_username, email, email_verified, phone_number, phone_number_verified, address_json, picture, "
+    "locale, zoneinfo, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+    "$13, $14, $15, $16, $17, $18)";
+constexpr std::string_view kUpdateUser =
+    "UPDATE users SET username = $2, password_hash = $3, status = $4, name = $5, given_name = $6, "
+    "family_name = $7, preferred_username = $8, email = $9, email_verified = $10, phone_number = $11, "
+    "phone_number_verified = $12, address_json = $13, picture = $14, locale = $15, zoneinfo = $16, "
+    "created_at = $17, updated_at = $18 WHERE user_id = $1";
+constexpr std::string_view kDeleteUser = "DELETE FROM users WHERE user_id = $1";
+
+// The session statements list the columns in SessionRecord order.
+constexpr std::string_view kSelectSession =
+    "SELECT id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked FROM sessions "
+    "WHERE id_hash = $1";
+constexpr std::string_view kSelectUserSessions =
+    "SELECT id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked FROM sessions "
+    "WHERE user_id = $1 ORDER BY created_at, id_hash";
+constexpr std::string_view kInsertSession =
+    "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+constexpr std::string_view kTouchSession = "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1";
+constexpr std::string_view kRevokeSession = "UPDATE sessions SET revoked = true WHERE id_hash = $1";
+// The bounded deletes pick at most $N keys first, so one call stays short however large the
+// backlog (the caller repeats). Session clients go by the cascade.
+constexpr std::string_view kDeleteExpiredSessions =
+    "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE created_at < $1 OR "
+    "last_seen_at < $2 LIMIT $3)";
+// kAddSessionClient: a repeat is a no-op; a missing session fails the foreign key (kNotFound).
+constexpr std::string_view kAddSessionClient =
+    "INSERT INTO session_clients (id_hash, client_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+constexpr std::string_view kSelectSessionClients =
+    "SELECT client_id FROM session_clients WHERE id_hash = $1 ORDER BY client_id";
+
+// The code statements list the columns in AuthorizationCodeRecord order.
+constexpr std::string_view kSelectCode =
+    "SELECT code_hash, client_id, user_id, session_id_hash, redirect_uri, redirect_uri_sent, scope, nonce, "
+    "code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, used "
+    "FROM authorization_codes WHERE code_hash = $1";
+constexpr std::string_view kInsertCode =
+    "INSERT INTO authorization_codes (code_hash, client_id, user_id, session_id_hash, redirect_uri, "
+    "redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, "
+    "created_at, expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+    "$15, $16)";
+// kRedeemCode is the single-use check and the mark in one statement (RFC 6749 §4.1.2, §10.5: a code
+// is used at most once). Of two concurrent redemptions, the second blocks on the first's row lock
+// and then re-evaluates `used = false` against the row the first committed (READ COMMITTED's
+// re-check of an updated row), so it matches nothing: exactly one caller gets the row back.
+constexpr std::string_view kRedeemCode =
+    "UPDATE authorization_codes SET used = true WHERE code_hash = $1 AND used = false AND expires_at > $2 "
+    "RETURNING code_hash, client_id, user_id, session_id_hash, redirect_uri, redirect_uri_sent, scope, "
+    "nonce, code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, used";
+constexpr std::string_view kDeleteExpiredCodes =
+    "DELETE FROM authorization_codes WHERE code_hash IN (SELECT code_hash FROM authorization_codes WHERE "
+    "expires_at <= $1 LIMIT $2)";
+
+// The refresh token statements list the columns in RefreshTokenRecord order.
+constexpr std::string_view kSelectRefreshToken =
+    "SELECT token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
+    "created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked FROM refresh_tokens "
+    "WHERE token_hash = $1";
+// kLockRefreshToken reads the presented token and locks its row until the transaction ends: every
+// other rotation of that token waits here, then reads what this one committed (RFC 9700 §4.14.2:
+// one current token per grant; two winners would be two live branches of it).
+constexpr std::string_view kLockRefreshToken =
+    "SELECT token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
+    "created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked FROM refresh_tokens "
+    "WHERE token_hash = $1 FOR UPDATE";
+// kShareRefreshToken reads the successor of a rotated token for the grace-window check; FOR SHARE
+// waits for a rotation or revocation of that successor in flight, so the answer matches the order
+// in which the writes commit.
+constexpr std::string_view kShareRefreshToken =
+    "SELECT token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
+    "created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked FROM refresh_tokens "
+    "WHERE token_hash = $1 FOR SHARE";
+constexpr std::string_view kInsertRefreshToken =
+    "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, session_id_hash, "
+    "auth_time, amr, acr, created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+// kMarkRefreshTokenRotated keeps the rotated_at = 0 condition although the row is locked: a token
+// is superseded at most once, whatever else goes wrong.
+constexpr std::string_view kMarkRefreshTokenRotated =
+    "UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3 WHERE token_hash = $1 AND rotated_at = 0";
+constexpr std::string_view kRevokeRefreshFamily =
+    "UPDATE refresh_tokens SET revoked = true WHERE family_id = $1 AND revoked = false";
+// kRevokeRefreshTokens revokes and lists in one statement (an empty $2 or $3 matches any client or
+// session): the families returned are exactly those of the rows this statement revoked.
+constexpr std::string_view kRevokeRefreshTokens =
+    "UPDATE refresh_tokens SET revoked = true WHERE user_id = $1 AND revoked = false AND "
+    "($2 = ''::BYTEA OR client_id = $2) AND ($3 = ''::BYTEA OR session_id_hash = $3) RETURNING family_id";
+constexpr std::string_view kDeleteExpiredRefreshTokens =
+    "DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens WHERE "
+    "expires_at <= $1 OR family_expires_at <= $1 LIMIT $2)";
+
+// The access token statements list the columns in AccessTokenRecord order. An empty user_id is
+// stored as NULL (no user to reference).
+constexpr std::string_view kSelectAccessToken =
+    "SELECT token_hash, client_id, subject, user_id, scope, audience, grant_id, auth_time, created_at, "
+    "expires_at, revoked FROM access_tokens WHERE token_hash = $1";
+constexpr std::string_view kInsertAccessToken =
+    "INSERT INTO access_tokens (token_hash, client_id, subject, user_id, scope, audience, grant_id, "
+    "auth_time, created_at, expires_at, revoked) VALUES ($1, $2, $3, NULLIF($4, ''::BYTEA), $5, $6, $7, $8, "
+    "$9, $10, $11)";
+constexpr std::string_view kRevokeAccessToken =
+    "UPDATE access_tokens SET revoked = true WHERE token_hash = $1";
+constexpr std::string_view kDeleteExpiredAccessTokens =
+    "DELETE FROM access_tokens WHERE token_hash IN (SELECT token_hash FROM access_tokens WHERE "
+    "expires_at <= $1 LIMIT $2)";
+
+// kPutRevocation: an UPSERT that only ever raises the stored times.
+constexpr std::string_view kPutRevocation =
+    "INSERT INTO revocations (key, revoked_at, expires_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE "
+    "SET revoked_at = GREATEST(revocations.revoked_at, excluded.revoked_at), "
+    "expires_at = GREATEST(revocations.expires_at, excluded.expires_at)";
+// kLatestRevocationKeys: how many keys kLatestRevocation takes at once; unused slots are NULL,
+// which matches no key. More keys take one query per chunk.
+constexpr int kLatestRevocationKeys = 8;
+constexpr std::string_view kLatestRevocation =
+    "SELECT COALESCE(MAX(revoked_at), 0)::BIGINT FROM revocations WHERE key IN ($1, $2, $3, $4, $5, $6, $7, "
+    "$8)";
+constexpr std::string_view kDeleteExpiredRevocations =
+    "DELETE FROM revocations WHERE key IN (SELECT key FROM revocations WHERE expires_at <= $1 LIMIT $2)";
+
+// The device code statements list the columns in DeviceCodeRecord order. An empty user_id is stored
+// as NULL (undecided: no user yet).
+constexpr std::string_view kSelectDeviceCodeByUserCode =
+    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
+    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
+    "WHERE user_code_hash = $1";
+// kLockDeviceCodeByUserCode / kLockDeviceCode read a device code and lock its row until the
+// transaction ends, so decisions and polls of one code are applied one after the other.
+constexpr std::string_view kLockDeviceCodeByUserCode =
+    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
+    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
+    "WHERE user_code_hash = $1 FOR UPDATE";
+constexpr std::string_view kLockDeviceCode =
+    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
+    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
+    "WHERE device_code_hash = $1 FOR UPDATE";
+constexpr std::string_view kInsertDeviceCode =
+    "INSERT INTO device_codes (device_code_hash, user_code_hash, client_id, scope, device_info, created_at, "
+    "expires_at, poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, ''::BYTEA), $12, $13, $14, $15)";
+// kDecideDeviceCode repeats the pending and expiry conditions DecideDeviceCode has just checked on
+// the locked row: a code is decided at most once, whatever else goes wrong. user_id is bound as
+// given: an unknown one (even '') fails the foreign key (kNotFound).
+constexpr std::string_view kDecideDeviceCode =
+    "UPDATE device_codes SET status = $2, user_id = $3, session_id_hash = $4, auth_time = $5, amr = $6, "
+    "acr = $7 WHERE user_code_hash = $1 AND status = 'pending'::BYTEA AND expires_at > $8";
+constexpr std::string_view kPollDeviceCode =
+    "UPDATE device_codes SET poll_interval = $2, last_polled_at = $3, status = $4 WHERE device_code_hash = "
+    "$1";
+constexpr std::string_view kDeleteExpiredDeviceCodes =
+    "DELETE FROM device_codes WHERE device_code_hash IN (SELECT device_code_hash FROM device_codes WHERE "
+    "expires_at <= $1 LIMIT $2)";
+
+// The consent statements list the columns in ConsentRecord order.
+constexpr std::string_view kSelectConsent =
+    "SELECT user_id, client_id, scope, created_at, updated_at FROM consents WHERE user_id = $1 AND "
+    "client_id = $2";
+constexpr std::string_view kSelectUserConsents =
+    "SELECT user_id, client_id, scope, created_at, updated_at FROM consents WHERE user_id = $1 ORDER BY "
+    "client_id";
+// kPutConsent: an UPSERT, so a replacement keeps the row's created_at; a missing user fails the
+// foreign key on the INSERT branch (kNotFound).
+constexpr std::string_view kPutConsent =
+    "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) "
+    "ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
+constexpr std::string_view kDeleteConsent = "DELETE FROM consents WHERE user_id = $1 AND client_id = $2";
+// kInsertSecret then kSelectSecret, as two statements outside a transaction: a concurrent first
+// insert makes this one wait on the key and then do nothing; the SELECT that follows takes a new
+// snapshot and sees the row that won (one statement would not: its snapshot predates that row).
+constexpr std::string_view kInsertSecret =
+    "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+constexpr std::string_view kSelectSecret = "SELECT value FROM secrets WHERE name = $1";
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+// MapSqlState translates a SQLSTATE (nullptr: no server answer) into the store's error. Anything
+// that says "the database is away, overloaded or shutting down" is transient (kUnavailable: the
+// caller answers 503); duplicate keys are kConflict; a reference to a missing row (a user, a
+// session) is kNotFound; anything else means the schema or this code is wrong (kCorrupt).
+Error MapSqlState(const char* sqlstate) {
+  if (sqlstate == nullptr || std::strlen(sqlstate) != 5) return Error::kUnavailable;
+  const std::string_view state(sqlstate, 5);
+  if (state == "23505") return Error::kConflict;  // unique_violation
+  if (state == "23503") return Error::kNotFound;  // foreign_key_violation
+  const std::string_view cls = state.substr(0, 2);
+  // 08: connection exception; 53: insufficient resources (too many connections, disk full);
+  // 57: operator intervention (shutdown, cancel); 58: system error (I/O).
+  if (cls == "08" || cls == "53" || cls == "57" || cls == "58") return Error::kUnavailable;
+  // serialization_failure, deadlock_detected, lock_not_available: retry later.
+  if (state == "40001" || state == "40P01" || state == "55P03") return Error::kUnavailable;
+  return Error::kCorrupt;
+}
+
+// Params holds the parameters of one statement, in binary format, with their types (the types are
+// also those the statement is prepared with on first use).
+class Params {
+ public:
+  Params() = default;
+  Params(std::initializer_list<std::string_view> bytes) {
+    for (auto b : bytes) Bytes(b);
+  }
+
+  Params& Bytes(std::string_view value) { return Add(std::string(value), kByteaOid, false); }
+  Params& NullBytes() { return Add(std::string(), kByteaOid, true); }
+  Params& Int(int64_t value) {
+    std::string be(8, '\0');
+    auto u = static_cast<uint64_t>(value);
+    for (int i = 7; i >= 0; --i, u >>= 8) be[static_cast<std::size_t>(i)] = static_cast<char>(u & 0xff);
+    return Add(std::move(be), kInt8Oid, false);
+  }
+  Params& Bool(bool value) { return Add(std::string(1, value ? '\1' : '\0'), kBoolOid, false); }
+
+  int Size() const { return static_cast<int>(values_.size()); }
+  const Oid* Types() const { return types_.data(); }
+  // Values, Lengths and Formats are the parallel arrays PQexecPrepared takes; valid while `this`
+  // is unchanged. An empty value gets a non-null pointer: only a null pointer means SQL NULL.
+  std::vector<const char*> Values() const {
+    std::vector<const char*> out;
+    out.reserve(values_.size());
+    for (std::size_t i = 0; i < values_.size(); ++i) out.push_back(nulls_[i] ? nullptr : values_[i].c_str());
+    return out;
+  }
+  std::vector<int> Lengths() const {
+    std::vector<int> out;
+    out.reserve(values_.size());
+    for (const auto& v : values_) out.push_back(static_cast<int>(v.size()));
+    return out;
+  }
+  std::vector<int> Formats() const { return std::vector<int>(values_.size(), 1); }
+
+ private:
+  Params& Add(std::string value, Oid type, bool null) {
+    values_.push_back(std::move(value));
+    types_.push_back(type);
+    nulls_.push_back(null);
+    return *this;
+  }
+
+  std::vector<std::string> values_;
+  std::vector<Oid> types_;
+  std::vector<bool> nulls_;
+};
+
+// Row reads one row of a binary-format result. NULL reads as "", 0 or false.
+class Row {
+ public:
+  Row(const PGresult* res, int row) : res_(res), row_(row) {}
+
+  std::string Bytes(int col) const {
+    if (PQgetisnull(res_, row_, col)) return {};
+    return std::string(PQgetvalue(res_, row_, col), static_cast<std::size_t>(PQgetlength(res_, row_, col)));
+  }
+  // Int decodes a big-endian signed integer of 2, 4 or 8 bytes (int2, int4, int8).
+  int64_t Int(int col) const {
+    if (PQgetisnull(res_, row_, col)) return 0;
+    const auto* p = reinterpret_cast<const unsigned char*>(PQgetvalue(res_, row_, col));
+    const int n = PQgetlength(res_, row_, col);
+    if (n != 2 && n != 4 && n != 8) return 0;
+    uint64_t u = 0;
+    for (int i = 0; i < n; ++i) u = (u << 8) | p[i];
+    if (n < 8 && (p[0] & 0x80) != 0) u |= ~uint64_t{0} << (8 * n);  // sign-extend
+    return static_cast<int64_t>(u);
+  }
+  bool Bool(int col) const {
+    if (PQgetisnull(res_, row_, col) || PQgetlength(res_, row_, col) < 1) return false;
+    return PQgetvalue(res_, row_, col)[0] != 0;
+  }
+
+ private:
+  const PGresult* res_;
+  int row_;
+};
+
+// AffectedRows returns how many rows an INSERT/UPDATE/DELETE touched.
+int64_t AffectedRows(const PGresult* res) {
+  const char* text = PQcmdTuples(const_cast<PGresult*>(res));
+  int64_t n = 0;
+  if (text != nullptr) std::from_chars(text, text + std::strlen(text), n);
+  return n;
+}
+
+// Connection owns one PGconn and the names of the statements prepared on it. Used by one thread at
+// a time (the pool hands it out exclusively).
+class Connection {
+ public:
+  explicit Connection(ConnPtr conn) : conn_(std::move(conn)) {}
+
+  // Healthy: still usable for the next caller (not lost, no transaction left open).
+  bool Healthy() const {
+    return !broken_ && PQstatus(conn_.get()) == CONNECTION_OK &&
+           PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+  }
+
+  // Lost: the server is gone for this connection (or it is unusable): nothing more can run on it.
+  bool Lost() const { return broken_ || PQstatus(conn_.get()) != CONNECTION_OK; }
+
+  // LooksAliveWhileIdle checks, without blocking, that the server has not closed this idle
+  // connection. An idle session has nothing to read; when there is something, it is nearly always
+  // the server's goodbye (FATAL 57P01 at shutdown, a terminated backend) and the end of the stream.
+  // Such a connection is dropped before use, so a database restart costs no failed call.
+  bool LooksAliveWhileIdle() const {
+    if (PQstatus(conn_.get()) != CONNECTION_OK) return false;
+    pollfd p{PQsocket(conn_.get()), POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+  }
+
+  // Exec runs `sql` as a prepared statement (prepared on this connection at first use, with the
+  // types of `params`) and returns its binary-format result.
+  Result<ResultPtr> Exec(std::string_view sql, const Params& params, std::string_view what) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      std::string name = "latchkey_" + std::to_string(statements_.size());
+      ResultPtr prepared(
+          PQprepare(conn_.get(), name.c_str(), std::string(sql).c_str(), params.Size(), params.Types()));
+      if (auto r = Check(std::move(prepared), what); !r) return r.error();
+      it = statements_.emplace(sql, std::move(name)).first;
+    }
+    const auto values = params.Values();
+    const auto lengths = params.Lengths();
+    const auto formats = params.Formats();
+    ResultPtr res(PQexecPrepared(conn_.get(), it->second.c_str(), params.Size(), values.data(),
+                                 lengths.data(), formats.data(), /*resultFormat=*/1));
+    return Check(std::move(res), what);
+  }
+
+  // ExecOnce runs `sql` with `params` without preparing it (statements whose tables may not exist
+  // yet, during migration).
+  Result<ResultPtr> ExecOnce(std::string_view sql, const Params& params, std::string_view what) {
+    const auto values = params.Values();
+    const auto lengths = params.Lengths();
+    const auto formats = params.Formats();
+    ResultPtr res(PQexecParams(conn_.get(), std::string(sql).c_str(), params.Size(), params.Types(),
+                               values.data(), lengths.data(), formats.data(), /*resultFormat=*/1));
+    return Check(std::move(res), what);
+  }
+
+  // ExecScript runs `sql` (one or more statements, no parameters) with the simple query protocol.
+  Result<void> ExecScript(std::string_view sql, std::string_view what) {
+    ResultPtr res(PQexec(conn_.get(), std::string(sql).c_str()));
+    if (auto r = Check(std::move(res), what); !r) return r.error();
+    return {};
+  }
+
+ private:
+  // Check passes a successful result through, or logs the failure (the server's primary message
+  // and SQLSTATE; never the DETAIL, which quotes key values) and returns its error. A lost
+  // connection marks this one broken, so the pool replaces it.
+  Result<ResultPtr> Check(ResultPtr res, std::string_view what) {
+    const ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return res;
+    const char* sqlstate = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+    Error error = MapSqlState(sqlstate);
+    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+      broken_ = true;
+      error = Error::kUnavailable;
+    } else if (error == Error::kUnavailable) {
+      // A shutdown or resource error may leave the session unusable; a fresh one costs little.
+      broken_ = true;
+    }
+    const char* primary = res ? PQresultErrorField(res.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    std::string message = primary != nullptr ? primary : PQerrorMessage(conn_.get());
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    // A duplicate key or a missing referenced row is an expected answer, not an incident.
+    const bool expected = error == Error::kConflict || error == Error::kNotFound;
+    common::Log(expected ? common::LogLevel::kDebug : common::LogLevel::kWarn, "postgres store error",
+                {{"op", what}, {"sqlstate", sqlstate != nullptr ? sqlstate : ""}, {"message", message}});
+    return error;
+  }
+
+  ConnPtr conn_;
+  std::unordered_map<std::string_view, std::string> statements_;  // sql -> prepared statement name
+  bool broken_ = false;
+};
+
+// Connect opens one connection: kUnavailable (logged) when the server cannot be reached.
+Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo) {
+  // expand_dbname: `conninfo` is parsed as a connection string or URI; its own settings override
+  // the defaults listed before it.
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const auto& [key, value] : kDefaultSettings) {
+    keys.push_back(key);
+    values.push_back(value);
+  }
+  keys.push_back("dbname");
+  values.push_back(conninfo.c_str());
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  ConnPtr conn(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    std::string message = conn ? PQerrorMessage(conn.get()) : "out of memory";
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    common::LogWarn("postgres store: cannot connect", {{"message", message}});
+    return Error::kUnavailable;
+  }
+  // Notices are not errors ("relation already exists, skipping" from CREATE TABLE IF NOT EXISTS
+  // while another node migrates); libpq would print them on stderr.
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
+  return std::make_unique<Connection>(std::move(conn));
+}
+
+// Pool holds at most `size` connections, opened on demand and handed out exclusively;
+// thread-safe. A connection found broken is closed instead of returned, together with the idle
+// ones (a lost server takes them all), and its slot is refilled by the next Acquire.
+class Pool {
+ public:
+  Pool(std::string conninfo, int size, std::chrono::milliseconds acquire_timeout)
+      : conninfo_(std::move(conninfo)), free_slots_(std::max(size, 1)), acquire_timeout_(acquire_timeout) {}
+
+  // Lease gives its connection back to the pool when destroyed.
+  class Lease {
+   public:
+    Lease(Pool& pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (conn_) pool_.Release(std::move(conn_));
+    }
+    Connection& operator*() { return *conn_; }
+
+   private:
+    Pool& pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  // Acquire waits up to acquire_timeout for a free slot (kUnavailable after: past capacity the
+  // caller answers 503 rather than queue without bound), then reuses an idle connection that is
+  // still alive or opens a new one (kUnavailable when the server cannot be reached).
+  Result<Lease> Acquire() {
+    std::unique_ptr<Connection> conn;
+    {
+      std::unique_lock lock(mutex_);
+      if (!slot_freed_.wait_for(lock, acquire_timeout_, [this] { return free_slots_ > 0; })) {
+        common::LogWarn("postgres store: no free connection in time");
+        return Error::kUnavailable;
+      }
+      --free_slots_;
+      if (!idle_.empty()) {
+        conn = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    if (conn && !conn->LooksAliveWhileIdle()) conn.reset();
+    if (!conn) {
+      auto fresh = Connect(conninfo_);
+      if (!fresh) {
+        ReturnSlot();
+        return fresh.error();
+      }
+      conn = std::move(*fresh);
+    }
+    return Lease(*this, std::move(conn));
+  }
+
+ private:
+  void Release(std::unique_ptr<Connection> conn) {
+    std::vector<std::unique_ptr<Connection>> dropped;  // closed after the lock is released
+    {
+      std::lock_guard lock(mutex_);
+      if (conn->Healthy()) {
+        idle_.push_back(std::move(conn));
+      } else {
+        dropped.swap(idle_);
+        dropped.push_back(std::move(conn));
+      }
+      ++free_slots_;
+    }
+    slot_freed_.notify_one();
+  }
+
+  void ReturnSlot() {
+    {
+      std::lock_guard lock(mutex_);
+      ++free_slots_;
+    }
+    slot_freed_.notify_one();
+  }
+
+  const std::string conninfo_;
+  std::mutex mutex_;
+  std::condition_variable slot_freed_;
+  int free_slots_;  // leases that may still be handed out
+  std::vector<std::unique_ptr<Connection>> idle_;
+  const std::chrono::milliseconds acquire_timeout_;
+};
+
+// Transaction holds BEGIN (READ COMMITTED, PostgreSQL's default) on one connection and rolls back
+// unless Commit succeeded. The steps that must be atomic lock the rows they decide on (SELECT ...
+// FOR UPDATE) or decide in a single conditional UPDATE; that, not the isolation level, is what
+// keeps two concurrent callers from both winning.
+class Transaction {
+ public:
+  explicit Transaction(Connection& conn) : conn_(conn) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    // A broken connection is closed by the pool; its transaction dies with it.
+    if (open_ && !conn_.Lost()) (void)conn_.ExecScript("ROLLBACK", "rollback");
+  }
+
+  Result<void> Begin() {
+    auto r = conn_.ExecScript("BEGIN", "begin");
+    if (r) open_ = true;
+    return r;
+  }
+
+  // Commit: a COMMIT whose connection is lost may or may not have taken effect (kUnavailable).
+  Result<void> Commit() {
+    open_ = false;
+    return conn_.ExecScript("COMMIT", "commit");
+  }
+
+ private:
+  Connection& conn_;
+  bool open_ = false;
+};
+
+// EncodeList stores a list as a JSON array of strings.
+std::string EncodeList(const std::vector<std::string>& values) {
+  boost::json::array array;
+  array.reserve(values.size());
+  for (const auto& v : values) array.emplace_back(boost::json::string_view(v.data(), v.size()));
+  return boost::json::serialize(array);
+}
+
+// DecodeList parses what EncodeList wrote; kCorrupt for anything else. Invalid UTF-8 is accepted
+// because EncodeList passes arbitrary bytes through unchanged.
+Result<std::vector<std::string>> DecodeList(std::string_view text) {
+  boost::json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  boost::system::error_code ec;
+  boost::json::value value =
+      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
+  if (ec || !value.is_array()) return Error::kCorrupt;
+  std::vector<std::string> out;
+  out.reserve(value.get_array().size());
+  for (const auto& element : value.get_array()) {
+    if (!element.is_string()) return Error::kCorrupt;
+    const auto& s = element.get_string();
+    out.emplace_back(s.data(), s.size());
+  }
+  return out;
+}
+
+Result<ClientRecord> ReadClient(const Row& row) {
+  ClientRecord c;
+  c.client_id = row.Bytes(0);
+  c.client_name = row.Bytes(1);
+  c.secret_hash = row.Bytes(2);
+  c.token_endpoint_auth_method = row.Bytes(3);
+  std::vector<std::string>* lists[] = {&c.redirect_uris, &c.grant_types, &c.scopes,
+                                       &c.post_logout_redirect_uris};
+  for (int i = 0; i < 4; ++i) {
+    auto list = DecodeList(row.Bytes(4 + i));
+    if (!list) {
+      common::LogError("postgres store: undecodable list column", {{"column", 4 + i}});
+      return list.error();
+    }
+    *lists[i] = std::move(*list);
+  }
+  c.access_token_lifetime = row.Int(8);
+  c.access_token_alg = row.Bytes(9);
+  c.id_token_signed_response_alg = row.Bytes(10);
+  c.access_token_format = row.Bytes(11);
+  c.backchannel_logout_uri = row.Bytes(12);
+  c.backchannel_logout_session_required = row.Bool(13);
+  c.introspect_any = row.Bool(14);
+  c.created_at = row.Int(15);
+  c.updated_at = row.Int(16);
+  return c;
+}
+
+Params ClientParams(const ClientRecord& c) {
+  Params p;
+  p.Bytes(c.client_id).Bytes(c.client_name).Bytes(c.secret_hash).Bytes(c.token_endpoint_auth_method);
+  p.Bytes(EncodeList(c.redirect_uris)).Bytes(EncodeList(c.grant_types)).Bytes(EncodeList(c.scopes));
+  p.Bytes(EncodeList(c.post_logout_redirect_uris)).Int(c.access_token_lifetime).Bytes(c.access_token_alg);
+  p.Bytes(c.id_token_signed_response_alg).Bytes(c.access_token_format).Bytes(c.backchannel_logout_uri);
+  p.Bool(c.backchannel_logout_session_required).Bool(c.introspect_any).Int(c.created_at).Int(c.updated_at);
+  return p;
+}
+
+Result<SigningKeyRecord> ReadKey(const Row& row) {
+  SigningKeyRecord k;
+  k.kid = row.Bytes(0);
+  k.alg = row.Bytes(1);
+  k.private_pem = row.Bytes(2);
+  k.state = row.Bytes(3);
+  k.created_at = row.Int(4);
+  return k;
+}
+
+Result<UserRecord> ReadUser(const Row& row) {
+  UserRecord u;
+  u.user_id = row.Bytes(0);
+  u.username = row.Bytes(1);
+  u.password_hash = row.Bytes(2);
+  u.status = row.Bytes(3);
+  u.name = row.Bytes(4);
+  u.given_name = row.Bytes(5);
+  u.family_name = row.Bytes(6);
+  u.preferred_username = row.Bytes(7);
+  u.email = row.Bytes(8);
+  u.email_verified = row.Bool(9);
+  u.phone_number = row.Bytes(10);
+  u.phone_number_verified = row.Bool(11);
+  u.address_json = row.Bytes(12);
+  u.picture = row.Bytes(13);
+  u.locale = row.Bytes(14);
+  u.zoneinfo = row.Bytes(15);
+  u.created_at = row.Int(16);
+  u.updated_at = row.Int(17);
+  return u;
+}
+
+Params UserParams(const UserRecord& u) {
+  Params p;
+  p.Bytes(u.user_id).Bytes(u.username).Bytes(u.password_hash).Bytes(u.status).Bytes(u.name);
+  p.Bytes(u.given_name).Bytes(u.family_name).Bytes(u.preferred_username).Bytes(u.email);
+  p.Bool(u.email_verified).Bytes(u.phone_number).Bool(u.phone_number_verified).Bytes(u.address_json);
+  p.Bytes(u.picture).Bytes(u.locale).Bytes(u.zoneinfo).Int(u.created_at).Int(u.updated_at);
+  return p;
+}
+
+Result<SessionRecord> ReadSession(const Row& row) {
+  SessionRecord s;
+  s.id_hash = row.Bytes(0);
+  s.user_id = row.Bytes(1);
+  s.created_at = row.Int(2);
+  s.last_seen_at = row.Int(3);
+  s.auth_time = row.Int(4);
+  s.amr = row.Bytes(5);
+  s.acr = row.Bytes(6);
+  s.revoked = row.Bool(7);
+  return s;
+}
+
+Params SessionParams(const SessionRecord& s) {
+  Params p;
+  p.Bytes(s.id_hash).Bytes(s.user_id).Int(s.created_at).Int(s.last_seen_at).Int(s.auth_time);
+  p.Bytes(s.amr).Bytes(s.acr).Bool(s.revoked);
+  return p;
+}
+
+Result<AuthorizationCodeRecord> ReadCode(const Row& row) {
+  AuthorizationCodeRecord c;
+  c.code_hash = row.Bytes(0);
+  c.client_id = row.Bytes(1);
+  c.user_id = row.Bytes(2);
+  c.session_id_hash = row.Bytes(3);
+  c.redirect_uri = row.Bytes(4);
+  c.redirect_uri_sent = row.Bool(5);
+  c.scope = row.Bytes(6);
+  c.nonce = row.Bytes(7);
+  c.code_challenge = row.Bytes(8);
+  c.code_challenge_method = row.Bytes(9);
+  c.auth_time = row.Int(10);
+  c.amr = row.Bytes(11);
+  c.acr = row.Bytes(12);
+  c.created_at = row.Int(13);
+  c.expires_at = row.Int(14);
+  c.used = row.Bool(15);
+  return c;
+}
+
+Params CodeParams(const AuthorizationCodeRecord& c) {
+  Params p;
+  p.Bytes(c.code_hash).Bytes(c.client_id).Bytes(c.user_id).Bytes(c.session_id_hash).Bytes(c.redirect_uri);
+  p.Bool(c.redirect_uri_sent).Bytes(c.scope).Bytes(c.nonce).Bytes(c.code_challenge);
+  p.Bytes(c.code_challenge_method).Int(c.auth_time).Bytes(c.amr).Bytes(c.acr).Int(c.created_at);
+  p.Int(c.expires_at).Bool(c.used);
+  return p;
+}
+
+Result<RefreshTokenRecord> ReadRefreshToken(const Row& row) {
+  RefreshTokenRecord r;
+  r.token_hash = row.Bytes(0);
+  r.family_id = row.Bytes(1);
+  r.client_id = row.Bytes(2);
+  r.user_id = row.Bytes(3);
+  r.scope = row.Bytes(4);
+  r.session_id_hash = row.Bytes(5);
+  r.auth_time = row.Int(6);
+  r.amr = row.Bytes(7);
+  r.acr = row.Bytes(8);
+  r.created_at = row.Int(9);
+  r.expires_at = row.Int(10);
+  r.family_expires_at = row.Int(11);
+  r.rotated_at = row.Int(12);
+  r.successor_hash = row.Bytes(13);
+  r.revoked = row.Bool(14);
+  return r;
+}
+
+Params RefreshTokenParams(const RefreshTokenRecord& r) {
+  Params p;
+  p.Bytes(r.token_hash).Bytes(r.family_id).Bytes(r.client_id).Bytes(r.user_id).Bytes(r.scope);
+  p.Bytes(r.session_id_hash).Int(r.auth_time).Bytes(r.amr).Bytes(r.acr).Int(r.created_at);
+  p.Int(r.expires_at).Int(r.family_expires_at).Int(r.rotated_at).Bytes(r.successor_hash).Bool(r.revoked);
+  return p;
+}
+
+Result<AccessTokenRecord> ReadAccessToken(const Row& row) {
+  AccessTokenRecord t;
+  t.token_hash = row.Bytes(0);
+  t.client_id = row.Bytes(1);
+  t.subject = row.Bytes(2);
+  t.user_id = row.Bytes(3);  // NULL reads as ""
+  t.scope = row.Bytes(4);
+  t.audience = row.Bytes(5);
+  t.grant_id = row.Bytes(6);
+  t.auth_time = row.Int(7);
+  t.created_at = row.Int(8);
+  t.expires_at = row.Int(9);
+  t.revoked = row.Bool(10);
+  return t;
+}
+
+Params AccessTokenParams(const AccessTokenRecord& t) {
+  Params p;
+  p.Bytes(t.token_hash).Bytes(t.client_id).Bytes(t.subject).Bytes(t.user_id).Bytes(t.scope);
+  p.Bytes(t.audience).Bytes(t.grant_id).Int(t.auth_time).Int(t.created_at).Int(t.expires_at);
+  p.Bool(t.revoked);
+  return p;
+}
+
+Result<DeviceCodeRecord> ReadDeviceCode(const Row& row) {
+  DeviceCodeRecord d;
+  d.device_code_hash = row.Bytes(0);
+  d.user_code_hash = row.Bytes(1);
+  d.client_id = row.Bytes(2);
+  d.scope = row.Bytes(3);
+  d.device_info = row.Bytes(4);
+  d.created_at = row.Int(5);
+  d.expires_at = row.Int(6);
+  d.interval = row.Int(7);
+  d.last_polled_at = row.Int(8);
+  d.status = row.Bytes(9);
+  d.user_id = row.Bytes(10);  // NULL reads as ""
+  d.session_id_hash = row.Bytes(11);
+  d.auth_time = row.Int(12);
+  d.amr = row.Bytes(13);
+  d.acr = row.Bytes(14);
+  return d;
+}
+
+Params DeviceCodeParams(const DeviceCodeRecord& d) {
+  Params p;
+  p.Bytes(d.device_code_hash).Bytes(d.user_code_hash).Bytes(d.client_id).Bytes(d.scope);
+  p.Bytes(d.device_info).Int(d.created_at).Int(d.expires_at).Int(d.interval).Int(d.last_polled_at);
+  p.Bytes(d.status).Bytes(d.user_id).Bytes(d.session_id_hash).Int(d.auth_time).Bytes(d.amr).Bytes(d.acr);
+  return p;
+}
+
+Result<ConsentRecord> ReadConsent(const Row& row) {
+  return ConsentRecord{row.Bytes(0), row.Bytes(1), row.Bytes(2), row.Int(3), row.Int(4)};
+}
+
+Result<std::string> ReadFirstBytes(const Row& row) { return row.Bytes(0); }
+
+Result<int64_t> ReadFirstInt(const Row& row) { return row.Int(0); }
+
+// NextPollState returns `d` after one poll at `now` (DeviceCodeStore::PollDeviceCode).
+DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
+  if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
+    d.interval += 5;  // RFC 8628 §3.5 slow_down, for this and all later requests
+  } else if (d.expires_at > now && d.status == "approved") {
+    d.status = "consumed";  // single use: only this poll gets the tokens
+  }
+  d.last_polled_at = now;
+  return d;
+}
+
+// QueryOne runs `sql` on `conn` and reads its first row: kNotFound when there is none.
+template <class Reader>
+auto QueryOne(Connection& conn, std::string_view sql, const Params& params, std::string_view what,
+              Reader read) -> decltype(read(std::declval<const Row&>())) {
+  auto res = conn.Exec(sql, params, what);
+  if (!res) return res.error();
+  if (PQntuples(res->get()) == 0) return Error::kNotFound;
+  return read(Row(res->get(), 0));
+}
+
+// QueryAll runs `sql` on `conn` and reads every row.
+template <class Reader>
+auto QueryAll(Connection& conn, std::string_view sql, const Params& params, std::string_view what,
+              Reader read)
+    -> Result<std::vector<typename decltype(read(std::declval<const Row&>()))::value_type>> {
+  using Record = typename decltype(read(std::declval<const Row&>()))::value_type;
+  auto res = conn.Exec(sql, params, what);
+  if (!res) return res.error();
+  std::vector<Record> out;
+  const int n = PQntuples(res->get());
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    auto record = read(Row(res->get(), i));
+    if (!record) return record.error();
+    out.push_back(std::move(*record));
+  }
+  return out;
+}
+
+// Command runs a statement that returns no rows and returns how many rows it touched.
+Result<int64_t> Command(Connection& conn, std::string_view sql, const Params& params, std::string_view what) {
+  auto res = conn.Exec(sql, params, what);
+  if (!res) return res.error();
+  return AffectedRows(res->get());
+}
+
+// Updated turns "rows touched" into the store's answer for a keyed update or delete.
+Result<void> Updated(const Result<int64_t>& rows) {
+  if (!rows) return rows.error();
+  if (*rows == 0) return Error::kNotFound;
+  return {};
+}
+
+Result<void> Done(const Result<int64_t>& rows) {
+  if (!rows) return rows.error();
+  return {};
+}
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(const PostgresOptions& options)
+      : pool_(options.conninfo, options.pool_size, options.acquire_timeout) {}
+
+  // Migrate applies pending migrations, one transaction each, each under the migration advisory
+  // lock (released with the transaction, also when the connection dies): of several nodes starting
+  // at once, one applies a version while the others wait, then see it recorded.
+  Result<void> Migrate() {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    for (;;) {
+      Transaction tx(conn);
+      if (auto r = tx.Begin(); !r) return r;
+      if (auto r = conn.ExecOnce(kLockMigrations, Params().Int(kMigrationLockKey), "migration lock"); !r) {
+        return r.error();
+      }
+      if (auto r = conn.ExecScript(kCreateMigrationsTable, "schema_migrations"); !r) return r;
+      auto res = conn.ExecOnce(kSelectSchemaVersion, Params(), "schema version");
+      if (!res) return res.error();
+      const int64_t version = PQntuples(res->get()) == 1 ? Row(res->get(), 0).Int(0) : -1;
+      if (version < 0 || version > static_cast<int64_t>(kMigrations.size())) {
+        common::LogError("postgres store: database schema is newer than this binary",
+                         {{"db_version", version}, {"known_version", kMigrations.size()}});
+        return Error::kCorrupt;
+      }
+      if (version == static_cast<int64_t>(kMigrations.size())) return tx.Commit();
+      const int64_t next = version + 1;
+      if (auto r = conn.ExecScript(kMigrations[static_cast<std::size_t>(version)], "migration"); !r) {
+        return r.error() == Error::kUnavailable ? Error::kUnavailable : Error::kCorrupt;
+      }
+      if (auto r = conn.ExecOnce(kInsertMigration, Params().Int(next), "record migration"); !r)
+        return r.error();
+      if (auto r = tx.Commit(); !r) return r;
+      common::LogInfo("postgres store: applied migration", {{"version", next}});
+    }
+  }
+
+  Result<ClientRecord> GetClient(const std::string& client_id) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectClient, {client_id}, "get client", ReadClient);
+    });
+  }
+
+  Result<std::vector<ClientRecord>> ListClients() override {
+    return WithConnection(
+        [&](Connection& conn) { return QueryAll(conn, kSelectAllClients, {}, "list clients", ReadClient); });
+  }
+
+  Result<void> CreateClient(const ClientRecord& client) override {
+    return Write([&](Connection& conn) {
+      return Done(Command(conn, kInsertClient, ClientParams(client), "create client"));
+    });
+  }
+
+  Result<void> UpdateClient(const ClientRecord& client) override {
+    return Write([&](Connection& conn) {
+      return Updated(Command(conn, kUpdateClient, ClientParams(client), "update client"));
+    });
+  }
+
+  Result<void> DeleteClient(const std::string& client_id) override {
+    return Write([&](Connection& conn) {
+      return Updated(Command(conn, kDeleteClient, {client_id}, "delete client"));
+    });
+  }
+
+  Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
+    return WithConnection(
+        [&](Connection& conn) { return QueryAll(conn, kSelectAllKeys, {}, "list signing keys", ReadKey); });
+  }
+
+  Result<void> AddSigningKey(const SigningKeyRecord& key) override {
+    return Write([&](Connection& conn) {
+      Params p{key.kid, key.alg, key.private_pem, key.state};
+      p.Int(key.created_at);
+      return Done(Command(conn, kInsertKey, p, "add signing key"));
+    });
+  }
+
+  Result<UserRecord> GetUser(const std::string& user_id) override {
+    return WithConnection(
+        [&](Connection& conn) { return QueryOne(conn, kSelectUser, {user_id}, "get user", ReadUser); });
+  }
+
+  Result<UserRecord> GetUserByUsername(const std::string& username) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectUserByUsername, {username}, "get user by username", ReadUser);
+    });
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    return WithConnection(
+        [&](Connection& conn) { return QueryAll(conn, kSelectAllUsers, {}, "list users", ReadUser); });
+  }
+
+  // CreateUser: the primary key and the UNIQUE username both fail with unique_violation
+  // (kConflict); one statement, so nothing is written then.
+  Result<void> CreateUser(const UserRecord& user) override {
+    return WithConnection(
+        [&](Connection& conn) { return Done(Command(conn, kInsertUser, UserParams(user), "create user")); });
+  }
+
+  // UpdateUser: a rename onto another user's username fails on the UNIQUE constraint (kConflict);
+  // an absent user_id matches no row (kNotFound), whatever the username.
+  Result<void> UpdateUser(const UserRecord& user) override {
+    return WithConnection([&](Connection& conn) {
+      return Updated(Command(conn, kUpdateUser, UserParams(user), "update user"));
+    });
+  }
+
+  Result<void> DeleteUser(const std::string& user_id) override {
+    return WithConnection(
+        [&](Connection& conn) { return Updated(Command(conn, kDeleteUser, {user_id}, "delete user")); });
+  }
+
+  Result<void> CreateSession(const SessionRecord& session) override {
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, kInsertSession, SessionParams(session), "create session"));
+    });
+  }
+
+  Result<SessionRecord> GetSession(const std::string& id_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectSession, {id_hash}, "get session", ReadSession);
+    });
+  }
+
+  Result<void> TouchSession(const std::string& id_hash, int64_t now) override {
+    return WithConnection([&](Connection& conn) {
+      return Updated(Command(conn, kTouchSession, Params{id_hash}.Int(now), "touch session"));
+    });
+  }
+
+  // RevokeSession: PostgreSQL counts matched rows, so revoking a revoked session is not kNotFound.
+  Result<void> RevokeSession(const std::string& id_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return Updated(Command(conn, kRevokeSession, {id_hash}, "revoke session"));
+    });
+  }
+
+  Result<std::vector<SessionRecord>> ListUserSessions(const std::string& user_id) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryAll(conn, kSelectUserSessions, {user_id}, "list user sessions", ReadSession);
+    });
+  }
+
+  Result<int64_t> DeleteExpiredSessions(int64_t created_before, int64_t seen_before, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredSessions, {created_before, seen_before}, limit,
+                         "delete expired sessions");
+  }
+
+  // AddSessionClient: the foreign key names the session: a missing one is kNotFound.
+  Result<void> AddSessionClient(const std::string& id_hash, const std::string& client_id) override {
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, kAddSessionClient, {id_hash, client_id}, "add session client"));
+    });
+  }
+
+  Result<std::vector<std::string>> ListSessionClients(const std::string& id_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryAll(conn, kSelectSessionClients, {id_hash}, "list session clients", ReadFirstBytes);
+    });
+  }
+
+  Result<void> CreateCode(const AuthorizationCodeRecord& code) override {
+    return WithConnection(
+        [&](Connection& conn) { return Done(Command(conn, kInsertCode, CodeParams(code), "create code")); });
+  }
+
+  // RedeemCode: the conditional UPDATE decides the winner in one statement (see kRedeemCode). When
+  // it matched nothing, a read tells kConflict (used) from kNotFound (absent or expired); the code
+  // only ever goes from unused to used, so that answer cannot go stale in between.
+  Result<AuthorizationCodeRecord> RedeemCode(const std::string& code_hash, int64_t now) override {
+    return WithConnection([&](Connection& conn) -> Result<AuthorizationCodeRecord> {
+      auto redeemed = QueryOne(conn, kRedeemCode, Params{code_hash}.Int(now), "redeem code", ReadCode);
+      if (redeemed) {
+        redeemed->used = false;  // as it was before this redemption
+        return redeemed;
+      }
+      if (redeemed.error() != Error::kNotFound) return redeemed.error();
+      auto code = QueryOne(conn, kSelectCode, {code_hash}, "get code", ReadCode);
+      if (!code) return code.error();
+      return code->used ? Error::kConflict : Error::kNotFound;
+    });
+  }
+
+  Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) override {
+    return WithConnection(
+        [&](Connection& conn) { return QueryOne(conn, kSelectCode, {code_hash}, "get code", ReadCode); });
+  }
+
+  Result<int64_t> DeleteExpiredCodes(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredCodes, {now}, limit, "delete expired codes");
+  }
+
+  Result<void> CreateRefreshToken(const RefreshTokenRecord& token) override {
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, kInsertRefreshToken, RefreshTokenParams(token), "create refresh token"));
+    });
+  }
+
+  Result<RefreshTokenRecord> GetRefreshToken(const std::string& token_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectRefreshToken, {token_hash}, "get refresh token", ReadRefreshToken);
+    });
+  }
+
+  // RotateRefreshToken reads the presented token with its row locked (kLockRefreshToken), decides,
+  // and writes in one transaction: a concurrent rotation of the same token waits for this one to
+  // commit and then decides on the row as this one left it, so exactly one caller wins (RFC 9700
+  // §4.14.2). A failed successor insert aborts the transaction: nothing is written.
+  Result<RotationResult> RotateRefreshToken(const std::string& token_hash,
+                                            const RefreshTokenRecord& successor, int64_t now,
+                                            int64_t grace_seconds) override {
+    RotationResult result;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto found = QueryOne(conn, kLockRefreshToken, {token_hash}, "lock refresh token", ReadRefreshToken);
+      if (!found) return found.error();
+      const RefreshTokenRecord& previous = *found;
+      if (previous.revoked || previous.expires_at <= now || previous.family_expires_at <= now) {
+        return Error::kNotFound;
+      }
+      if (previous.rotated_at == 0) {
+        auto inserted = Command(conn, kInsertRefreshToken, RefreshTokenParams(successor),
+                                "insert successor refresh token");
+        if (!inserted) return inserted.error();
+        auto marked =
+            Command(conn, kMarkRefreshTokenRotated, Params{token_hash}.Int(now).Bytes(successor.token_hash),
+                    "rotate refresh token");
+        if (!marked) return marked.error();
+        if (*marked != 1) {
+          common::LogError("postgres store: locked refresh token changed");
+          return Error::kCorrupt;
+        }
+        result = {previous, false};
+        return {};
+      }
+      // Already rotated: only a retry of that very rotation, soon after it and before its
+      // successor was used, is answered without alarm; anything else is reuse (RFC 9700 §4.14.2).
+      if (grace_seconds > 0 && now - previous.rotated_at <= grace_seconds &&
+          previous.successor_hash == successor.token_hash) {
+        auto next =
+            QueryOne(conn, kShareRefreshToken, {previous.successor_hash}, "read successor", ReadRefreshToken);
+        if (!next && next.error() != Error::kNotFound) return next.error();
+        if (next && next->rotated_at == 0 && !next->revoked) {
+          result = {previous, true};
+          return {};
+        }
+      }
+      return Error::kConflict;
+    });
+    if (!r) return r.error();
+    return result;
+  }
+
+  Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
+    return WithConnection([&](Connection& conn) {
+      return Command(conn, kRevokeRefreshFamily, {family_id}, "revoke refresh family");
+    });
+  }
+
+  Result<std::vector<std::string>> RevokeRefreshTokens(const std::string& user_id,
+                                                       const std::string& client_id,
+                                                       const std::string& session_id_hash) override {
+    auto families = WithConnection([&](Connection& conn) {
+      return QueryAll(conn, kRevokeRefreshTokens, {user_id, client_id, session_id_hash},
+                      "revoke refresh tokens", ReadFirstBytes);
+    });
+    if (!families) return families.error();
+    // Distinct, ordered byte-wise (std::string compares as unsigned char).
+    std::sort(families->begin(), families->end());
+    families->erase(std::unique(families->begin(), families->end()), families->end());
+    return families;
+  }
+
+  Result<int64_t> DeleteExpiredRefreshTokens(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredRefreshTokens, {now}, limit, "delete expired refresh tokens");
+  }
+
+  Result<void> CreateAccessToken(const AccessTokenRecord& token) override {
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, kInsertAccessToken, AccessTokenParams(token), "create access token"));
+    });
+  }
+
+  Result<AccessTokenRecord> GetAccessToken(const std::string& token_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectAccessToken, {token_hash}, "get access token", ReadAccessToken);
+    });
+  }
+
+  Result<void> RevokeAccessToken(const std::string& token_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return Updated(Command(conn, kRevokeAccessToken, {token_hash}, "revoke access token"));
+    });
+  }
+
+  Result<int64_t> DeleteExpiredAccessTokens(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredAccessTokens, {now}, limit, "delete expired access tokens");
+  }
+
+  Result<void> PutRevocation(const RevocationRecord& revocation) override {
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, kPutRevocation,
+                          Params{revocation.key}.Int(revocation.revoked_at).Int(revocation.expires_at),
+                          "put revocation"));
+    });
+  }
+
+  Result<int64_t> LatestRevocation(const std::vector<std::string>& keys) override {
+    if (keys.empty()) return int64_t{0};
+    return WithConnection([&](Connection& conn) -> Result<int64_t> {
+      int64_t latest = 0;
+      for (std::size_t first = 0; first < keys.size(); first += kLatestRevocationKeys) {
+        Params p;
+        for (std::size_t i = first; i < first + kLatestRevocationKeys; ++i) {
+          if (i < keys.size()) {
+            p.Bytes(keys[i]);
+          } else {
+            p.NullBytes();
+          }
+        }
+        auto chunk = QueryOne(conn, kLatestRevocation, p, "latest revocation", ReadFirstInt);
+        if (!chunk) return chunk.error();
+        latest = std::max(latest, *chunk);
+      }
+      return latest;
+    });
+  }
+
+  Result<int64_t> DeleteExpiredRevocations(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredRevocations, {now}, limit, "delete expired revocations");
+  }
+
+  // CreateDeviceCode: either hash already taken (PRIMARY KEY or UNIQUE) is kConflict; a non-empty
+  // user_id naming no user fails the foreign key (kNotFound).
+  Result<void> CreateDeviceCode(const DeviceCodeRecord& code) override {
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, kInsertDeviceCode, DeviceCodeParams(code), "create device code"));
+    });
+  }
+
+  Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& user_code_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectDeviceCodeByUserCode, {user_code_hash}, "get device code", ReadDeviceCode);
+    });
+  }
+
+  // DecideDeviceCode reads the code with its row locked, checks and writes in one transaction, so
+  // of two approval pages deciding one code (any threads or nodes) exactly one succeeds (RFC 8628
+  // §3.3); an unknown user fails the foreign key and rolls back, leaving the code pending.
+  Result<DeviceCodeRecord> DecideDeviceCode(const std::string& user_code_hash, bool approve,
+                                            const DeviceCodeRecord& decision, int64_t now) override {
+    DeviceCodeRecord before;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto found =
+          QueryOne(conn, kLockDeviceCodeByUserCode, {user_code_hash}, "lock device code", ReadDeviceCode);
+      if (!found) return found.error();
+      if (found->expires_at <= now) return Error::kNotFound;
+      if (found->status != "pending") return Error::kConflict;
+      Params p{user_code_hash, approve ? "approved" : "denied", decision.user_id, decision.session_id_hash};
+      p.Int(decision.auth_time).Bytes(decision.amr).Bytes(decision.acr).Int(now);
+      auto decided = Command(conn, kDecideDeviceCode, p, "decide device code");
+      if (!decided) return decided.error();
+      if (*decided != 1) {
+        common::LogError("postgres store: locked device code changed");
+        return Error::kCorrupt;
+      }
+      before = std::move(*found);
+      return {};
+    });
+    if (!r) return r.error();
+    return before;
+  }
+
+  // PollDeviceCode reads the code with its row locked, decides and writes in one transaction: of
+  // concurrent polls of an approved code (any threads or nodes) exactly one reads "approved"; the
+  // others wait for it and read "consumed" or a fresh last_polled_at (RFC 8628 §3.5).
+  Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) override {
+    DeviceCodeRecord before;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto found = QueryOne(conn, kLockDeviceCode, {device_code_hash}, "lock device code", ReadDeviceCode);
+      if (!found) return found.error();
+      const DeviceCodeRecord next = NextPollState(*found, now);
+      Params p{device_code_hash};
+      p.Int(next.interval).Int(next.last_polled_at).Bytes(next.status);
+      if (auto polled = Command(conn, kPollDeviceCode, p, "poll device code"); !polled) return polled.error();
+      before = std::move(*found);
+      return {};
+    });
+    if (!r) return r.error();
+    return before;
+  }
+
+  Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredDeviceCodes, {now}, limit, "delete expired device codes");
+  }
+
+  Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectConsent, {user_id, client_id}, "get consent", ReadConsent);
+    });
+  }
+
+  Result<void> PutConsent(const ConsentRecord& consent) override {
+    return WithConnection([&](Connection& conn) {
+      Params p{consent.user_id, consent.client_id, consent.scope};
+      p.Int(consent.created_at).Int(consent.updated_at);
+      return Done(Command(conn, kPutConsent, p, "put consent"));
+    });
+  }
+
+  Result<std::vector<ConsentRecord>> ListUserConsents(const std::string& user_id) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryAll(conn, kSelectUserConsents, {user_id}, "list user consents", ReadConsent);
+    });
+  }
+
+  Result<void> DeleteConsent(const std::string& user_id, const std::string& client_id) override {
+    return WithConnection([&](Connection& conn) {
+      return Updated(Command(conn, kDeleteConsent, {user_id, client_id}, "delete consent"));
+    });
+  }
+
+  // EnsureSecret: see kInsertSecret for why two statements give every concurrent caller the one
+  // stored value.
+  Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) override {
+    return WithConnection([&](Connection& conn) -> Result<std::string> {
+      if (auto r = Command(conn, kInsertSecret, {name, candidate}, "insert secret"); !r) return r.error();
+      auto value = QueryOne(conn, kSelectSecret, {name}, "select secret", ReadFirstBytes);
+      if (!value && value.error() == Error::kNotFound) return Error::kCorrupt;  // inserted or kept above
+      return value;
+    });
+  }
+
+  Result<int64_t> Revision() override {
+    return WithConnection([&](Connection& conn) -> Result<int64_t> {
+      auto revision = QueryOne(conn, kSelectRevision, {}, "revision", ReadFirstInt);
+      if (!revision && revision.error() == Error::kNotFound) return Error::kCorrupt;
+      return revision;
+    });
+  }
+
+ private:
+  // WithConnection runs `body` on a leased connection (one statement runs in its own transaction).
+  template <class Body>
+  auto WithConnection(Body&& body) -> decltype(body(std::declval<Connection&>())) {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    return body(**lease);
+  }
+
+  // InTransaction runs `body` in one transaction, committed only when `body` succeeds.
+  template <class Body>
+  Result<void> InTransaction(Body&& body) {
+    return WithConnection([&](Connection& conn) -> Result<void> {
+      Transaction tx(conn);
+      if (auto r = tx.Begin(); !r) return r;
+      if (auto r = body(conn); !r) return r;
+      return tx.Commit();
+    });
+  }
+
+  // Write runs `body` and bumps the revision in one transaction, so a reader on any node sees the
+  // new rows and the new revision together or not at all (Store::Revision).
+  template <class Body>
+  Result<void> Write(Body&& body) {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      if (auto r = body(conn); !r) return r;
+      auto bumped = Command(conn, kBumpRevision, {}, "bump revision");
+      if (!bumped) return bumped.error();
+      if (*bumped != 1) {
+        common::LogError("postgres store: revision row missing");
+        return Error::kCorrupt;
+      }
+      return {};
+    });
+  }
+
+  // DeleteBounded runs one of the bounded DELETE statements: `args` bound to $1.., then `limit` to
+  // the last parameter; returns how many rows the statement itself deleted (cascaded rows are not
+  // counted). 0 without touching the database when limit <= 0.
+  Result<int64_t> DeleteBounded(std::string_view sql, std::initializer_list<int64_t> args, int64_t limit,
+                                std::string_view what) {
+    if (limit <= 0) return int64_t{0};
+    Params p;
+    for (int64_t arg : args) p.Int(arg);
+    p.Int(limit);
+    return WithConnection([&](Connection& conn) { return Command(conn, sql, p, what); });
+  }
+
+  Pool pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options) {
+  auto store = std::make_unique<PostgresStore>(options);
+  if (auto r = store->Migrate(); !r) return r.error();
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace latchkey::store::postgres
