@@ -10,7 +10,10 @@ tests/interop/oidc_provider/package-lock.json and started by this test on a free
                       a wrong secret is invalid_client
   device flow         RFC 8628: the test plays the person at oidc-provider's device pages (user code
                       form with its xsrf field, devInteractions login and consent); the CLI polls to
-                      the tokens and validates the ID token; the Abort button is access_denied
+                      the tokens and validates the ID token; the Abort button is access_denied. The
+                      same pages with the device example (latchkey::client::DeviceFlow): it shows the
+                      user code and both verification URIs, then the ID token's sub and a refresh
+                      token, or exits 1 with access_denied
   code flow           RFC 8252 loopback redirect on a port the CLI picks, PKCE S256, state, nonce,
                       RFC 9207 iss (oidc-provider advertises authorization_response_iss_parameter_supported);
                       the RS256 ID token's sub is the login name typed into devInteractions; a callback
@@ -18,6 +21,15 @@ tests/interop/oidc_provider/package-lock.json and started by this test on a free
   refresh             RFC 6749 §6 with the code flow's refresh token (OIDC Core §11: oidc-provider
                       honours offline_access only with prompt=consent); the rotated token differs
                       and the spent one is refused
+  web app example     examples/sdk/web_app.cpp as a confidential web client (client_secret_basic) on
+                      the exact redirect URI registered for the port this test picks: the sign-in
+                      through devInteractions ends on the app's page with the login name as sub and
+                      the name and email that only oidc-provider's UserInfo returns; /profile calls
+                      UserInfo through TokenManager; a tampered state is refused (400) and uses up
+                      the attempt; logout revokes the token and goes to end_session_endpoint with
+                      id_token_hint (RP-Initiated Logout 1.0 §2), where the test confirms
+                      oidc-provider's sign-out form, lands on the registered post-logout URI and
+                      finds oidc-provider's session ended
   discovery           OpenID Connect Discovery §4.3: an --issuer that is not the one in the
                       discovery document is refused
 
@@ -32,6 +44,7 @@ import queue
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -50,12 +63,15 @@ PINNED_VERSION = "9.13.3"
 BIN = os.environ.get("LATCHKEY_BIN", "build/dev/src/cli/latchkey")
 EXAMPLE_M2M = os.environ.get("LATCHKEY_EXAMPLE_M2M", "build/dev/examples/latchkey-example-m2m")
 EXAMPLE_API = os.environ.get("LATCHKEY_EXAMPLE_API", "build/dev/examples/latchkey-example-api")
+EXAMPLE_WEBAPP = os.environ.get("LATCHKEY_EXAMPLE_WEBAPP", "build/dev/examples/latchkey-example-webapp")
+EXAMPLE_DEVICE = os.environ.get("LATCHKEY_EXAMPLE_DEVICE", "build/dev/examples/latchkey-example-device")
 JWT_RESOURCE = "https://api.example"
 OPAQUE_RESOURCE = "https://opaque.example"
 USER_CODE_LINE = re.compile(r"^Open (\S+) and enter (\S+)$")
 
 SECRET = secrets.token_urlsafe(24)
 provider = None  # the running oidc-provider (setUpModule)
+webapp_port = None  # the web app example's port, registered in its redirect URIs (setUpModule)
 
 
 def require_provider_install():
@@ -78,8 +94,9 @@ class OidcProvider:
     """`node provider.mjs` on 127.0.0.1 port 0. It exits by itself when its stdin closes (this
     process ended) or after OP_MAX_SECONDS; stop() ends it by PID."""
 
-    def __init__(self, node):
-        env = dict(os.environ, OP_SECRET_SVC=SECRET, OP_MAX_SECONDS="240", NODE_ENV="test")
+    def __init__(self, node, webapp_port):
+        env = dict(os.environ, OP_SECRET_SVC=SECRET, OP_WEBAPP_PORT=str(webapp_port), OP_MAX_SECONDS="240",
+                   NODE_ENV="test")
         self.proc = subprocess.Popen([node, os.path.join(PROVIDER_DIR, "provider.mjs")], cwd=PROVIDER_DIR,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=env)
@@ -116,9 +133,17 @@ class OidcProvider:
         return self.proc.returncode
 
 
+def free_port():
+    """A loopback port that was free a moment ago (the web app binds it later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def setUpModule():
-    global provider
-    provider = OidcProvider(require_provider_install())
+    global provider, webapp_port
+    webapp_port = free_port()
+    provider = OidcProvider(require_provider_install(), webapp_port)
 
 
 def tearDownModule():
@@ -140,18 +165,22 @@ def run(*args, stdin=None, env=None, timeout=60):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-class CliProcess:
-    """A `latchkey token` that keeps running while the test plays the person in the browser. stderr
-    lines are collected as they come; every wait is bounded; stop() ends it by PID."""
+class Program:
+    """A program (`latchkey token`, an example) that keeps running while the test plays the person
+    in the browser. Its output is collected as it comes, and the lines of one stream (`announce`:
+    "stderr" or "stdout") can be waited for; every wait is bounded; stop() and terminate() end it by
+    PID."""
 
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([BIN, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=cli_env())
+    def __init__(self, argv, env=None, announce="stderr"):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env or cli_env())
         self.lines = queue.Queue()
         self.stderr = []
         self.stdout = []
-        self.readers = [threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr, True), daemon=True),
-                        threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout, False), daemon=True)]
+        self.readers = [threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr, announce == "stderr"),
+                                         daemon=True),
+                        threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout, announce == "stdout"),
+                                         daemon=True)]
         for t in self.readers:
             t.start()
 
@@ -170,7 +199,11 @@ class CliProcess:
                 break
             if predicate(line):
                 return line
-        raise AssertionError(f"no such line within {timeout} s; stderr so far:\n{''.join(self.stderr)}")
+        raise AssertionError(f"no such line within {timeout} s (exit {self.proc.poll()}); output so far:\n"
+                             f"{self.output()}")
+
+    def output(self):
+        return "".join(self.stdout) + "".join(self.stderr)
 
     def finish(self, timeout=60):
         code = self.proc.wait(timeout)
@@ -184,6 +217,21 @@ class CliProcess:
             self.proc.wait(5)
         for pipe in (self.proc.stdout, self.proc.stderr):
             pipe.close()
+
+    def terminate(self):
+        """SIGTERM (a clean stop), SIGKILL if that takes more than 10 s; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        for t in self.readers:
+            t.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            pipe.close()
+        return self.proc.returncode
 
 
 class Browser:
@@ -259,7 +307,7 @@ class ProviderTestCase(unittest.TestCase):
         return b
 
     def start(self, *args):
-        proc = CliProcess("token", "--issuer", self.url, "--timeout", "60", *args)
+        proc = Program([BIN, "token", "--issuer", self.url, "--timeout", "60", *args])
         self.addCleanup(proc.stop)
         return proc
 
@@ -415,14 +463,27 @@ class DeviceFlow(ProviderTestCase):
         self.assertIn("Interop TV", Page(r.text).text)
         return confirm, r
 
-    def test_approved_in_a_browser(self):
-        proc, uri, user_code = self.start_device()
-        login = "dana-" + secrets.token_hex(4)
+    def approve(self, uri, user_code, login):
+        """The person types the code, confirms, signs in as `login` and consents."""
         browser = self.browser()
         confirm, page = self.enter_code(browser, uri, user_code)
         done = browser.sign_in(browser.post(confirm.action, confirm.inputs, page.url), login)
         self.assertEqual(browser.pages, ["login", "consent"])
         self.assertIn("Sign-in Success", Page(done.text).text)
+
+    def abort(self, uri, user_code):
+        """The person types the code and presses the confirm page's "[ Abort ]" button: the same
+        form with abort=yes."""
+        browser = self.browser()
+        confirm, page = self.enter_code(browser, uri, user_code)
+        r = browser.post(confirm.action, dict(confirm.inputs, abort="yes"), page.url)
+        self.assertEqual(r.status_code, 200)
+        self.assertIn("interrupted", Page(r.text).text)
+
+    def test_approved_in_a_browser(self):
+        proc, uri, user_code = self.start_device()
+        login = "dana-" + secrets.token_hex(4)
+        self.approve(uri, user_code, login)
         code, out, err = proc.finish(timeout=60)
         self.assertEqual(code, 0, err)
         tokens = json.loads(out)
@@ -437,16 +498,45 @@ class DeviceFlow(ProviderTestCase):
 
     def test_abort_is_access_denied(self):
         proc, uri, user_code = self.start_device()
-        browser = self.browser()
-        confirm, page = self.enter_code(browser, uri, user_code)
-        # The confirm page's "[ Abort ]" button: the same form with abort=yes.
-        r = browser.post(confirm.action, dict(confirm.inputs, abort="yes"), page.url)
-        self.assertEqual(r.status_code, 200)
-        self.assertIn("interrupted", Page(r.text).text)
+        self.abort(uri, user_code)
         code, out, err = proc.finish(timeout=60)
         self.assertEqual(code, 1, err)
         self.assertIn("access_denied", err)
         self.assertEqual(out, "")
+
+    # examples/sdk/device_cli.cpp (latchkey::client::DeviceFlow) with its default scope
+    # "openid profile offline_access".
+
+    def start_example(self):
+        """Starts the device example for "tv"; returns (program, verification URI, user code)."""
+        program = Program([EXAMPLE_DEVICE, self.url, "tv"], announce="stdout")
+        self.addCleanup(program.stop)
+        user_code = program.wait_for_line(lambda l: l.startswith("user_code: ")).split(": ", 1)[1]
+        uri = program.wait_for_line(lambda l: l.startswith("verification_uri: ")).split(": ", 1)[1]
+        self.assertEqual(uri, self.meta["issuer"] + "/device")
+        # RFC 8628 §3.3.1: oidc-provider sends the complete URI too, and the example shows it.
+        complete = program.wait_for_line(lambda l: l.startswith("verification_uri_complete: ")).split(": ", 1)[1]
+        self.assertTrue(complete.startswith(uri + "?"), complete)
+        self.assertEqual(query_of(complete), {"user_code": [user_code]})
+        return program, uri, user_code
+
+    def test_device_example_approved(self):
+        program, uri, user_code = self.start_example()
+        login = "dana-" + secrets.token_hex(4)
+        self.approve(uri, user_code, login)
+        code, out, err = program.finish(timeout=60)
+        self.assertEqual(code, 0, out + err)
+        # The sub of the ID token that DeviceFlow validated, and offline_access was honoured.
+        self.assertIn(f"signed-in: sub={login}\n", out)
+        self.assertIn("refresh-token: yes\n", out)
+
+    def test_device_example_abort_is_access_denied(self):
+        program, uri, user_code = self.start_example()
+        self.abort(uri, user_code)
+        code, out, err = program.finish(timeout=60)
+        self.assertEqual(code, 1, out + err)
+        self.assertRegex(out, r"(?m)^error: .*access_denied")
+        self.assertNotIn("signed-in", out)
 
 
 class CodeFlow(ProviderTestCase):
@@ -557,6 +647,148 @@ class CodeFlow(ProviderTestCase):
         self.assertEqual(code, 1, err)
         self.assertIn("access_denied", err)
         self.assertEqual(out, "")
+
+
+class WebApp(ProviderTestCase):
+    """examples/sdk/web_app.cpp as the confidential client "webapp" on the port registered for it.
+    The browser carries the app's cookie and oidc-provider's in one jar, as a real one does."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.app_url = f"http://127.0.0.1:{webapp_port}"
+        cls.app = Program([EXAMPLE_WEBAPP, provider.url, "webapp", str(webapp_port), cls.app_url + "/"],
+                          env=cli_env(LATCHKEY_CLIENT_SECRET=SECRET), announce="stdout")
+        try:
+            cls.app.wait_for_line(lambda l: l.startswith("READY "))
+        except BaseException:
+            cls.app.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        # SIGTERM stops the app cleanly: exit 0.
+        code = cls.app.terminate()
+        if code != 0:
+            raise AssertionError(f"the web app example exited with {code}: {cls.app.output()[-3000:]}")
+
+    def setUp(self):
+        super().setUp()
+        self.errors_before = len(self.app.stderr)
+
+    def app_errors(self):
+        """What the app wrote to stderr during this test ("userinfo failed", "revocation failed")."""
+        return "".join(self.app.stderr[self.errors_before:])
+
+    def get(self, browser, path):
+        return browser.s.get(self.app_url + path, allow_redirects=False, timeout=15)
+
+    def signed_in_as(self, browser):
+        """The sub the app's / page shows, or None on its signed-out page."""
+        r = self.get(browser, "/")
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        page = Page(r.text)
+        if "sub" not in page.ids:
+            self.assertIn("signed-out", page.ids, r.text[:300])
+            return None
+        return re.search(r'<code id="sub">([^<]*)</code>', r.text).group(1)
+
+    def through_provider(self, browser, login):
+        """GET /login, then the person at oidc-provider's login and consent pages. Returns (the
+        authorization request's query, the callback URL oidc-provider sends the browser to)."""
+        r = self.get(browser, "/login")
+        self.assertEqual(r.status_code, 302, r.text[:300])
+        authorize = r.headers["Location"]
+        self.assertTrue(authorize.startswith(self.meta["authorization_endpoint"] + "?"), authorize)
+        q = query_of(authorize)
+        self.assertEqual(single(q, "client_id"), "webapp")
+        self.assertEqual(single(q, "redirect_uri"), self.app_url + "/callback")
+        self.assertEqual(single(q, "code_challenge_method"), "S256")
+        callback = browser.sign_in(browser.s.get(authorize, allow_redirects=False, timeout=10), login)
+        self.assertIsInstance(callback, str, "the sign-in did not redirect back to the app")
+        self.assertTrue(callback.startswith(self.app_url + "/callback?"), callback)
+        answer = query_of(callback)
+        self.assertEqual(single(answer, "state"), single(q, "state"))
+        self.assertEqual(single(answer, "iss"), self.url)
+        return q, callback
+
+    def sign_in(self, browser, login):
+        """A whole sign-in: the callback ends on the app's / page."""
+        _, callback = self.through_provider(browser, login)
+        r = browser.s.get(callback, allow_redirects=False, timeout=15)
+        self.assertEqual(r.status_code, 302, r.text[:500])
+        self.assertEqual(r.headers["Location"], "/")
+
+    def test_sign_in_shows_the_person_and_userinfo(self):
+        b = self.browser()
+        self.assertIsNone(self.signed_in_as(b))
+        login = "wes-" + secrets.token_hex(4)
+        self.sign_in(b, login)
+        self.assertEqual(b.pages, ["login", "consent"])
+        # The validated ID token's sub is the login name typed into devInteractions. oidc-provider
+        # keeps name and email out of that ID token (an access token was issued too), so the app's
+        # UserInfo call at the callback (TokenManager, client_secret_basic code exchange) is what
+        # shows them.
+        self.assertEqual(self.signed_in_as(b), login)
+        home = self.get(b, "/").text
+        self.assertIn(f'<span id="name">Person {login}</span>', home)
+        self.assertIn(f'<span id="email">{login}@example.com</span>', home)
+        profile = self.get(b, "/profile")
+        self.assertEqual(profile.status_code, 200, profile.text[:300])
+        self.assertIn(f'<code id="userinfo-sub">{login}</code>', profile.text)
+        self.assertIn(f'<span id="claim-sub">{login}</span>', profile.text)
+        self.assertIn(f'<span id="claim-name">Person {login}</span>', profile.text)
+        self.assertIn(f'<span id="claim-email">{login}@example.com</span>', profile.text)
+        self.assertEqual(self.app_errors(), "")
+        # Another browser is not signed in by any of this.
+        self.assertIsNone(self.signed_in_as(self.browser()))
+
+    def test_a_tampered_state_is_refused_and_ends_the_attempt(self):
+        b = self.browser()
+        _, callback = self.through_provider(b, "tess-" + secrets.token_hex(4))
+        state = single(query_of(callback), "state")
+        forged = callback.replace("state=" + urllib.parse.quote(state, safe=""),
+                                  "state=" + ("A" if state[0] != "A" else "B") + state[1:])
+        self.assertNotEqual(forged, callback)
+        r = b.s.get(forged, allow_redirects=False, timeout=15)
+        self.assertEqual(r.status_code, 400, r.text[:300])
+        self.assertIn("state_mismatch", Page(r.text).text)
+        self.assertIsNone(self.signed_in_as(b))
+        # The pending request was used up: the genuine callback now fails too.
+        r = b.s.get(callback, allow_redirects=False, timeout=15)
+        self.assertEqual(r.status_code, 400, r.text[:300])
+        self.assertIsNone(self.signed_in_as(b))
+
+    def test_logout_at_the_app_and_at_oidc_provider(self):
+        b = self.browser()
+        login = "lou-" + secrets.token_hex(4)
+        self.sign_in(b, login)
+        r = self.get(b, "/logout")
+        self.assertEqual(r.status_code, 302, r.text[:300])
+        self.assertIn("Max-Age=0", r.headers.get("Set-Cookie", ""))
+        self.assertIsNone(self.signed_in_as(b))
+        # RP-Initiated Logout 1.0 §2 at oidc-provider's end_session_endpoint, with the ID token the
+        # app signed in with as id_token_hint.
+        location = r.headers["Location"]
+        self.assertTrue(location.startswith(self.meta["end_session_endpoint"] + "?"), location)
+        q = query_of(location)
+        self.assertEqual(single(q, "post_logout_redirect_uri"), self.app_url + "/")
+        self.assertEqual(self.assert_id_token(single(q, "id_token_hint"), "webapp", login)["aud"], "webapp")
+        # The app revoked its token at oidc-provider's revocation endpoint (RFC 7009) without error.
+        self.assertEqual(self.app_errors(), "")
+        # oidc-provider asks the person to confirm ("Yes, sign me out": logout=yes in its form), then
+        # ends its session and sends the browser to the registered post-logout redirect URI.
+        confirm = b.s.get(location, allow_redirects=False, timeout=10)
+        self.assertEqual(confirm.status_code, 200, confirm.text[:300])
+        form = Page(confirm.text).form()
+        self.assertIn("xsrf", form.inputs)
+        back = b.post(form.action, dict(form.inputs, logout="yes"), confirm.url)
+        self.assertIn(back.status_code, (302, 303), back.text[:300])
+        self.assertEqual(back.headers["Location"], self.app_url + "/")
+        # Signed out at oidc-provider too: the next sign-in shows its login page again (with its
+        # session still there, oidc-provider would send the browser straight back to the app).
+        b.pages.clear()
+        self.through_provider(b, login)
+        self.assertEqual(b.pages[:1], ["login"])
 
 
 class Discovery(ProviderTestCase):

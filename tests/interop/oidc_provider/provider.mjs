@@ -5,7 +5,8 @@
 //   node provider.mjs     (environment below; prints "READY <port>" once listening)
 //
 // Environment:
-//   OP_SECRET_SVC      client secret of "svc" and "svc-opaque" (required)
+//   OP_SECRET_SVC      client secret of "svc", "svc-opaque" and "webapp" (required)
+//   OP_WEBAPP_PORT     the loopback port of the web app example; "webapp" is registered only when set
 //   OP_MAX_SECONDS     the process exits by itself after this many seconds (default 240); it also
 //                      exits when its standard input closes, i.e. when the test that started it ends
 //
@@ -24,10 +25,20 @@
 //               oidc-provider accepts any port on a loopback redirect URI of a native client
 //               (RFC 8252 §7.3); authorization_code (PKCE S256 required for public clients) and
 //               refresh_token; opaque access tokens (no default resource), RS256 ID tokens.
-//   tv          public native app with the device authorization grant (RFC 8628) and refresh_token.
+//   tv          public native app with the device authorization grant (RFC 8628) and refresh_token,
+//               scopes openid profile offline_access.
+//   webapp      confidential web app (client_secret_basic), authorization_code and refresh_token,
+//               scopes openid profile email offline_access. A web client's redirect URIs are
+//               matched exactly, port included, so its redirect URI is
+//               http://127.0.0.1:<OP_WEBAPP_PORT>/callback and its post-logout redirect URI (OpenID
+//               Connect RP-Initiated Logout 1.0 §3) http://127.0.0.1:<OP_WEBAPP_PORT>/.
+//               oidc-provider allows plain http for a web client that does not use the implicit flow.
 //
 // devInteractions are on: the login page accepts any login name (it becomes the account id and the
 // ID token's sub) and does NOT check the password; the consent page grants what was asked for.
+// Every account has the claims name "Person <login>" (scope profile) and email "<login>@example.com"
+// with email_verified true (scope email). With an access token issued, oidc-provider puts them in
+// the UserInfo response only, not in the ID token (its conformIdTokenClaims, OIDC Core §5.4).
 // Refresh tokens are issued, as oidc-provider does by default, only for offline_access, which its
 // authorization endpoint drops unless prompt includes consent (OIDC Core §11). Public clients get
 // a new refresh token on every use (rotation). oidc-provider's device authorization response
@@ -42,6 +53,7 @@ if (!secret) {
   process.exit(2);
 }
 const maxSeconds = Number(process.env.OP_MAX_SECONDS || 240);
+const webappPort = process.env.OP_WEBAPP_PORT;
 
 const jwtResource = 'https://api.example';
 const opaqueResource = 'https://opaque.example';
@@ -87,9 +99,34 @@ function configuration() {
       grant_types: [deviceGrant, 'refresh_token'],
       response_types: [],
       redirect_uris: [],
-      scope: 'openid offline_access',
-    }],
-    scopes: ['openid', 'profile', 'offline_access', 'api', 'invoices:read'],
+      scope: 'openid profile offline_access',
+    }, ...(webappPort ? [{
+      client_id: 'webapp',
+      client_name: 'Interop Web App',
+      client_secret: secret,
+      application_type: 'web',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [`http://127.0.0.1:${webappPort}/callback`],
+      post_logout_redirect_uris: [`http://127.0.0.1:${webappPort}/`],
+      scope: 'openid profile email offline_access',
+    }] : [])],
+    scopes: ['openid', 'profile', 'email', 'offline_access', 'api', 'invoices:read'],
+    // oidc-provider's defaults plus the two scopes' claims.
+    claims: {
+      acr: null,
+      sid: null,
+      auth_time: null,
+      iss: null,
+      openid: ['sub'],
+      profile: ['name'],
+      email: ['email', 'email_verified'],
+    },
+    findAccount: async (_ctx, sub) => ({
+      accountId: sub,
+      claims: async () => ({ sub, name: `Person ${sub}`, email: `${sub}@example.com`, email_verified: true }),
+    }),
     // The first key of an alg is the one used: RS256 ID tokens (oidc-provider's default), ES256 JWT
     // access tokens (getResourceServerInfo below).
     jwks: {
