@@ -1,6 +1,10 @@
 """Test harness: runs the real `latchkey` binary on 127.0.0.1 port 0 with a temporary data dir.
 
 Every process started here is stopped by its PID when the test ends; every wait is bounded.
+
+Storage: by default each data dir holds its own SQLite database. With LATCHKEY_TEST_STORAGE=postgres
+each data dir gets a fresh database on one throw-away PostgreSQL server per test process (pg.py),
+and the server and the admin commands started here for that data dir all use it.
 """
 
 import base64
@@ -19,6 +23,32 @@ import urllib.parse
 import requests
 
 BIN = os.environ.get("LATCHKEY_BIN", "build/dev/src/cli/latchkey")
+TEST_STORAGE = os.environ.get("LATCHKEY_TEST_STORAGE", "")
+
+_databases = {}  # real path of a data dir -> the PostgreSQL URI of its database
+_databases_lock = threading.Lock()
+
+
+def storage_env(data_dir):
+    """The environment that points `latchkey` at the database of `data_dir`: {} with SQLite (the
+    default: the database is a file in the data dir); with LATCHKEY_TEST_STORAGE=postgres,
+    LATCHKEY_STORAGE naming the data dir's own database on this process's throw-away PostgreSQL
+    server, created on first use. Any other value of LATCHKEY_TEST_STORAGE is an error."""
+    if TEST_STORAGE in ("", "sqlite"):
+        return {}
+    if TEST_STORAGE != "postgres":
+        raise RuntimeError(f"LATCHKEY_TEST_STORAGE={TEST_STORAGE!r}: expected 'sqlite' or 'postgres'")
+    key = os.path.realpath(data_dir)
+    with _databases_lock:
+        if key not in _databases:
+            import pg  # only in this mode: the default runs never touch PostgreSQL
+            _databases[key] = pg.shared_server().create_database()
+        return {"LATCHKEY_STORAGE": _databases[key]}
+
+
+def _storage_unless_given(data_dir, env):
+    """storage_env(data_dir), unless the caller names the storage itself."""
+    return {} if "LATCHKEY_STORAGE" in (env or {}) else storage_env(data_dir)
 
 
 class Server:
@@ -30,6 +60,7 @@ class Server:
             cmd.append("--dev")
         cmd.extend(args)
         full_env = dict(os.environ)
+        full_env.update(_storage_unless_given(data_dir, env))
         full_env.update(env or {})
         self.lines = []
         self.stdout = []
@@ -39,7 +70,13 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True)
         threading.Thread(target=self._read_stderr, daemon=True).start()
         threading.Thread(target=self._read_stdout, daemon=True).start()
-        if wait and not self._listening.wait(30):
+        if wait:
+            self.wait_started()
+
+    def wait_started(self, timeout=30):
+        """Waits until the server listens (for Server(..., wait=False)); stops it and raises if it
+        does not within `timeout` seconds."""
+        if not self._listening.wait(timeout):
             self.stop()
             raise RuntimeError("server did not start:\n" + "".join(self.lines))
 
@@ -77,17 +114,20 @@ class Server:
         return self.proc.returncode
 
 
-def cli(*args, data_dir, stdin=None, check=True):
-    """Runs an admin command; returns (exit code, stdout, stderr)."""
+def cli(*args, data_dir, stdin=None, check=True, env=None):
+    """Runs an admin command; returns (exit code, stdout, stderr). `env` adds to the environment
+    and to storage_env(data_dir)."""
+    extra = dict(_storage_unless_given(data_dir, env), **(env or {}))
+    full_env = dict(os.environ, **extra) if extra else None
     proc = subprocess.run([BIN, *args, "--data-dir", data_dir], input=stdin, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=full_env)
     if check and proc.returncode != 0:
         raise AssertionError(f"latchkey {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def create_client(data_dir, client_id, *extra):
-    _, out, _ = cli("client", "create", "--id", client_id, "--json", *extra, data_dir=data_dir)
+def create_client(data_dir, client_id, *extra, env=None):
+    _, out, _ = cli("client", "create", "--id", client_id, "--json", *extra, data_dir=data_dir, env=env)
     return json.loads(out)
 
 
