@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -33,6 +34,7 @@
 #include "server/config.hpp"
 #include "server/revocation.hpp"
 #include "server/serve.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace latchkey::cli {
 namespace {
@@ -762,6 +764,50 @@ int SessionRevoke(const CommonFlags& common_flags, const std::string& id) {
   return 0;
 }
 
+// Migrate opens the store, which applies pending schema migrations (SQLite and PostgreSQL alike;
+// several nodes may run it at once, see OpenPostgresStore), and says so.
+int Migrate(const CommonFlags& flags) {
+  Admin admin;
+  if (int rc = OpenAdmin(flags, admin)) return rc;
+  if (flags.json) {
+    std::cout << boost::json::serialize(boost::json::object{{"migrated", true}}) << "\n";
+  } else {
+    std::cout << "the database schema is current\n";
+  }
+  return 0;
+}
+
+// Backup copies the SQLite database to `to` while servers keep running (SQLite's online backup
+// API). PostgreSQL has its own tools for this (docs/configuration.md: pg_dump).
+int Backup(const CommonFlags& flags, const std::string& to) {
+  auto config = LoadConfigOrPrint(flags);
+  if (!config) return 2;
+  if (server::IsPostgresStorage(config->storage)) {
+    std::fprintf(stderr, "latchkey: backup copies SQLite databases; back up PostgreSQL with pg_dump\n");
+    return 2;
+  }
+  const std::string source = server::DatabasePath(*config);
+  if (::access(source.c_str(), F_OK) != 0) {
+    std::fprintf(stderr, "latchkey: there is no database at %s\n", source.c_str());
+    return 1;
+  }
+  auto copied = store::sqlite::BackupSqliteDatabase(source, to);
+  if (!copied && copied.error() == store::Error::kConflict) {
+    std::fprintf(stderr, "latchkey: backup: %s already exists\n", to.c_str());
+    return 3;
+  }
+  if (!copied) {
+    std::fprintf(stderr, "latchkey: backup to %s failed (see the log)\n", to.c_str());
+    return 1;
+  }
+  if (flags.json) {
+    std::cout << boost::json::serialize(boost::json::object{{"backup", to}}) << "\n";
+  } else {
+    std::cout << "backed up " << source << " to " << to << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -843,6 +889,14 @@ int Main(int argc, char** argv) {
   grant_revoke->add_option("--user", uf.username, "username")->required();
   grant_revoke->add_option("client_id", uf.client_id, "client_id")->required();
 
+  // The database itself.
+  auto* migrate = app.add_subcommand("migrate", "Apply pending schema migrations to the database");
+  AddCommonFlags(migrate, flags);
+  std::string backup_to;
+  auto* backup = app.add_subcommand("backup", "Copy the SQLite database to a new file while servers run");
+  AddCommonFlags(backup, flags);
+  backup->add_option("--to", backup_to, "The new file (must not exist)")->required();
+
   // Client-side commands: they need no configuration or data directory.
   TokenCommand token(app);
   JwtCommand jwt(app);
@@ -851,6 +905,9 @@ int Main(int argc, char** argv) {
 
   if (auto rc = token.Run()) return *rc;
   if (auto rc = jwt.Run()) return *rc;
+
+  if (migrate->parsed()) return Migrate(flags);
+  if (backup->parsed()) return Backup(flags, backup_to);
 
   if (session_list->parsed()) {
     uf.username = session_user;

@@ -2,11 +2,16 @@
 
 import json
 import os
+import shutil
 import sys
+import tempfile
+import threading
 import unittest
 
+import requests
+
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ServerTestCase, cli, create_client, wait_until  # noqa: E402
+from harness import Server, ServerTestCase, cli, create_client, wait_until  # noqa: E402
 
 
 class Admin(ServerTestCase):
@@ -108,6 +113,91 @@ class Admin(ServerTestCase):
         code, _, err = cli("client", "create", "--id", "dup", data_dir=self.data_dir, check=False)
         self.assertNotEqual(code, 0)
         self.assertIn("already exists", err)
+
+
+
+class BackupAndMigrate(ServerTestCase):
+    """`latchkey backup` (SQLite's online backup API) and `latchkey migrate`."""
+
+    def test_backup_while_serving_restores_clients_keys_and_tokens(self):
+        c = create_client(self.data_dir, "bk", "--scope", "api", "--access-token-format", "opaque")
+        self.wait_for_client("bk", c["client_secret"])
+        auth = ("bk", c["client_secret"])
+        before = self.token({"grant_type": "client_credentials"}, auth=auth).json()["access_token"]
+        # The server keeps writing (every opaque token is a row) while the copy is taken.
+        stop, statuses = threading.Event(), []
+
+        def issue():
+            with requests.Session() as s:
+                while not stop.is_set():
+                    statuses.append(s.post(self.url + "/token", data={"grant_type": "client_credentials"},
+                                           auth=auth, timeout=10).status_code)
+
+        writer = threading.Thread(target=issue)
+        writer.start()
+        restore_dir = tempfile.mkdtemp(prefix="latchkey-restore-")
+        target = os.path.join(restore_dir, "latchkey.db")
+        try:
+            wait_until(lambda: len(statuses) >= 5)
+            _, out, _ = cli("backup", "--to", target, "--json", data_dir=self.data_dir)
+            wait_until(lambda: len(statuses) >= 10)
+        finally:
+            stop.set()
+            writer.join(timeout=30)
+        self.assertEqual(json.loads(out), {"backup": target})
+        self.assertGreaterEqual(len(statuses), 10)
+        self.assertEqual(set(statuses), {200})
+        # It holds password hashes and private keys: owner only.
+        self.assertEqual(os.stat(target).st_mode & 0o777, 0o600)
+
+        restored = Server(restore_dir)
+        try:
+            with requests.Session() as s:
+                # The same signing keys, the client, and the token issued before the backup.
+                self.assertEqual(s.get(restored.url + "/jwks", timeout=10).json(),
+                                 s.get(self.url + "/jwks", timeout=10).json())
+                r = s.post(restored.url + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
+                self.assertEqual(r.status_code, 200, r.text)
+                r = s.post(restored.url + "/introspect", data={"token": before}, auth=auth, timeout=10)
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertTrue(r.json()["active"], r.text)
+        finally:
+            self.assertEqual(restored.stop(), 0, restored.log_text())
+            shutil.rmtree(restore_dir, ignore_errors=True)
+
+    def test_backup_never_overwrites(self):
+        with tempfile.TemporaryDirectory() as d:
+            target = os.path.join(d, "existing.db")
+            with open(target, "w") as f:
+                f.write("keep me")
+            code, out, err = cli("backup", "--to", target, data_dir=self.data_dir, check=False)
+            self.assertEqual(code, 3, err)
+            self.assertIn("already exists", err)
+            self.assertEqual(out, "")
+            with open(target) as f:
+                self.assertEqual(f.read(), "keep me")
+
+    def test_backup_needs_a_sqlite_database(self):
+        with tempfile.TemporaryDirectory() as d:
+            target = os.path.join(d, "copy.db")
+            code, _, err = cli("backup", "--to", target, data_dir=os.path.join(d, "empty"), check=False)
+            self.assertEqual(code, 1, err)
+            self.assertIn("there is no database", err)
+            self.assertFalse(os.path.exists(target))
+            code, _, err = cli("backup", "--to", target, data_dir=self.data_dir, check=False,
+                               env={"LATCHKEY_STORAGE": "postgresql:///latchkey?host=/nonexistent"})
+            self.assertEqual(code, 2, err)
+            self.assertIn("pg_dump", err)
+            self.assertFalse(os.path.exists(target))
+
+    def test_migrate_reports_a_current_schema(self):
+        code, out, err = cli("migrate", data_dir=self.data_dir)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.strip(), "the database schema is current")
+        _, out, _ = cli("migrate", "--json", data_dir=self.data_dir)
+        self.assertEqual(json.loads(out), {"migrated": True})
+        # The server goes on serving the migrated database.
+        self.assertEqual(requests.get(self.url + "/readyz", timeout=10).status_code, 200)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -1949,6 +1952,42 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   auto store = std::make_unique<SqliteStore>(path);
   if (auto r = store->Migrate(); !r) return r.error();
   return std::unique_ptr<Store>(std::move(store));
+}
+
+Result<void> BackupSqliteDatabase(const std::string& source, const std::string& destination) {
+  // Migrating first means a backup always restores into a binary of this version or newer.
+  auto store = OpenSqliteStore(source);
+  if (!store) return store.error();
+  auto from = OpenConnection(source);
+  if (!from) return from.error();
+  // O_EXCL: never overwrite a file (an older backup, or the live database under another name).
+  const int fd = ::open(destination.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return errno == EEXIST ? Error::kConflict : Error::kUnavailable;
+  ::close(fd);
+  sqlite3* to = nullptr;
+  int rc = sqlite3_open_v2(destination.c_str(), &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Connection to_conn(to);  // closes `to` on every path
+  bool ok = rc == SQLITE_OK;
+  if (ok) {
+    // sqlite.org/backup.html: step(-1) copies every page in one step, under one read transaction
+    // of the source, so the copy is one consistent snapshot even while writers go on.
+    sqlite3_backup* backup = sqlite3_backup_init(to, "main", (*from)->Db(), "main");
+    ok = backup != nullptr;
+    if (ok) {
+      do {
+        rc = sqlite3_backup_step(backup, -1);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(kJournalModeRetryMs);
+      } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+      ok = rc == SQLITE_DONE;
+      ok = sqlite3_backup_finish(backup) == SQLITE_OK && ok;
+    }
+  }
+  if (!ok) {
+    common::LogError("sqlite store: backup failed", {{"error", to != nullptr ? sqlite3_errmsg(to) : "open"}});
+    ::unlink(destination.c_str());
+    return Error::kUnavailable;
+  }
+  return {};
 }
 
 Result<std::vector<std::string>> QueryFirstColumnForTesting(const std::string& path, const std::string& sql) {
