@@ -92,7 +92,9 @@ class KeyStore {
   virtual ~KeyStore() = default;
   // ListSigningKeys: all keys ordered by created_at, then kid.
   virtual Result<std::vector<SigningKeyRecord>> ListSigningKeys() = 0;
-  // AddSigningKey: kConflict when the kid exists.
+  // AddSigningKey: kConflict when the kid exists, or when `key` is "active" and an active key of
+  // the same alg exists: one key signs per algorithm, so nodes that start together on an empty
+  // database and each add one cannot end up signing with different keys.
   virtual Result<void> AddSigningKey(const SigningKeyRecord& key) = 0;
 };
 

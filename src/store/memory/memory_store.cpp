@@ -69,6 +69,11 @@ class MemoryStore final : public Store {
 
   Result<void> AddSigningKey(const SigningKeyRecord& key) override {
     std::lock_guard lock(mutex_);
+    if (key.state == "active") {
+      for (const auto& [kid, existing] : keys_) {
+        if (existing.alg == key.alg && existing.state == "active") return Error::kConflict;
+      }
+    }
     if (!keys_.emplace(key.kid, key).second) return Error::kConflict;
     ++revision_;
     return {};

@@ -52,6 +52,8 @@ constexpr std::array<std::pair<const char*, const char*>, 4> kDefaultSettings = 
 // ("latchkey" in ASCII). Several nodes starting at once wait for each other instead of racing on
 // CREATE TABLE.
 constexpr int64_t kMigrationLockKey = 0x6c617463686b6579;
+// kSigningKeysLockKey: the pg_advisory_xact_lock key that serialises AddSigningKey ("lk-keys!").
+constexpr int64_t kSigningKeysLockKey = 0x6c6b2d6b65797321;
 
 // kMigrations: the schema, as an ordered list with the SQLite store's version numbers: entry i
 // brings the schema to version i + 1 and adds what SQLite's entry i adds. Append only: never edit
@@ -292,8 +294,12 @@ constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id 
 
 constexpr std::string_view kSelectAllKeys =
     "SELECT kid, alg, private_pem, state, created_at FROM signing_keys ORDER BY created_at, kid";
+// The check and the insert run under kSigningKeysLockKey (Store::AddSigningKey): without it two
+// READ COMMITTED transactions could both find no active key and both insert one.
 constexpr std::string_view kInsertKey =
-    "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at) VALUES ($1, $2, $3, $4, $5)";
+    "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at) SELECT $1, $2, $3, $4, $5 "
+    "WHERE $4 <> 'active'::bytea OR NOT EXISTS "
+    "(SELECT 1 FROM signing_keys WHERE alg = $2 AND state = 'active'::bytea)";
 
 // The user statements list the columns in UserRecord order; ReadUser and UserParams use the same order.
 constexpr std::string_view kSelectUser =
@@ -1216,10 +1222,17 @@ class PostgresStore final : public Store {
   }
 
   Result<void> AddSigningKey(const SigningKeyRecord& key) override {
-    return Write([&](Connection& conn) {
+    return Write([&](Connection& conn) -> Result<void> {
       Params p{key.kid, key.alg, key.private_pem, key.state};
       p.Int(key.created_at);
-      return Done(Command(conn, kInsertKey, p, "add signing key"));
+      if (auto r = conn.ExecOnce(kLockMigrations, Params().Int(kSigningKeysLockKey), "signing key lock");
+          !r) {
+        return r.error();
+      }
+      auto inserted = Command(conn, kInsertKey, p, "add signing key");
+      if (!inserted) return inserted.error();
+      if (*inserted == 0) return Error::kConflict;  // an active key of this alg exists
+      return {};
     });
   }
 

@@ -287,8 +287,10 @@ constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id 
 
 constexpr std::string_view kSelectAllKeys =
     "SELECT kid, alg, private_pem, state, created_at FROM signing_keys ORDER BY created_at, kid";
+// One statement, so the check and the insert are one atomic write (Store::AddSigningKey).
 constexpr std::string_view kInsertKey =
-    "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at) SELECT ?1, ?2, ?3, ?4, ?5 "
+    "WHERE ?4 <> 'active' OR NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?2 AND state = 'active')";
 
 // The user statements list the columns in UserRecord order; ReadUser and BindUser use the same order.
 constexpr std::string_view kSelectUser =
@@ -1208,6 +1210,7 @@ class SqliteStore final : public Store {
       if (rc == SQLITE_OK) rc = s.BindInt64(5, key.created_at);
       if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "add signing key");
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kConflict;  // an active key of this alg exists
       return {};
     });
   }

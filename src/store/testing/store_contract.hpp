@@ -460,6 +460,23 @@ TYPED_TEST_P(StoreContractTest, SigningKeysListInCreatedAtThenKidOrder) {
   EXPECT_EQ(*keys, expected);
 }
 
+// One active key per algorithm: a second active key of an algorithm is kConflict and not stored;
+// keys in other states, and active keys of other algorithms, are added.
+TYPED_TEST_P(StoreContractTest, AddSigningKeyOneActivePerAlg) {
+  const SigningKeyRecord es1{"es-1", "ES256", "pem-1", "active", 10};
+  ASSERT_TRUE(this->store().AddSigningKey(es1).has_value());
+  auto second = this->store().AddSigningKey({"es-2", "ES256", "pem-2", "active", 11});
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error(), Error::kConflict);
+  const SigningKeyRecord es3{"es-3", "ES256", "pem-3", "next", 12};
+  const SigningKeyRecord rs1{"rs-1", "RS256", "pem-4", "active", 13};
+  ASSERT_TRUE(this->store().AddSigningKey(es3).has_value());
+  ASSERT_TRUE(this->store().AddSigningKey(rs1).has_value());
+  auto keys = this->store().ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(*keys, (std::vector<SigningKeyRecord>{es1, es3, rs1}));
+}
+
 TYPED_TEST_P(StoreContractTest, AddSigningKeyDuplicateKidIsConflict) {
   SigningKeyRecord k{"kid-1", "ES256", "pem", "active", 10};
   ASSERT_TRUE(this->store().AddSigningKey(k).has_value());
@@ -2105,7 +2122,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     CreateDuplicateIsConflictAndKeepsTheOriginal, UpdateReplacesEveryField,
     UpdateMissingIsNotFoundAndCreatesNothing, DeleteRemovesOnlyThatClient, AllFieldsRoundTripExactly,
     ListClientsIsOrderedByClientIdBytes, SigningKeysListInCreatedAtThenKidOrder,
-    AddSigningKeyDuplicateKidIsConflict, RevisionChangesAfterEveryWrite,
+    AddSigningKeyDuplicateKidIsConflict, AddSigningKeyOneActivePerAlg, RevisionChangesAfterEveryWrite,
     RevisionStaysAfterReadsAndFailedWrites, ConcurrentWritesAndReadsAllSucceed, EmptyStoreListsNoUsers,
     CreateUserThenGetByIdAndByUsername, GetMissingUserIsNotFound, CreateUserDuplicateIdOrUsernameIsConflict,
     ListUsersIsOrderedByUsernameBytes, UpdateUserReplacesEveryFieldAndRenames,
