@@ -51,6 +51,19 @@ def _storage_unless_given(data_dir, env):
     return {} if "LATCHKEY_STORAGE" in (env or {}) else storage_env(data_dir)
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=15):
+    """Sends `sig` (a clean stop) to a running process, SIGKILL if it is still there after
+    `timeout` seconds; returns its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode
+
+
 class Server:
     """A running `latchkey serve` process."""
 
@@ -104,14 +117,7 @@ class Server:
         return "".join(self.lines) + "".join(self.stdout)
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode
+        return stop_process(self.proc, sig, timeout)
 
 
 def cli(*args, data_dir, stdin=None, check=True, env=None):

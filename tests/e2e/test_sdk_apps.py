@@ -21,7 +21,7 @@ import urllib.parse
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import cli, create_client  # noqa: E402
+from harness import cli, create_client, stop_process  # noqa: E402
 from signin_helpers import Flow, Page, SignInServerTestCase, add_user, create_code_client, query_of, single  # noqa: E402
 
 WEBAPP = os.environ.get("LATCHKEY_EXAMPLE_WEBAPP", "build/dev/examples/latchkey-example-webapp")
@@ -79,14 +79,7 @@ class Program:
         return "\n".join(self.lines + self.errors)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode
+        return stop_process(self.proc, timeout=10)
 
 
 class SdkWebApp(SignInServerTestCase):

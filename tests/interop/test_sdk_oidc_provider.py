@@ -55,6 +55,7 @@ import urllib.parse
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from harness import stop_process  # noqa: E402
 from signin_helpers import Page, at_hash, jwt_parts, query_of, single  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -122,13 +123,7 @@ class OidcProvider:
         self.url = f"http://127.0.0.1:{port}"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, timeout=10)
         self.proc.stdin.close()
         return self.proc.returncode
 
@@ -220,13 +215,7 @@ class Program:
 
     def terminate(self):
         """SIGTERM (a clean stop), SIGKILL if that takes more than 10 s; returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, timeout=10)
         for t in self.readers:
             t.join(5)
         for pipe in (self.proc.stdout, self.proc.stderr):
