@@ -125,7 +125,12 @@ def cli(*args, data_dir, stdin=None, check=True, env=None):
     and to storage_env(data_dir)."""
     extra = dict(_storage_unless_given(data_dir, env), **(env or {}))
     full_env = dict(os.environ, **extra) if extra else None
-    proc = subprocess.run([BIN, *args, "--data-dir", data_dir], input=stdin, capture_output=True, text=True,
+    # Options go before a "--": what follows it is positional even when it starts with "-" (a
+    # random base64url id does one time in 64).
+    args = list(args)
+    at = args.index("--") if "--" in args else len(args)
+    args[at:at] = ["--data-dir", data_dir]
+    proc = subprocess.run([BIN, *args], input=stdin, capture_output=True, text=True,
                           timeout=60, env=full_env)
     if check and proc.returncode != 0:
         raise AssertionError(f"latchkey {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")

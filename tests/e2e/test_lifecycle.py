@@ -591,7 +591,7 @@ class AdminRevocation(LifecycleBase):
         mine = live() - between
         self.assertEqual(len(mine), 1)
         self.assertEqual(len(between - before), 1)
-        cli("session", "revoke", mine.pop(), data_dir=self.data_dir)
+        cli("session", "revoke", "--", mine.pop(), data_dir=self.data_dir)
         self.assert_inactive(self.introspect(tokens["refresh_token"]))
         # Another session's grants are untouched.
         self.assertIs(self.introspect(other["refresh_token"]).json()["active"], True)
