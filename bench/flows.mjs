@@ -28,6 +28,14 @@
 // --warmup [2] --max-ops [200000] --login-vus [4] --login-duration [20] --login-warmup [3]
 // --login-max [1000] --clk-tck [100] --db (Latchkey's SQLite file, for store growth) --memory-url
 // (oidc-provider's /__bench/memory) --hash-params (m=..,t=..,p=.. to record) --note (free text).
+//
+// Several nodes behind one issuer (the PostgreSQL part of run.sh): --pid=PID1,PID2 sums the server
+// CPU (and RSS) of all of them, and --nodes=URL1,URL2 sends VU i to node i mod n: every request
+// whose origin is the issuer's (from discovery, a redirect or a form) goes to that VU's node
+// instead. --pg-postmaster=PID adds the CPU of the PostgreSQL server (the postmaster, its live
+// children and its reaped children) to each row; --psql=PATH --pg-uri=URI add statement and
+// transaction counts of the measured run (pg_stat_statements, pg_stat_database). Every row also
+// has the machine's busy CPU seconds (/proc/stat) over the measured run.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -49,7 +57,10 @@ for (const k of ['server', 'issuer', 'pid', 'client-id', 'redirect-uri', 'userna
   if (!opts[k]) die(`--${k} is required`);
 }
 const SERVER = opts.server;
-const PID = Number(opts.pid);
+const PIDS = opts.pid.split(',').map(Number);
+const PID = PIDS.join('+');
+const NODES = (opts.nodes || '').split(',').filter(Boolean).map((u) => new URL(u).origin);
+let ISSUER_ORIGIN = null; // from discovery
 const CLK_TCK = Number(opts['clk-tck']);
 const CLIENT_ID = opts['client-id'];
 const REDIRECT_URI = opts['redirect-uri'];
@@ -66,8 +77,12 @@ const log = (msg) => console.error(`[flows] ${SERVER}: ${msg}`);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 let httpRequests = 0;
 
-function request(method, url, { headers = {}, body, jar } = {}) {
-  const u = new URL(url);
+function request(method, url, { headers = {}, body, jar, node = jar?.node } = {}) {
+  let u = new URL(url);
+  if (node && u.origin === ISSUER_ORIGIN && node !== ISSUER_ORIGIN) {
+    u = new URL(node + u.pathname + u.search);
+    url = u.toString();
+  }
   if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost' && u.hostname !== '[::1]') {
     return Promise.reject(new Error(`refusing a non-loopback URL ${url}`));
   }
@@ -101,6 +116,8 @@ function request(method, url, { headers = {}, body, jar } = {}) {
 // A minimal cookie jar (RFC 6265 §5.3 subset): name + path, Max-Age/Expires deletion, path-match.
 class Jar {
   #cookies = new Map(); // "path\0name" -> { name, value, path }
+
+  constructor(node) { this.node = node; } // the origin this browser's requests go to (--nodes)
 
   store(setCookies, requestPath) {
     for (const line of setCookies || []) {
@@ -193,9 +210,9 @@ function codeFrom(location, state) {
   return code;
 }
 
-async function tokenRequest(params) {
+async function tokenRequest(params, node) {
   const r = await request('POST', META.token_endpoint, {
-    headers: { Accept: 'application/json' }, body: form({ client_id: CLIENT_ID, ...params }),
+    node, headers: { Accept: 'application/json' }, body: form({ client_id: CLIENT_ID, ...params }),
   });
   let j = null;
   try { j = JSON.parse(r.body); } catch { /* reported below */ }
@@ -204,8 +221,8 @@ async function tokenRequest(params) {
   return j;
 }
 
-async function redeem(code, verifier) {
-  const j = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+async function redeem(code, verifier, node) {
+  const j = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, node);
   if (!j.id_token) throw new Error(`code grant without id_token: ${JSON.stringify(j).slice(0, 300)}`);
   return j;
 }
@@ -227,7 +244,7 @@ async function interactive(jar, auth, { stopAtConsent = false } = {}) {
         if (stopAtConsent && !sawLogin) throw new Error('code issued without showing the login page');
         return { kind: 'code', code, sawLogin, sawConsent };
       }
-      if (new URL(loc).origin !== origin) throw new Error(`redirect off the provider: ${loc}`);
+      if (new URL(loc).origin !== origin && new URL(loc).origin !== jar.node) throw new Error(`redirect off the provider: ${loc}`);
       r = await request('GET', loc, { jar });
       continue;
     }
@@ -278,16 +295,61 @@ function tokenKind(token) {
 }
 
 // ------------------------------------------------------------------ measurement
-function cpuTicks() {
-  const stat = fs.readFileSync(`/proc/${PID}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+function statFields(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+}
+function ticksOf(pid) {
+  const f = statFields(pid);
   return Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15)
 }
+function cpuTicks() { return PIDS.reduce((sum, pid) => sum + ticksOf(pid), 0); }
 function rssKib() {
-  const m = /^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${PID}/status`, 'utf8'));
-  return m ? Number(m[1]) : null;
+  let sum = 0;
+  for (const pid of PIDS) {
+    const m = /^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (!m) return null;
+    sum += Number(m[1]);
+  }
+  return sum;
 }
-const alive = () => fs.existsSync(`/proc/${PID}`);
+const alive = () => PIDS.every((pid) => fs.existsSync(`/proc/${pid}`));
+
+// CPU of the PostgreSQL server: the postmaster's own and reaped children's time (fields 14-17) and
+// the utime+stime of its live children (backends, writer, WAL writer, ...).
+function pgTicks() {
+  const pm = Number(opts['pg-postmaster']);
+  if (!pm) return null;
+  const f = statFields(pm);
+  let sum = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const c = statFields(d);
+      if (Number(c[1]) === pm) sum += Number(c[11]) + Number(c[12]);
+    } catch { /* exited */ }
+  }
+  return sum;
+}
+// Busy CPU ticks of the whole machine (user nice system irq softirq; not idle, iowait or steal).
+function machineTicks() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return f[0] + f[1] + f[2] + f[5] + f[6];
+}
+function psql(sql) {
+  if (!opts.psql || !opts['pg-uri']) return null;
+  const r = spawnSync(opts.psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', opts['pg-uri'], '-c', sql],
+    { encoding: 'utf8', timeout: 20000 });
+  if (r.status !== 0) { log(`psql failed: ${r.stderr}`); return null; }
+  return r.stdout.trim();
+}
+// Statements executed in every database but the one psql connects to (--pg-uri names a database the
+// servers do not use), so these queries do not count themselves.
+const OTHER_DBS = 'dbid <> (SELECT oid FROM pg_database WHERE datname = current_database())';
+function pgStatements() {
+  const v = psql(`SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE ${OTHER_DBS}`);
+  return v && /^\d+$/.test(v) ? Number(v) : null;
+}
 
 function pct(sorted, p) {
   if (!sorted.length) return null;
@@ -360,16 +422,32 @@ async function measured(scenario, label, vus, op, { warmup, seconds, maxOps, bef
   log(`${scenario}: measuring ${seconds} s, at most ${maxOps} operations (${vus.length} VUs)`);
   const r0 = httpRequests;
   const rssBefore = rssKib();
+  if (opts.psql) psql('SELECT pg_stat_statements_reset()');
+  const q0 = pgStatements();
   const d0 = process.cpuUsage();
+  const m0 = machineTicks();
+  const p0 = pgTicks();
   const c0 = cpuTicks();
   const meas = await phase(vus, op, { seconds, maxOps });
   const c1 = cpuTicks();
+  const p1 = pgTicks();
+  const m1 = machineTicks();
   const d1 = process.cpuUsage(d0);
+  const q1 = pgStatements();
   const extra = {
     vus: vus.length, cpu_s: (c1 - c0) / CLK_TCK, requests: httpRequests - r0,
     driver_cpu_s: (d1.user + d1.system) / 1e6, rss_before: rssBefore, rss_after: rssKib(), more: {},
   };
+  const pgMore = { machine_busy_s: (m1 - m0) / CLK_TCK, machine_window_s: meas.wall_s, nodes: PIDS.length };
+  if (p0 != null) pgMore.pg_cpu_s = (p1 - p0) / CLK_TCK;
+  if (q0 != null && q1 != null) {
+    pgMore.pg_statements = q1 - q0;
+    const top = psql("SELECT calls || E'\\t' || regexp_replace(left(query, 160), '\\s+', ' ', 'g') FROM pg_stat_statements " +
+      `WHERE ${OTHER_DBS} ORDER BY calls DESC LIMIT 15`);
+    pgMore.pg_top_statements = top ? top.split('\n') : null;
+  }
   if (after) extra.more = await after(pre, meas);
+  extra.more = { ...pgMore, ...extra.more };
   record(scenario, label, warm, meas, extra);
 }
 
@@ -422,6 +500,8 @@ async function main() {
   const disc = await request('GET', `${opts.issuer}/.well-known/openid-configuration`);
   if (disc.status !== 200) die(`discovery answered ${disc.status}`);
   META = JSON.parse(disc.body);
+  ISSUER_ORIGIN = new URL(META.issuer).origin;
+  if (NODES.length) log(`issuer ${META.issuer}; VUs spread over ${NODES.join(', ')}`);
   log(`authorization_endpoint ${META.authorization_endpoint}, token_endpoint ${META.token_endpoint}`);
 
   // Sign every VU in once through the real pages: session cookie + refresh token (offline_access
@@ -431,7 +511,7 @@ async function main() {
   let signInTokens = null;
   const t0 = performance.now();
   for (let i = 0; i < nVus; i += 1) {
-    const jar = new Jar();
+    const jar = new Jar(NODES.length ? NODES[i % NODES.length] : undefined);
     const auth = authorizeUrl('openid offline_access', { prompt: 'consent' });
     let res;
     try {
@@ -440,7 +520,7 @@ async function main() {
       die(`sign-in of VU ${i} failed: ${e.message}`);
     }
     if (!res.sawLogin) die(`VU ${i}: no login page was shown`);
-    const tokens = await redeem(res.code, auth.verifier).catch((e) => die(`VU ${i}: ${e.message}`));
+    const tokens = await redeem(res.code, auth.verifier, jar.node).catch((e) => die(`VU ${i}: ${e.message}`));
     if (!tokens.refresh_token) die(`VU ${i}: the code grant issued no refresh_token (scope ${tokens.scope})`);
     signInTokens ??= tokens;
     vus.push({ id: i, jar, refresh: tokens.refresh_token });
@@ -466,7 +546,7 @@ async function main() {
       if (r.status !== 302 && r.status !== 303) throw new Error(`authorize answered ${snippet(r)}`);
       const code = codeFrom(new URL(r.headers.location, r.url).toString(), auth.state);
       if (!code) throw new Error(`authorize redirected to ${r.headers.location}`);
-      const t = await redeem(code, auth.verifier);
+      const t = await redeem(code, auth.verifier, vu.jar.node);
       if (t.refresh_token) withRefresh += 1;
     };
     await measured('code', 'authorization code + PKCE with an existing session (GET authorize -> 302 -> POST token)',
@@ -479,7 +559,7 @@ async function main() {
   if (SCENARIOS.includes('refresh')) {
     let withId = 0;
     const op = async (vu) => {
-      const t = await tokenRequest({ grant_type: 'refresh_token', refresh_token: vu.refresh });
+      const t = await tokenRequest({ grant_type: 'refresh_token', refresh_token: vu.refresh }, vu.jar.node);
       if (!t.refresh_token) throw new Error('refresh response without a new refresh_token');
       if (t.refresh_token === vu.refresh) throw new Error('refresh token was not rotated');
       if (t.id_token) withId += 1;

@@ -8,6 +8,13 @@
 //   OP_ALG     access-token signing alg: ES256 | RS256        default ES256 (cc mode)
 //   OP_CLIENT_ID / OP_CLIENT_SECRET                          default bench / bench-secret (cc mode)
 //   OP_REDIRECT_URI  the public client's redirect URI          (flows mode)
+//   OP_STORE   memory (the default) | pg: store everything in PostgreSQL through
+//              bench/oidc-provider-pg-adapter.mjs (connection from PGHOST, PGPORT, PGUSER,
+//              PGDATABASE; OP_PG_POOL connections), for the PostgreSQL part of run.sh (cc and flows modes)
+//   OP_ISSUER  issuer URL                                       default http://127.0.0.1:OP_PORT
+//              (two processes behind one issuer: the same OP_ISSUER and OP_KEYS_FILE for both)
+//   OP_KEYS_FILE  signing keys and cookie keys: read from this JSON file if it exists, else
+//              generated and written there (mode 0600), so a second process can share them
 //
 // flows mode: one public client (token_endpoint_auth_method none, PKCE S256 required as for every
 // public client, grant types authorization_code + refresh_token, scopes openid offline_access),
@@ -30,18 +37,25 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import Provider from 'oidc-provider';
+import * as fs from 'node:fs';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import PgAdapter, { initPgAdapter } from './oidc-provider-pg-adapter.mjs';
 
 const mode = process.env.OP_MODE || 'cc';
 const port = Number(process.env.OP_PORT || 3100);
 const alg = process.env.OP_ALG || 'ES256';
 const clientId = process.env.OP_CLIENT_ID || 'bench';
 const clientSecret = process.env.OP_CLIENT_SECRET || 'bench-secret';
-const issuer = `http://127.0.0.1:${port}`;
+const issuer = process.env.OP_ISSUER || `http://127.0.0.1:${port}`;
+const storeKind = process.env.OP_STORE || 'memory';
 const audience = 'https://api.example';
 
 if (!['cc', 'flows', 'lifecycle'].includes(mode)) {
   console.error(`OP_MODE must be cc, flows or lifecycle, got ${mode}`);
+  process.exit(2);
+}
+if (!['memory', 'pg'].includes(storeKind) || (storeKind === 'pg' && mode === 'lifecycle')) {
+  console.error(`OP_STORE must be memory or pg (pg in cc and flows modes only), got ${storeKind}`);
   process.exit(2);
 }
 if (!['ES256', 'RS256'].includes(alg)) {
@@ -54,8 +68,19 @@ function privateJwk(type, options, kid) {
   return { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig' };
 }
 
-const ecKey = { ...privateJwk('ec', { namedCurve: 'P-256' }, 'bench-es256'), alg: 'ES256' };
-const rsaKey = { ...privateJwk('rsa', { modulusLength: 2048 }, 'bench-rs256'), alg: 'RS256' };
+function loadOrCreateKeys(file) {
+  if (file && fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  const keys = {
+    ec: { ...privateJwk('ec', { namedCurve: 'P-256' }, 'bench-es256'), alg: 'ES256' },
+    rsa: { ...privateJwk('rsa', { modulusLength: 2048 }, 'bench-rs256'), alg: 'RS256' },
+    cookie: crypto.randomBytes(32).toString('base64url'),
+  };
+  if (file) fs.writeFileSync(file, JSON.stringify(keys), { mode: 0o600, flag: 'wx' });
+  return keys;
+}
+const keys = loadOrCreateKeys(process.env.OP_KEYS_FILE);
+const ecKey = keys.ec;
+const rsaKey = keys.rsa;
 
 const lifecycle = mode === 'lifecycle';
 const deviceGrant = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -87,7 +112,7 @@ const ccConfiguration = {
   }] : [])],
   scopes: ['openid', 'offline_access', 'api'],
   jwks: { keys: [ecKey, rsaKey] },
-  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+  cookies: { keys: [keys.cookie] },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
@@ -160,8 +185,13 @@ class ExpiringStore {
   }
 }
 
-const store = mode === 'cc' ? null : new ExpiringStore();
+const pgStore = storeKind === 'pg';
+const store = mode === 'cc' || pgStore ? null : new ExpiringStore();
 if (lifecycle) ccConfiguration.adapter = (name) => new MemoryAdapter(name, store);
+if (pgStore) {
+  await initPgAdapter();
+  ccConfiguration.adapter = PgAdapter;
+}
 const redirectUri = process.env.OP_REDIRECT_URI || `http://127.0.0.1:9/callback`;
 const flowsConfiguration = {
   clients: [{
@@ -175,8 +205,8 @@ const flowsConfiguration = {
   }],
   scopes: ['openid', 'offline_access'],
   jwks: { keys: [rsaKey, ecKey] },
-  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
-  adapter: (name) => new MemoryAdapter(name, store),
+  cookies: { keys: [keys.cookie] },
+  adapter: pgStore ? PgAdapter : (name) => new MemoryAdapter(name, store),
   features: {
     devInteractions: { enabled: true },
     introspection: { enabled: false },
@@ -195,7 +225,7 @@ const handler = mode === 'flows'
       const m = process.memoryUsage();
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external,
-        gc: typeof globalThis.gc === 'function', entries: store.size, byModel: store.countByModel() }));
+        gc: typeof globalThis.gc === 'function', entries: store?.size ?? null, byModel: store?.countByModel() ?? null }));
       return;
     }
     callback(req, res);
@@ -205,7 +235,7 @@ const handler = mode === 'flows'
 const server = http.createServer(handler);
 server.keepAliveTimeout = 65_000;
 server.listen(port, '127.0.0.1', () => {
-  console.log(`READY ${port} mode=${mode} alg=${alg} node=${process.version} env=${process.env.NODE_ENV || ''}`);
+  console.log(`READY ${port} mode=${mode} alg=${alg} store=${storeKind} issuer=${issuer} node=${process.version} env=${process.env.NODE_ENV || ''}`);
 });
 
 for (const sig of ['SIGTERM', 'SIGINT']) {

@@ -1,8 +1,8 @@
 // Renders bench/run.sh results as markdown:
-//   node report.mjs meta.json results.jsonl [flows.jsonl] [soak.json] [client.jsonl]
+//   node report.mjs meta.json results.jsonl [flows.jsonl] [soak.json] [client.jsonl] [pg.jsonl]
 import { existsSync, readFileSync } from 'node:fs';
 
-const [metaPath, resultsPath, flowsPath, soakPath, clientPath] = process.argv.slice(2);
+const [metaPath, resultsPath, flowsPath, soakPath, clientPath, pgPath] = process.argv.slice(2);
 const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
 const readJsonl = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const rows = readJsonl(resultsPath);
@@ -10,6 +10,7 @@ const flows = flowsPath && existsSync(flowsPath) ? readJsonl(flowsPath) : [];
 const soak = soakPath && existsSync(soakPath) && readFileSync(soakPath, 'utf8').trim()
   ? JSON.parse(readFileSync(soakPath, 'utf8')) : null;
 const client = clientPath && existsSync(clientPath) ? readJsonl(clientPath) : [];
+const pgRows = pgPath && existsSync(pgPath) ? readJsonl(pgPath) : [];
 const parts = meta.parts || 'all';
 
 const SCENARIOS = [
@@ -51,6 +52,7 @@ if (wrkRows.length || parts === 'all' || parts === 'wrk') renderWrk();
 if (flows.length || parts === 'all' || parts === 'flows') renderFlows();
 if (rows.some((r) => r.scenario.startsWith('lc-')) || soak || parts === 'all' || parts === 'lifecycle') renderLifecycle();
 if (client.length || parts === 'all' || parts === 'client') renderClient();
+if (pgRows.length || parts === 'all' || parts === 'pg') renderPg();
 console.log(out.join('\n'));
 
 function renderWrk() {
@@ -477,4 +479,121 @@ function renderClient() {
     p(`The cold first login (${login.cold_ms.toFixed(3)} ms) is not held to the target: it runs once per process and includes ` +
       'the discovery and JWKS fetches and OpenSSL\'s one-time random-generator set-up on the first random bytes.');
   }
+}
+
+// ------------------------------------------------------------------ PostgreSQL (BENCH_PARTS=pg)
+function renderPg() {
+  p();
+  p('## PostgreSQL: one and two nodes');
+  p();
+  if (!pgRows.length) { p('Not run.'); return; }
+  const rtt = pgRows.find((r) => r.kind === 'pgbench');
+  const R = (server, store, nodes, scenario) => pgRows.find((r) => r.kind !== 'pgbench' && r.server === server
+    && r.store === store && r.nodes === nodes && r.scenario === scenario);
+  const us = (v) => (v == null ? 'n/a' : v.toFixed(1));
+  p(`PostgreSQL ${meta.pg_version} (throw-away cluster, unix socket, fsync ${meta.pg_fsync}${meta.pg_fsync === 'on' ? ', synchronous_commit on: every commit waits for its WAL flush' : ', synchronous_commit off, full_page_writes off'}), ` +
+    `${meta.pg_pool} connections per server process (Latchkey \`storage_pool_size\`, oidc-provider \`pg.Pool\` max); ` +
+    `Latchkey \`http.handler_threads\` ${meta.pg_handler_threads || '2 (its default)'}. ` +
+    'oidc-provider stores through bench/oidc-provider-pg-adapter.mjs (npm `pg`, one jsonb table, named prepared statements). ' +
+    'Two nodes = two server processes on one database behind one issuer; client_credentials: one wrk, its threads alternating ' +
+    'between the nodes; flows: VU i goes to node i mod 2. Server CPU = both processes. PostgreSQL CPU = the postmaster and all its ' +
+    `children (backends, WAL writer, ...). Machine busy = busy CPU of the whole machine over the measured run (/proc/stat), as a share of its ${meta.cores} cores. ` +
+    'Load generator = wrk or the flows driver (its own CPU). ' +
+    `client_credentials: ${meta.threads} threads, ${meta.connections} connections, ${meta.warmup} s + ${meta.duration} s; ` +
+    `flows: ${meta.flow_vus} VUs, ${meta.flow_warmup} s + ${meta.flow_duration} s.`);
+  p();
+  if (rtt) {
+    p(`- **Database round trip** (pgbench, \`SELECT 1\`, 1 client, prepared, same socket): ${us(rtt.latency_us)} µs wall time each ` +
+      `(${n(rtt.transactions)} round trips); CPU per round trip: PostgreSQL ${us(rtt.pg_cpu_us)} µs, client (pgbench) ${us(rtt.client_cpu_us)} µs.`);
+    p();
+  }
+  const busy = (r) => (r.machine_window_s ? `${((100 * r.machine_busy_s) / (Number(meta.cores) * r.machine_window_s)).toFixed(0)}%` : 'n/a');
+  const LABEL = { 'cc-es256': 'client_credentials ES256 (no database write)', code: 'Code flow + PKCE (writes)', refresh: 'Refresh grant, rotating (writes)' };
+  p('| Scenario | Server | Store | Nodes | Ops/s | p50 ms | p99 ms | Server CPU s | Ops per server CPU-s | PostgreSQL CPU s | Ops per (server + PostgreSQL) CPU-s | SQL statements per op | Load generator CPU s | Machine busy | RSS after MiB | Failures |');
+  p('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const order = [];
+  for (const sc of ['cc-es256', 'code', 'refresh']) {
+    for (const [sv, st] of [['latchkey', 'postgresql'], ['oidc-provider', 'postgresql'], ['latchkey', 'sqlite']]) {
+      for (const nodes of [1, 2]) { const r = R(sv, st, nodes, sc); if (r) order.push(r); }
+    }
+  }
+  for (const r of order) {
+    const lg = r.kind === 'wrk' ? r.loadgen_cpu_s : r.driver_cpu_s;
+    const fails = (r.failures || 0) + (r.warmup_failures || 0) + (r.socket_errors || 0);
+    p(`| ${LABEL[r.scenario]} | ${r.server} | ${r.store} | ${r.nodes} | ${n(r.ops_per_s, 0)} | ${n(r.p50_ms, 2)} | ${n(r.p99_ms, 2)} | ` +
+      `${n(r.cpu_s, 2)} | ${n(r.ops_per_cpu_s, 0)} | ${n(r.pg_cpu_s, 2)} | ${n(r.ok / (r.cpu_s + (r.pg_cpu_s || 0)), 0)} | ` +
+      `${r.store === 'postgresql' && r.pg_statements != null ? (r.pg_statements / r.ok).toFixed(2) : 'n/a'} | ${n(lg, 2)} | ${busy(r)} | ` +
+      `${mib(r.rss_after_kib)} | ${fails ? `**${fails}**` : 0} |`);
+  }
+  p();
+  p('### PostgreSQL: Latchkey / oidc-provider (same run, both on PostgreSQL)');
+  p();
+  p('| Scenario | Nodes | Ops/s | Ops per server CPU-s | Ops per (server + PostgreSQL) CPU-s | p99 latency |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: |');
+  const both = (r) => (r ? r.ok / (r.cpu_s + (r.pg_cpu_s || 0)) : null);
+  for (const sc of ['cc-es256', 'code', 'refresh']) {
+    for (const nodes of [1, 2]) {
+      const a = R('latchkey', 'postgresql', nodes, sc);
+      const b = R('oidc-provider', 'postgresql', nodes, sc);
+      if (!a && !b) continue;
+      p(`| ${LABEL[sc]} | ${nodes} | ${x(ratio(a?.ops_per_s, b?.ops_per_s))} | ${x(ratio(a?.ops_per_cpu_s, b?.ops_per_cpu_s))} | ` +
+        `${x(ratio(both(a), both(b)))} | ${x(ratio(a?.p99_ms, b?.p99_ms))} |`);
+    }
+  }
+  p();
+  p('### PostgreSQL: two nodes / one node');
+  p();
+  p('| Scenario | Server | Total ops/s, 2 nodes / 1 node | Ops per server CPU-s, 2 / 1 | Machine busy (1 node -> 2 nodes) | Server / PostgreSQL / load generator CPU s (1 node -> 2 nodes) |');
+  p('| --- | --- | ---: | ---: | --- | --- |');
+  for (const sc of ['cc-es256', 'code', 'refresh']) {
+    for (const sv of ['latchkey', 'oidc-provider']) {
+      const a = R(sv, 'postgresql', 1, sc);
+      const b = R(sv, 'postgresql', 2, sc);
+      if (!a || !b) continue;
+      const lg = (r) => (r.kind === 'wrk' ? r.loadgen_cpu_s : r.driver_cpu_s);
+      p(`| ${LABEL[sc]} | ${sv} | ${x(ratio(b.ops_per_s, a.ops_per_s))} | ${x(ratio(b.ops_per_cpu_s, a.ops_per_cpu_s))} | ` +
+        `${busy(a)} -> ${busy(b)} | ${n(a.cpu_s, 2)} / ${n(a.pg_cpu_s, 2)} / ${n(lg(a), 2)} -> ${n(b.cpu_s, 2)} / ${n(b.pg_cpu_s, 2)} / ${n(lg(b), 2)} |`);
+    }
+  }
+  p();
+  p('### PostgreSQL: what the database costs Latchkey per operation (1 node, against SQLite in the same run)');
+  p();
+  p('| Scenario | Server CPU µs per op, SQLite | Server CPU µs per op, PostgreSQL | Added server CPU µs per op | SQL statements per op | Added server CPU µs per statement | PostgreSQL CPU µs per op | Wall time of the round trips per op (statements x pgbench round trip) |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const sc of ['code', 'refresh']) {
+    const lite = R('latchkey', 'sqlite', 1, sc);
+    const pgr = R('latchkey', 'postgresql', 1, sc);
+    if (!lite || !pgr) continue;
+    const a = (1e6 * lite.cpu_s) / lite.ok;
+    const b = (1e6 * pgr.cpu_s) / pgr.ok;
+    const st = pgr.pg_statements / pgr.ok;
+    p(`| ${LABEL[sc]} | ${us(a)} | ${us(b)} | ${us(b - a)} | ${st.toFixed(2)} | ${us((b - a) / st)} | ${us((1e6 * pgr.pg_cpu_s) / pgr.ok)} | ` +
+      `${rtt ? `${us(st * rtt.latency_us)} µs` : 'n/a'} |`);
+  }
+  for (const sc of ['code', 'refresh']) {
+    const r = R('latchkey', 'postgresql', 1, sc);
+    if (r?.pg_top_statements?.length) {
+      p();
+      p(`Latchkey's statements in the measured ${sc} run (calls, statement; from pg_stat_statements):`);
+      p();
+      p('```');
+      for (const l of r.pg_top_statements) p(l.length > 150 ? `${l.slice(0, 150)}...` : l);
+      p('```');
+    }
+  }
+  p();
+  p('### PostgreSQL targets');
+  p();
+  p('| Target | Measured | Status |');
+  p('| --- | --- | --- |');
+  for (const nodes of [1, 2]) {
+    target(`Refresh grants on PostgreSQL (${nodes} node${nodes > 1 ? 's' : ''}): grants per server CPU-s >= 5x oidc-provider`,
+      ratio(R('latchkey', 'postgresql', nodes, 'refresh')?.ops_per_cpu_s, R('oidc-provider', 'postgresql', nodes, 'refresh')?.ops_per_cpu_s), x, (v) => v >= 5);
+  }
+  target('client_credentials: two Latchkey nodes give more total throughput than one (scaling factor)',
+    ratio(R('latchkey', 'postgresql', 2, 'cc-es256')?.ops_per_s, R('latchkey', 'postgresql', 1, 'cc-es256')?.ops_per_s), x, (v) => v > 1);
+  const bad = pgRows.filter((r) => r.kind !== 'pgbench' && ((r.failures || 0) + (r.warmup_failures || 0) + (r.socket_errors || 0)) > 0);
+  p();
+  p(bad.length ? `**Warning:** failures or socket errors in: ${bad.map((r) => `${r.server}/${r.store}/${r.nodes}/${r.scenario}`).join(', ')}.`
+    : 'No failed operations, non-2xx responses or socket errors.');
 }

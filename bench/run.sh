@@ -13,7 +13,10 @@
 # first half): bench/validator_bench.cpp times latchkey::validator on ES256 and RS256 access tokens
 # against the openssl speed verify ceiling and the same tokens checked by the jose npm package
 # (bench/validator_jose.mjs) and PyJWT (bench/validator_pyjwt.py); bench/sdk_login_bench.cpp
-# measures the SDK's own CPU time per code-flow login against a running Latchkey.
+# measures the SDK's own CPU time per code-flow login against a running Latchkey. Then PostgreSQL
+# (BENCH_PARTS=pg): a throw-away PostgreSQL server, Latchkey and oidc-provider (with a PostgreSQL
+# adapter) on it with one and two nodes each: client_credentials, code flows and refresh grants,
+# the CPU of the servers, of PostgreSQL and of the machine, and a pgbench round trip.
 # Writes bench/results/latest.md and prints it.
 #
 # Environment knobs (defaults in brackets):
@@ -28,7 +31,7 @@
 #   BENCH_WRK_CPUS        pin wrk with taskset -c (e.g. 1)                   [unpinned]
 #   BENCH_LATCHKEY_LOG    file for Latchkey's request log                    [/dev/null]
 #   BENCH_RESULTS_DIR     where latest.md, latest*.jsonl and raw/ go         [bench/results]
-#   BENCH_PARTS           all | wrk | flows | lifecycle | client (groups)   [all]
+#   BENCH_PARTS           all | wrk | flows | lifecycle | client | pg (groups) [all]
 #   BENCH_FLOW_VUS        virtual users (browsers) for code and refresh      [16]
 #   BENCH_FLOW_DURATION   measured seconds for code and refresh              [10]
 #   BENCH_FLOW_WARMUP     warm-up seconds for code and refresh               [2]
@@ -50,6 +53,12 @@
 #   BENCH_PYTHON          Python with python3-jwt for the PyJWT validator     [/usr/bin/python3]
 #   BENCH_CLIENT_BIN_DIR  where latchkey-bench-validator and latchkey-bench-sdk-login are
 #                         [build/release/bench, built if needed]
+#   BENCH_PG_BIN          PostgreSQL server binaries (initdb, pg_ctl, postgres, psql, pgbench)
+#                         [the newest /usr/lib/postgresql/*/bin]
+#   BENCH_PG_FSYNC        on | off: fsync, synchronous_commit, full_page_writes of the throw-away
+#                         PostgreSQL server                                             [on]
+#   BENCH_PG_POOL         database connections per process, both servers (storage_pool_size) [8]
+#   BENCH_PG_HANDLER_THREADS  Latchkey's http.handler_threads in the PostgreSQL part  [its default, 2]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -79,6 +88,9 @@ SOAK_SAMPLE=${BENCH_SOAK_SAMPLE:-10}
 CLIENT_SECONDS=${BENCH_CLIENT_SECONDS:-3}
 CLIENT_TOKENS=${BENCH_CLIENT_TOKENS:-1000}
 SDK_LOGINS=${BENCH_SDK_LOGINS:-200}
+PG_FSYNC=${BENCH_PG_FSYNC:-on}
+PG_POOL=${BENCH_PG_POOL:-8}
+PG_HANDLER_THREADS=${BENCH_PG_HANDLER_THREADS:-}
 PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
 # The redirect URI of the sign-in flows is never contacted: the driver reads the code from Location.
 FLOW_REDIRECT_URI=http://127.0.0.1:9/callback
@@ -91,12 +103,14 @@ die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
 case "$ONLY" in all|latchkey|oidc-provider) ;; *) die "BENCH_ONLY must be all, latchkey or oidc-provider (got '$ONLY')";; esac
 want() { [[ "$ONLY" == all || "$ONLY" == "$1" ]]; }
-case "$PARTS" in all|wrk|flows|lifecycle|client) ;; *) die "BENCH_PARTS must be all, wrk, flows, lifecycle or client (got '$PARTS')";; esac
+case "$PARTS" in all|wrk|flows|lifecycle|client|pg) ;; *) die "BENCH_PARTS must be all, wrk, flows, lifecycle, client or pg (got '$PARTS')";; esac
 want_part() { [[ "$PARTS" == all || "$PARTS" == "$1" ]]; }
 for v in FLOW_VUS FLOW_DURATION FLOW_WARMUP FLOW_MAX_OPS LOGIN_VUS LOGIN_DURATION LOGIN_WARMUP LOGIN_MAX \
-    REVOKE_TOKENS DEVICE_CODES SOAK_SECONDS SOAK_SAMPLE CLIENT_SECONDS CLIENT_TOKENS SDK_LOGINS; do
+    REVOKE_TOKENS DEVICE_CODES SOAK_SECONDS SOAK_SAMPLE CLIENT_SECONDS CLIENT_TOKENS SDK_LOGINS PG_POOL; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number (got '${!v}')"
 done
+case "$PG_FSYNC" in on|off) ;; *) die "BENCH_PG_FSYNC must be on or off (got '$PG_FSYNC')";; esac
+[[ -z "$PG_HANDLER_THREADS" || "$PG_HANDLER_THREADS" =~ ^[0-9]+$ ]] || die "BENCH_PG_HANDLER_THREADS must be a whole number (got '$PG_HANDLER_THREADS')"
 
 # ---------------------------------------------------------------- processes
 SERVER_PIDS=()
@@ -120,6 +134,7 @@ stop_pid() {
 cleanup() {
   local pid
   for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+  [[ -z "${PG_DIR:-}" ]] || pg_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -135,7 +150,7 @@ pin() { # pin <cpus-or-empty> cmd...
 for tool in node npm curl openssl getconf; do
   command -v "$tool" >/dev/null || die "'$tool' is required"
 done
-if want_part wrk || want_part lifecycle; then command -v wrk >/dev/null || die "'wrk' is required (apt-get install wrk)"; fi
+if want_part wrk || want_part lifecycle || want_part pg; then command -v wrk >/dev/null || die "'wrk' is required (apt-get install wrk)"; fi
 (( SOAK_SAMPLE > 0 && DEVICE_CODES >= THREADS && REVOKE_TOKENS >= 20 * THREADS )) \
   || die "BENCH_SOAK_SAMPLE must be > 0, BENCH_DEVICE_CODES >= threads, BENCH_REVOKE_TOKENS >= 20 x threads"
 (( CLIENT_SECONDS > 0 && CLIENT_TOKENS > 0 && SDK_LOGINS >= 2 )) \
@@ -441,6 +456,14 @@ if want oidc-provider; then
     npm ci --prefix "$BENCH" --no-audit --no-fund >&2 || die "npm ci --prefix bench failed"
   fi
   OP_VERSION=$locked
+  if want_part pg; then # the pg package of the PostgreSQL adapter (bench/oidc-provider-pg-adapter.mjs)
+    locked=$(node -e 'console.log(require(process.argv[1]).packages["node_modules/pg"].version)' "$BENCH/package-lock.json")
+    have=$(node -e 'try{console.log(require(process.argv[1]).version)}catch{console.log("")}' "$BENCH/node_modules/pg/package.json")
+    if [[ "$have" != "$locked" ]]; then
+      log "installing pg $locked (npm ci --prefix bench)"
+      npm ci --prefix "$BENCH" --no-audit --no-fund >&2 || die "npm ci --prefix bench failed"
+    fi
+  fi
 fi
 
 # ---------------------------------------------------------------- signing ceiling
@@ -720,6 +743,301 @@ if want oidc-provider && want_part lifecycle; then
   grep -i 'server_error' "$WORK/oidc-provider-lifecycle.log" | head -3 | sed 's/^/[bench] oidc-provider: /' >&2 || true
 fi
 
+# ---------------------------------------------------------------- PostgreSQL
+# A throw-away PostgreSQL server (initdb in a private directory, unix socket there, no TCP), then
+# Latchkey and oidc-provider (its PostgreSQL adapter, bench/oidc-provider-pg-adapter.mjs) on it,
+# one node and two nodes each: client_credentials (wrk; no database write at either server), code
+# flows and refresh grants (bench/flows.mjs; database writes). Latchkey on SQLite runs the same
+# flows as the reference for what the database round trips cost, and pgbench times a `SELECT 1`
+# round trip over the same socket. Every row has the CPU of the servers, of PostgreSQL (postmaster
+# and all its children) and of the whole machine over the measured run.
+PG_JSONL="$WORK/pg.jsonl"
+: >"$PG_JSONL"
+PG_DIR=""
+PG_DATA=""
+PG_AS=()
+PG_PORT=5432 # a socket file in PG_DIR; there is no TCP listener
+
+pg_ctl_() { "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" "$@"; }
+
+pg_stop() { # stops the server (fast, then immediate) and removes its directory; idempotent
+  [[ -n "$PG_DIR" ]] || return 0
+  if [[ -f "$PG_DATA/postmaster.pid" ]]; then
+    pg_ctl_ stop -m fast -w -t 30 >/dev/null 2>&1 || pg_ctl_ stop -m immediate -w -t 30 >/dev/null 2>&1 || true
+  fi
+  rm -rf "$PG_DIR"
+  PG_DIR=""
+}
+
+pg_start() {
+  local d
+  PG_BIN=${BENCH_PG_BIN:-}
+  if [[ -z "$PG_BIN" ]]; then
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+      [[ -x "$d/initdb" && -x "$d/pg_ctl" && -x "$d/postgres" && -x "$d/pgbench" && -x "$d/psql" ]] && PG_BIN=$d
+    done
+  fi
+  [[ -n "$PG_BIN" ]] || die "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (apt-get install postgresql; or set BENCH_PG_BIN)"
+  if [[ $(id -u) -eq 0 ]]; then
+    id postgres >/dev/null 2>&1 || die "running as root, but there is no postgres user to run PostgreSQL as"
+    PG_AS=(runuser -u postgres --)
+  fi
+  PG_DIR=$(mktemp -d /tmp/latchkey-bench-pg.XXXXXX) # short: a unix socket path has at most 107 bytes
+  PG_DATA="$PG_DIR/data"
+  [[ $(id -u) -ne 0 ]] || chown postgres: "$PG_DIR"
+  "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -A trust -E UTF8 --locale=C --no-instructions \
+    >"$RAW/pg-initdb.txt" 2>&1 || { cat "$RAW/pg-initdb.txt" >&2; die "initdb failed"; }
+  # Durability as shipped unless BENCH_PG_FSYNC=off: fsync, synchronous_commit and
+  # full_page_writes on, so every commit waits for its WAL flush to the disk.
+  local sync=on
+  [[ "$PG_FSYNC" == on ]] || sync=off
+  "${PG_AS[@]}" tee -a "$PG_DATA/postgresql.conf" >/dev/null <<CONF
+
+# bench/run.sh (PostgreSQL part)
+listen_addresses = ''
+unix_socket_directories = '$PG_DIR'
+port = $PG_PORT
+max_connections = 100
+shared_buffers = '128MB'
+fsync = $sync
+synchronous_commit = $sync
+full_page_writes = $sync
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.max = 1000
+log_min_messages = warning
+CONF
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start >/dev/null 2>&1 \
+    || { cat "$PG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
+  PG_PM=$(head -1 "$PG_DATA/postmaster.pid")
+  log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') running (postmaster pid $PG_PM, socket in $PG_DIR, fsync $sync)"
+}
+
+pg_psql() { # pg_psql <database> <sql>
+  "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d "$1" -c "$2"
+}
+pg_uri() { echo "postgresql:///$1?host=$PG_DIR&port=$PG_PORT&user=postgres"; }
+
+pg_ticks() { # CPU ticks of the PostgreSQL server: the postmaster's own and reaped children's, and its live children's
+  local f c sum
+  read -r -a f <<<"$(sed 's/^.*) //' "/proc/$PG_PM/stat")"
+  sum=$((f[11] + f[12] + f[13] + f[14]))
+  for c in $(pgrep -P "$PG_PM"); do
+    read -r -a f <<<"$(sed 's/^.*) //' "/proc/$c/stat" 2>/dev/null || echo)"
+    [[ ${#f[@]} -gt 13 ]] && sum=$((sum + f[11] + f[12]))
+  done
+  echo "$sum"
+}
+machine_ticks() { awk 'NR == 1 {print $2 + $3 + $4 + $7 + $8}' /proc/stat; } # busy: user nice system irq softirq
+sum_ticks() { local p s=0; for p in "$@"; do s=$((s + $(cpu_ticks "$p"))); done; echo "$s"; }
+sum_rss() { local p s=0; for p in "$@"; do s=$((s + $(rss_kib "$p"))); done; echo "$s"; }
+pg_statements() { # statements run in the benchmark databases so far (pg_stat_statements; not those of database postgres)
+  pg_psql postgres "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid <> (SELECT oid FROM pg_database WHERE datname = 'postgres')"
+}
+
+pg_wrk() { # pg_wrk <server> <store> <pids (comma list)> <url> <basic> [<port of node 2>]: client_credentials, one row
+  local server=$1 store=$2 pids=$3 url=$4 auth=$5 port2=${6:-} raw idle rss c0 c1 p0 p1 m0 m1 s0 s1 wc nodes
+  local -a pa
+  IFS=, read -r -a pa <<<"$pids"
+  nodes=${#pa[@]}
+  raw="$RAW/pg-$server-$nodes-cc-es256.txt"
+  idle=$(sum_rss "${pa[@]}")
+  log "$server on $store, $nodes node(s) / client_credentials ES256: warm-up ${WARMUP}s, then ${DURATION}s measured ($THREADS threads, $CONNS connections${port2:+, threads alternating between the two nodes})"
+  (pin "${BENCH_WRK_CPUS:-}" env BENCH_BASIC_AUTH="$auth" BENCH_PORT2="$port2" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" \
+      -s "$BENCH/wrk.lua" "$url") >"$raw.warmup" 2>&1 || die "wrk warm-up failed, see $raw.warmup"
+  for p in "${pa[@]}"; do kill -0 "$p" 2>/dev/null || die "$server died during warm-up"; done
+  pg_psql postgres 'SELECT pg_stat_statements_reset()' >/dev/null
+  s0=$(pg_statements); p0=$(pg_ticks); c0=$(sum_ticks "${pa[@]}"); m0=$(machine_ticks); t0=$EPOCHREALTIME
+  # `times` in the subshell: the CPU of its children, i.e. of wrk (the load generator).
+  ( (pin "${BENCH_WRK_CPUS:-}" env BENCH_BASIC_AUTH="$auth" BENCH_PORT2="$port2" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+      --latency -s "$BENCH/wrk.lua" "$url") || exit 1; times >"$raw.times") >"$raw" 2>&1 || die "wrk failed, see $raw"
+  m1=$(machine_ticks); t1=$EPOCHREALTIME; c1=$(sum_ticks "${pa[@]}"); p1=$(pg_ticks); s1=$(pg_statements)
+  rss=$(sum_rss "${pa[@]}")
+  wc=$(tail -1 "$raw.times" | awk '{t = 0; for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); t += a[1] * 60 + a[2]} print t}')
+  node -e '
+    const [server, store, nodes, line, c0, c1, p0, p1, m0, m1, s0, s1, tck, idle, rss, wc, t0, t1] = process.argv.slice(1);
+    const r = Object.fromEntries(line.split(" ").slice(1).map(kv => kv.split("=")).map(([k, v]) => [k, Number(v)]));
+    const cpu_s = (c1 - c0) / tck;
+    const out = { kind: "wrk", server, store, nodes: Number(nodes), scenario: "cc-es256", ok: r.requests, failures: r.non2xx,
+      socket_errors: r.err_connect + r.err_read + r.err_write + r.err_timeout, duration_s: r.duration_s, ops_per_s: r.rps,
+      p50_ms: r.p50_ms, p99_ms: r.p99_ms, cpu_s, ops_per_cpu_s: cpu_s > 0 ? r.requests / cpu_s : null,
+      pg_cpu_s: (p1 - p0) / tck, machine_busy_s: (m1 - m0) / tck, machine_window_s: Number(t1) - Number(t0),
+      loadgen_cpu_s: wc === "" ? null : Number(wc),
+      pg_statements: Number(s1) - Number(s0), rss_idle_kib: Number(idle), rss_after_kib: Number(rss) };
+    console.log(JSON.stringify(out));
+    console.error(`[bench] ${server} on ${store}, ${nodes} node(s) / cc-es256: ${r.requests} requests = ${r.rps.toFixed(0)}/s, ` +
+      `${out.ops_per_cpu_s.toFixed(0)} per server CPU-s, p50 ${r.p50_ms.toFixed(2)} ms, p99 ${r.p99_ms.toFixed(2)} ms, ` +
+      `CPU s: server ${cpu_s.toFixed(2)}, PostgreSQL ${out.pg_cpu_s.toFixed(2)}, wrk ${wc}, machine ${out.machine_busy_s.toFixed(2)} in ${out.machine_window_s.toFixed(2)} s; ` +
+      `${out.pg_statements} SQL statements, non-2xx ${r.non2xx}`);
+  ' "$server" "$store" "$nodes" "$(grep '^BENCH_RESULT ' "$raw")" "$c0" "$c1" "$p0" "$p1" "$m0" "$m1" "$s0" "$s1" "$CLK_TCK" \
+    "$idle" "$rss" "$wc" "$t0" "$t1" >>"$PG_JSONL" || die "no result from $raw"
+}
+
+pg_flows() { # pg_flows <server> <store> <pids (comma list)> <issuer> <nodes (comma list of URLs) or ""> driver-args...
+  local server=$1 store=$2 pids=$3 iss=$4 nodes=$5 out rc=0 n
+  shift 5
+  n=$(awk -F, '{print NF}' <<<"$pids")
+  out="$WORK/pg-flows-$server-$store-$n.jsonl"
+  : >"$out"
+  log "$server on $store, $n node(s): code flows and refresh grants (bench/flows.mjs)"
+  (pin "${BENCH_WRK_CPUS:-}" node "$BENCH/flows.mjs" --server="$server" --pid="$pids" --issuer="$iss" ${nodes:+--nodes="$nodes"} \
+      --scenarios=code,refresh --vus="$FLOW_VUS" --duration="$FLOW_DURATION" --warmup="$FLOW_WARMUP" --max-ops="$FLOW_MAX_OPS" \
+      --clk-tck="$CLK_TCK" --redirect-uri="$FLOW_REDIRECT_URI" --pg-postmaster="$PG_PM" --psql="$PG_BIN/psql" \
+      --pg-uri="$(pg_uri postgres)" --out="$out" "$@") 2> >(tee "$RAW/pg-$server-$store-$n-flows.txt" >&2) || rc=$?
+  if [[ $rc -eq 3 ]]; then
+    log "!!! $server on $store: some code-flow or refresh operations FAILED; see $RAW/pg-$server-$store-$n-flows.txt"
+    [[ $FLOWS_STATUS -eq 1 ]] || FLOWS_STATUS=3
+  elif [[ $rc -ne 0 ]]; then
+    log "!!! $server on $store: the flow driver failed (exit $rc); see $RAW/pg-$server-$store-$n-flows.txt"
+    FLOWS_STATUS=1
+  fi
+  node -e 'const fs=require("fs");const [f,store]=process.argv.slice(1);
+    for (const l of fs.readFileSync(f,"utf8").split("\n").filter(Boolean)) console.log(JSON.stringify({kind:"flows",store,...JSON.parse(l)}));' \
+    "$out" "$store" >>"$PG_JSONL"
+}
+
+lk_pg_config() { # lk_pg_config <file> <storage>; every node shares one key-encryption key
+  [[ -s "$WORK/kek" ]] || (umask 077 && openssl rand -base64 32 >"$WORK/kek")
+  printf 'storage: "%s"\nstorage_pool_size: %s\nkeys:\n  encryption_key_file: "%s"\n' "$2" "$PG_POOL" "$WORK/kek" >"$1"
+  [[ -z "$PG_HANDLER_THREADS" ]] || printf 'http:\n  handler_threads: %s\n' "$PG_HANDLER_THREADS" >>"$1"
+}
+
+lk_start_node() { # lk_start_node <config> <data dir> <port> <issuer>; sets lk_pid
+  (pin "${BENCH_SERVER_CPUS:-}" "$LATCHKEY" serve --config "$1" --data-dir "$2" --listen "127.0.0.1:$3" --issuer "$4") \
+    >/dev/null 2>>"$LATCHKEY_LOG" &
+  lk_pid=$!
+  SERVER_PIDS+=("$lk_pid")
+}
+
+lk_pg_setup() { # lk_pg_setup <config> <admin data dir>: the cc client, the flows client and user; sets pgcc_auth
+  local cfg=$1 data=$2 id secret
+  read -r id secret <<<"$("$LATCHKEY" client create --config "$cfg" --data-dir "$data" --id bench --grant-type client_credentials \
+      --scope "$AUDIENCE_SCOPE" --access-token-alg ES256 --json 2>"$WORK/latchkey-setup.log" \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.client_id+" "+j.client_secret)})')" \
+    || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey client create (PostgreSQL) failed"; }
+  [[ -n "${secret:-}" ]] || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey client create (PostgreSQL) gave no secret"; }
+  pgcc_auth=$(basic_auth "$id" "$secret")
+  "$LATCHKEY" client create --config "$cfg" --data-dir "$data" --id bench-app --name "Bench App" --public \
+      --grant-type authorization_code --grant-type refresh_token --redirect-uri http://127.0.0.1/callback \
+      --scope openid --scope offline_access --json >/dev/null 2>"$WORK/latchkey-setup.log" \
+    || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey client create --id bench-app (PostgreSQL) failed"; }
+  printf '%s\n' "$pg_password" | "$LATCHKEY" user add bench --password-stdin --config "$cfg" --data-dir "$data" --json \
+      >/dev/null 2>"$WORK/latchkey-setup.log" || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey user add (PostgreSQL) failed"; }
+}
+
+op_start_node() { # op_start_node <mode cc|flows> <database> <port> <issuer> <keys file>; sets op_pid
+  (cd "$BENCH" && pin "${BENCH_SERVER_CPUS:-}" env NODE_ENV=production OP_MODE="$1" OP_STORE=pg OP_PG_POOL="$PG_POOL" \
+      PGHOST="$PG_DIR" PGPORT="$PG_PORT" PGUSER=postgres PGDATABASE="$2" OP_PORT="$3" OP_ISSUER="$4" OP_KEYS_FILE="$5" \
+      OP_CLIENT_ID="$([[ $1 == cc ]] && echo bench || echo bench-app)" OP_CLIENT_SECRET=bench-secret OP_ALG=ES256 \
+      OP_REDIRECT_URI="$FLOW_REDIRECT_URI" node "$BENCH/oidc-provider.mjs") >>"$WORK/oidc-provider-pg.log" 2>&1 &
+  op_pid=$!
+  SERVER_PIDS+=("$op_pid")
+}
+
+if want_part pg; then
+  pg_start
+  PG_VERSION=$("$PG_BIN/postgres" --version | awk '{print $3}')
+  pg_psql postgres 'CREATE EXTENSION pg_stat_statements' >/dev/null
+
+  # The cost of one round trip: `SELECT 1` from one pgbench client over the same socket, prepared
+  # (Bind/Execute/Sync, as the servers' drivers send it); the CPU of pgbench and of PostgreSQL per round trip.
+  echo 'SELECT 1;' >"$WORK/select1.sql"
+  log "pgbench: SELECT 1 over the unix socket, 1 client, prepared, ${DURATION}s"
+  p0=$(pg_ticks)
+  ("$PG_BIN/pgbench" -n -M prepared -f "$WORK/select1.sql" -c 1 -j 1 -T "$DURATION" -h "$PG_DIR" -p "$PG_PORT" -U postgres postgres;
+    times >"$RAW/pg-pgbench-select1.times") >"$RAW/pg-pgbench-select1.txt" 2>&1 || { cat "$RAW/pg-pgbench-select1.txt" >&2; die "pgbench failed"; }
+  p1=$(pg_ticks)
+  node -e '
+    const fs = require("fs"); const [file, times, p0, p1, tck] = process.argv.slice(1);
+    const t = fs.readFileSync(file, "utf8");
+    const tx = Number(/number of transactions actually processed: (\d+)/.exec(t)?.[1]);
+    const lat = Number(/latency average = ([\d.]+) ms/.exec(t)?.[1]);
+    const tm = /^(\S+) (\S+)$/.exec(fs.readFileSync(times, "utf8").trim().split("\n").pop()); // children of the subshell: pgbench
+    const sec = (v) => { const m = /^(\d+)m([\d.]+)s$/.exec(v); return m ? Number(m[1]) * 60 + Number(m[2]) : NaN; };
+    const client = tm ? sec(tm[1]) + sec(tm[2]) : null; const pg = (p1 - p0) / tck;
+    if (!tx || !lat) { console.error("[bench] ERROR: could not parse pgbench output"); process.exit(1); }
+    const out = { kind: "pgbench", scenario: "select1", transactions: tx, latency_us: lat * 1000,
+      pg_cpu_us: (pg * 1e6) / tx, client_cpu_us: client == null ? null : (client * 1e6) / tx };
+    console.log(JSON.stringify(out));
+    console.error(`[bench] pgbench SELECT 1: ${tx} round trips, ${out.latency_us.toFixed(1)} us each; CPU per round trip: PostgreSQL ${out.pg_cpu_us.toFixed(1)} us, pgbench ${out.client_cpu_us?.toFixed(1)} us`);
+  ' "$RAW/pg-pgbench-select1.txt" "$RAW/pg-pgbench-select1.times" "$p0" "$p1" "$CLK_TCK" >>"$PG_JSONL" || die "pgbench: no result"
+
+  pg_password=$(openssl rand -base64 24 | tr -d '\n/+=')
+  if want latchkey; then
+    for n in 1 2; do
+      pg_psql postgres "CREATE DATABASE latchkey_$n" >/dev/null
+      cfg="$WORK/latchkey-pg-$n.yaml"
+      lk_pg_config "$cfg" "$(pg_uri "latchkey_$n")"
+      mkdir -p "$WORK/latchkey-pg-$n-admin"
+      lk_pg_setup "$cfg" "$WORK/latchkey-pg-$n-admin"
+      # Both nodes serve one issuer (node 1's URL), as behind a load balancer; each has its own data directory.
+      port_a=$(free_port)
+      base="http://127.0.0.1:$port_a"
+      pids=""; urls=""; port_b=""
+      for i in $(seq "$n"); do
+        if [[ $i -eq 1 ]]; then port=$port_a; else port=$(free_port); port_b=$port; fi
+        mkdir -p "$WORK/latchkey-pg-$n-node$i"
+        log "starting Latchkey node $i of $n on 127.0.0.1:$port (PostgreSQL, issuer $base)"
+        lk_start_node "$cfg" "$WORK/latchkey-pg-$n-node$i" "$port" "$base"
+        wait_http "$lk_pid" "http://127.0.0.1:$port/.well-known/openid-configuration" "Latchkey node $i"
+        pids+="${pids:+,}$lk_pid"; urls+="${urls:+,}http://127.0.0.1:$port"
+      done
+      check_token "Latchkey (PostgreSQL, node 1 of $n)" "$base/token" "$pgcc_auth" ES256
+      [[ -z "$port_b" ]] || check_token "Latchkey (PostgreSQL, node 2 of 2)" "http://127.0.0.1:$port_b/token" "$pgcc_auth" ES256
+      pg_wrk latchkey postgresql "$pids" "$base/token" "$pgcc_auth" "$port_b"
+      pg_flows latchkey postgresql "$pids" "$base" "$([[ $n -gt 1 ]] && echo "$urls")" --client-id=bench-app \
+        --username=bench --password="$pg_password"
+      IFS=, read -r -a pa <<<"$pids"
+      for p in "${pa[@]}"; do stop_pid "$p"; done
+    done
+
+    # The same flows on SQLite (one node, same settings otherwise): what PostgreSQL adds per operation.
+    cfg="$WORK/latchkey-sqlite.yaml"
+    printf 'storage: sqlite\nkeys:\n  encryption_key_file: "%s"\n' "$WORK/kek" >"$cfg"
+    [[ -z "$PG_HANDLER_THREADS" ]] || printf 'http:\n  handler_threads: %s\n' "$PG_HANDLER_THREADS" >>"$cfg"
+    data="$WORK/latchkey-pg-sqlite"
+    mkdir -p "$data"
+    lk_pg_setup "$cfg" "$data"
+    port=$(free_port)
+    base="http://127.0.0.1:$port"
+    log "starting Latchkey on $base (SQLite, the reference for the PostgreSQL rows)"
+    lk_start_node "$cfg" "$data" "$port" "$base"
+    wait_http "$lk_pid" "$base/.well-known/openid-configuration" Latchkey
+    pg_flows latchkey sqlite "$lk_pid" "$base" "" --client-id=bench-app --username=bench --password="$pg_password"
+    stop_pid "$lk_pid"
+  fi
+
+  if want oidc-provider; then
+    for n in 1 2; do
+      pg_psql postgres "CREATE DATABASE oidc_provider_$n" >/dev/null
+      keys="$WORK/oidc-provider-pg-$n-keys.json"
+      for mode in cc flows; do
+        port_a=$(free_port)
+        base="http://127.0.0.1:$port_a"
+        pids=""; urls=""; port_b=""
+        for i in $(seq "$n"); do
+          if [[ $i -eq 1 ]]; then port=$port_a; else port=$(free_port); port_b=$port; fi
+          log "starting oidc-provider $OP_VERSION node $i of $n on 127.0.0.1:$port ($mode mode, PostgreSQL adapter, issuer $base)"
+          op_start_node "$mode" "oidc_provider_$n" "$port" "$base" "$keys"
+          wait_http "$op_pid" "http://127.0.0.1:$port/.well-known/openid-configuration" "oidc-provider node $i"
+          pids+="${pids:+,}$op_pid"; urls+="${urls:+,}http://127.0.0.1:$port"
+        done
+        if [[ $mode == cc ]]; then
+          check_token "oidc-provider (PostgreSQL, node 1 of $n)" "$base/token" "$(basic_auth bench bench-secret)" ES256
+          [[ -z "$port_b" ]] || check_token "oidc-provider (PostgreSQL, node 2 of 2)" "http://127.0.0.1:$port_b/token" "$(basic_auth bench bench-secret)" ES256
+          pg_wrk oidc-provider postgresql "$pids" "$base/token" "$(basic_auth bench bench-secret)" "$port_b"
+        else
+          pg_flows oidc-provider postgresql "$pids" "$base" "$([[ $n -gt 1 ]] && echo "$urls")" --client-id=bench-app \
+            --username=bench --password=any
+        fi
+        IFS=, read -r -a pa <<<"$pids"
+        for p in "${pa[@]}"; do stop_pid "$p"; done
+      done
+    done
+    grep -i 'server_error\|pg pool error' "$WORK/oidc-provider-pg.log" | head -3 | sed 's/^/[bench] oidc-provider: /' >&2 || true
+  fi
+  pg_stop
+fi
+
 # ---------------------------------------------------------------- client SDK
 CLIENT_JSONL="$WORK/client.jsonl"
 : >"$CLIENT_JSONL"
@@ -804,9 +1122,11 @@ node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map
   "login_vus=$LOGIN_VUS" "login_duration=$LOGIN_DURATION" "login_warmup=$LOGIN_WARMUP" "login_max=$LOGIN_MAX" \
   "revoke_tokens=$REVOKE_TOKENS" "device_codes=$DEVICE_CODES" "soak_seconds=$SOAK_SECONDS" \
   "commit_dirty=$(git -C "$ROOT" status --porcelain -- bench docs/benchmarks.md 2>/dev/null | grep -q . && echo yes || echo no)" \
+  "pg_version=${PG_VERSION:-}" "pg_fsync=$PG_FSYNC" "pg_pool=$PG_POOL" "pg_handler_threads=$PG_HANDLER_THREADS" \
   "flows_status=$FLOWS_STATUS" >"$WORK/meta.json"
 
-node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" "$FLOWS_JSONL" "$SOAK_JSON" "$CLIENT_JSONL" >"$RESULTS/latest.md"
+node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" "$FLOWS_JSONL" "$SOAK_JSON" "$CLIENT_JSONL" "$PG_JSONL" >"$RESULTS/latest.md"
+cp "$PG_JSONL" "$RESULTS/latest-pg.jsonl"
 cp "$RESULTS_JSONL" "$RESULTS/latest.jsonl"
 cp "$CLIENT_JSONL" "$RESULTS/latest-client.jsonl"
 cp "$FLOWS_JSONL" "$RESULTS/latest-flows.jsonl"

@@ -3,6 +3,11 @@
 -- Environment (read in every wrk thread):
 --   BENCH_BASIC_AUTH  if set, POST a client_credentials token request with
 --                     "Authorization: Basic <value>"; otherwise plain GET.
+--   BENCH_PORT2       if set, a second node on the URL's host at this port: wrk
+--                     threads alternate between the URL's node and this one (thread 1
+--                     the URL's, thread 2 this one, ...), each thread keeping its own
+--                     connections; the Host header stays the URL's (both nodes serve
+--                     one issuer).
 --
 -- Counts non-2xx responses per thread (response() hook) and, in done(),
 -- prints one machine-readable line starting with "BENCH_RESULT" for run.sh.
@@ -20,8 +25,17 @@ end
 
 local threads = {}
 
+local port2 = os.getenv("BENCH_PORT2")
+local addrs = nil
+
 function setup(thread)
   table.insert(threads, thread)
+  if port2 and port2 ~= "" then
+    if addrs == nil then
+      addrs = { wrk.lookup(wrk.host, wrk.port or "http")[1], wrk.lookup(wrk.host, port2)[1] }
+    end
+    thread.addr = addrs[((#threads - 1) % 2) + 1]
+  end
 end
 
 non2xx = 0
