@@ -223,6 +223,10 @@ void LogRequest(const RequestLogLine& line) {
   text += duration;
   text += R"(,"remote":)";
   AppendJsonString(text, line.remote);
+  if (!line.peer.empty() && line.peer != line.remote) {
+    text += R"(,"peer":)";
+    AppendJsonString(text, line.peer);
+  }
   text += "}\n";
   Emit(LogLevel::kInfo, text, g_log);
 }

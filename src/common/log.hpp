@@ -40,6 +40,9 @@ struct RequestLogLine {
   int status = 0;
   size_t bytes = 0;
   double duration_ms = 0;
+  // peer: the TCP peer when the request came through a trusted reverse proxy; written as "peer"
+  // only when it differs from `remote` (the client), so a direct request's line is unchanged.
+  std::string_view peer;
 };
 
 // LogRequest writes one access-log line (info level) in the same JSON-lines format as Log, formatted

@@ -28,6 +28,22 @@ TEST(LogRequest, WritesOneParseableJsonLine) {
   EXPECT_EQ(std::string(line.at("ts").as_string()).size(), 24u);  // 2026-01-02T03:04:05.678Z
 }
 
+// Behind a trusted proxy both addresses are logged; a direct request's line has no "peer".
+TEST(LogRequest, PeerOnlyWhenItDiffersFromTheClient) {
+  auto proxied =
+      boost::json::parse(CaptureRequestLine({"id", "GET", "/", "/", "198.51.100.1", 200, 0, 0, "10.0.0.2"}))
+          .as_object();
+  EXPECT_EQ(proxied.at("remote").as_string(), "198.51.100.1");
+  EXPECT_EQ(proxied.at("peer").as_string(), "10.0.0.2");
+  for (std::string_view peer : {"", "127.0.0.1"}) {
+    auto direct =
+        boost::json::parse(CaptureRequestLine({"id", "GET", "/", "/", "127.0.0.1", 200, 0, 0, peer}))
+            .as_object();
+    EXPECT_EQ(direct.at("remote").as_string(), "127.0.0.1");
+    EXPECT_FALSE(direct.contains("peer")) << peer;
+  }
+}
+
 // A hostile request path must not break the line or add fields (log injection).
 TEST(LogRequest, EscapesHostilePaths) {
   std::string path = "/x\"}\n{\"msg\":\"forged\\\x01\xff";

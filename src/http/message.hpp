@@ -21,8 +21,12 @@ struct Request {
   std::string query;   // target after '?', not decoded ("" when absent)
   Headers headers;
   std::string body;
-  std::string remote_address;  // peer IP
-  std::string request_id;      // unique per request, echoed as X-Request-Id
+  // remote_address: the client's IP. The TCP peer's, unless the peer is a trusted reverse proxy
+  // (ServerOptions::trusted_proxies): then the client X-Forwarded-For names (http/forwarded.hpp).
+  // Keys per-address rate limits and goes into audit events.
+  std::string remote_address;
+  std::string peer_address;  // the TCP peer's IP (the proxy, when there is one)
+  std::string request_id;    // unique per request, echoed as X-Request-Id
   bool tls = false;
 
   // Header returns the first value of header `name` (lowercase), or nullopt.

@@ -7,6 +7,7 @@
 #include <exception>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -259,7 +260,7 @@ asio::awaitable<bool> Server::Impl::WriteResponse(Connection<Stream>& conn, Exch
   // The path only: the query string can carry codes and tokens. Never headers or body.
   common::LogRequest({exchange.request.request_id, exchange.request.method, exchange.request.path,
                       exchange.route, exchange.request.remote_address, response.status,
-                      exchange.head ? 0 : body_bytes, seconds * 1000.0});
+                      exchange.head ? 0 : body_bytes, seconds * 1000.0, exchange.request.peer_address});
   metrics.Increment(kRequestsTotal,
                     {{"route", exchange.route}, {"method", exchange.request.method}, {"status", status}});
   metrics.Observe(kRequestDuration, {{"route", exchange.route}}, seconds);
@@ -324,6 +325,7 @@ asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Connection<Stream>> 
     Exchange exchange;
     exchange.request.request_id = NewRequestId();
     exchange.request.remote_address = remote;
+    exchange.request.peer_address = remote;
     exchange.request.tls = tls;
 
     bhttp::request_parser<bhttp::string_body> parser;
@@ -365,6 +367,15 @@ asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Connection<Stream>> 
       request.headers.emplace_back(common::ToLower(field.name_string()), std::string(field.value()));
     }
     request.body = std::move(req.body());
+    if (!options.trusted_proxies.empty()) {
+      // Behind a trusted reverse proxy, the client is the one its X-Forwarded-For names; from any
+      // other peer the header is ignored (ClientAddress decides both).
+      std::vector<std::string_view> forwarded_for;
+      for (const auto& [name, value] : request.headers) {
+        if (name == "x-forwarded-for") forwarded_for.emplace_back(value);
+      }
+      request.remote_address = ClientAddress(request.peer_address, forwarded_for, options.trusted_proxies);
+    }
     exchange.head = request.method == "HEAD";
     exchange.route = std::string(router.RouteName(request.path));
     bool keep_alive = req.keep_alive();

@@ -13,9 +13,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/metrics.hpp"
 #include "common/result.hpp"
+#include "http/forwarded.hpp"
 #include "http/router.hpp"
 
 namespace latchkey::http {
@@ -38,6 +40,9 @@ struct ServerOptions {
   int max_requests_per_second_per_connection = 5000;  // token bucket; 429 and close past it
   std::optional<TlsOptions> tls;
   std::chrono::seconds shutdown_grace{10};
+  // Reverse proxies whose X-Forwarded-For is believed (ClientAddress in http/forwarded.hpp);
+  // empty: the header is ignored and every request's address is its TCP peer's.
+  std::vector<IpRange> trusted_proxies;
 };
 
 // Error: why the server could not start.

@@ -16,6 +16,10 @@ namespace latchkey::server {
 inline void Audit(std::string_view event, const http::Request& request, boost::json::object fields = {}) {
   fields["request_id"] = request.request_id;
   fields["remote_address"] = request.remote_address;
+  // Through a trusted reverse proxy: which proxy it came through, beside the client it names.
+  if (!request.peer_address.empty() && request.peer_address != request.remote_address) {
+    fields["peer_address"] = request.peer_address;
+  }
   common::LogAudit(event, std::move(fields));
 }
 
