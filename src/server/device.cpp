@@ -213,7 +213,12 @@ http::Response Provider::Device(const http::Request& request) {
                                   : client_it->second.client_name.empty() ? client_it->second.client_id
                                                                           : client_it->second.client_name;
 
-  auto session = CurrentSession(request);
+  auto current = CurrentSession(request);
+  if (!current) {
+    // Whether anyone is signed in is unknown: not the login page, as if the person were signed out.
+    return ErrorPage(503, "Unavailable", "Please try again in a moment.", "temporarily_unavailable");
+  }
+  const std::optional<ActiveSession>& session = *current;
   if (!session) {
     // Sign in first; the login page brings the person back here (Continue).
     Interaction interaction;

@@ -125,41 +125,83 @@ oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClien
   auto code = auth.request.params.Get("code");
   if (!code) return oauth::MakeError(oauth::ErrorCode::kInvalidRequest, "code is required");
   const std::string code_hash = crypto::Sha256(*code);
+  const std::string family_id = oauth::RefreshFamilyForCode(code_hash);
   const int64_t now = clock_.NowSeconds();
+
+  // The code is spent by the last store write, once everything it grants is written: a request
+  // answered temporarily_unavailable because the store failed on the way has not used the code, and
+  // the client's retry gets the tokens. RedeemCode decides between concurrent redemptions: exactly
+  // one spends the code; the others revoke what they wrote and answer as a replay.
+  // RFC 6749 §4.1.2 and §10.5: a code used twice is an attack or a bug; revoke what it granted (the
+  // refresh tokens of its family, and the access tokens issued from it: their grant is denylisted).
+  auto replayed = [&] {
+    auto revoked = RevokeGrant(family_id, snapshot);
+    Audit("code_replayed", http_request,
+          {{"client_id", client.client_id}, {"refresh_tokens_revoked", revoked ? *revoked : -1}});
+    return InvalidGrant("the code was already used");
+  };
+  // refuse answers a redemption that failed a check. Such an attempt spends the code all the same,
+  // as it did when the code was spent first: whoever holds an intercepted code but not the client's
+  // credentials, redirect_uri or PKCE verifier gets one try (RFC 6749 §4.1.2, §4.1.3; RFC 7636
+  // §4.6), and the legitimate client's later use is then refused as a replay. When the code cannot
+  // be spent now the answer is temporarily_unavailable, so invalid_grant always means it is spent.
+  auto refuse = [&](oauth::Error error) -> oauth::Error {
+    auto spent = store_.RedeemCode(code_hash, now);
+    if (spent || spent.error() == store::Error::kNotFound) return error;
+    if (spent.error() == store::Error::kConflict) return replayed();
+    return Unavailable();
+  };
+
+  auto stored = store_.GetCode(code_hash);
+  if (!stored) {
+    if (stored.error() == store::Error::kNotFound) return InvalidGrant("the code is invalid or expired");
+    return Unavailable();
+  }
+  if (stored->used) return replayed();
+  if (stored->expires_at <= now) return InvalidGrant("the code is invalid or expired");
+  if (auto checked = oauth::CheckCodeRedemption(auth.request, client, *stored); !checked)
+    return refuse(checked.error());
+
+  auto user = ActiveUser(store_, stored->user_id);
+  if (!user) {
+    if (user.error().code == oauth::ErrorCode::kInvalidGrant) return refuse(user.error());
+    return user.error();
+  }
+
+  UserGrant grant;
+  grant.scope = common::SplitSpaces(stored->scope);
+  grant.auth_time = stored->auth_time;
+  grant.amr = stored->amr;
+  grant.acr = stored->acr;
+  grant.nonce = stored->nonce;
+  grant.session_id_hash = stored->session_id_hash;
+  grant.family_id = family_id;
+  // Writes the first refresh token of the family. An attempt that fails after this and is retried
+  // leaves that token behind; nobody holds it (the response carrying it was never sent), and it
+  // goes with its family: a replay revokes it, expiry deletes it.
+  auto issued = NewGrantTokens(client, snapshot, *user, grant);
+  if (!issued) return issued;
+  // An opaque access token means nothing until its record is stored: stored here, before the code
+  // is spent, rather than by Token after this returns.
+  if (issued->reference) {
+    if (!store_.CreateAccessToken(*issued->reference)) return Unavailable();
+    issued->reference.reset();
+  }
 
   auto redeemed = store_.RedeemCode(code_hash, now);
   if (!redeemed) {
-    if (redeemed.error() == store::Error::kConflict) {
-      // RFC 6749 §4.1.2 and §10.5: a code used twice is an attack or a bug; revoke what it granted.
-      // The access tokens issued from it too: their grant is denylisted.
-      auto revoked = RevokeGrant(oauth::RefreshFamilyForCode(code_hash), snapshot);
-      Audit("code_replayed", http_request,
-            {{"client_id", client.client_id}, {"refresh_tokens_revoked", revoked ? *revoked : -1}});
-      return InvalidGrant("the code was already used");
+    // kConflict: a concurrent redemption spent the code after it was read above. Its tokens and
+    // the ones just written share the family: the replay revokes both.
+    if (redeemed.error() == store::Error::kConflict) return replayed();
+    if (redeemed.error() == store::Error::kNotFound) {
+      // Expired (or its user deleted) since it was read: what was written for it goes.
+      (void)RevokeGrant(family_id, snapshot);
+      return InvalidGrant("the code is invalid or expired");
     }
-    if (redeemed.error() == store::Error::kNotFound) return InvalidGrant("the code is invalid or expired");
     return Unavailable();
   }
-  if (auto checked = oauth::CheckCodeRedemption(auth.request, client, *redeemed); !checked)
-    return checked.error();
-
-  auto user = ActiveUser(store_, redeemed->user_id);
-  if (!user) return user.error();
-
-  UserGrant grant;
-  grant.scope = common::SplitSpaces(redeemed->scope);
-  grant.auth_time = redeemed->auth_time;
-  grant.amr = redeemed->amr;
-  grant.acr = redeemed->acr;
-  grant.nonce = redeemed->nonce;
-  grant.session_id_hash = redeemed->session_id_hash;
-  grant.family_id = oauth::RefreshFamilyForCode(code_hash);
-  auto issued = NewGrantTokens(client, snapshot, *user, grant);
-  if (issued) {
-    Audit(
-        "token_issued", http_request,
+  Audit("token_issued", http_request,
         {{"client_id", client.client_id}, {"user_id", user->user_id}, {"grant_type", "authorization_code"}});
-  }
   return issued;
 }
 

@@ -124,7 +124,14 @@ http::Response Provider::EndSession(const http::Request& request) {
       if (auto claims = oidc::IdTokenHintClaimsFrom(*jws, config_.issuer)) hint = std::move(*claims);
     }
   }
-  auto session = CurrentSession(request);
+  auto read = CurrentSession(request);
+  if (!read) {
+    // The session could not be read, so it cannot be ended either: answering "signed out" (and
+    // clearing the cookie) would leave it live in the store. The person tries again.
+    return ErrorPage(503, "Sign-out is unavailable", "Please try again in a moment.",
+                     "temporarily_unavailable");
+  }
+  const std::optional<ActiveSession>& session = *read;
   std::optional<oidc::CurrentSession> current;
   if (session) current = oidc::CurrentSession{session->user.user_id, SessionSid(session->session.id_hash)};
   const oauth::ClientLookup lookup = [&](std::string_view id) -> std::optional<store::ClientRecord> {

@@ -131,20 +131,33 @@ common::Result<Provider::Interaction, http::Response> Provider::StartInteraction
   return Interaction{std::move(*who), std::move(*request), std::move(raw)};
 }
 
-std::optional<Provider::ActiveSession> Provider::CurrentSession(const http::Request& request) {
+store::Result<std::optional<Provider::ActiveSession>> Provider::CurrentSession(const http::Request& request) {
+  using NoSession = std::optional<ActiveSession>;
   auto cookie = http::CookieValue(request, SessionCookie(secure_cookies_));
-  if (!cookie || cookie->empty() || cookie->size() > kMaxCookieValue) return std::nullopt;
+  if (!cookie || cookie->empty() || cookie->size() > kMaxCookieValue) return NoSession();
   const std::string id_hash = crypto::Sha256(*cookie);
+  // Only an answer from the store that there is no such session (or user) signs the browser out. A
+  // store that could not be read says nothing about it: taken as "signed out", it would send a
+  // signed-in person to the login page and answer prompt=none with login_required.
   auto session = store_.GetSession(id_hash);
-  if (!session || session->revoked) return std::nullopt;
+  if (!session) {
+    if (session.error() == store::Error::kNotFound) return NoSession();
+    return session.error();
+  }
+  if (session->revoked) return NoSession();
   const int64_t now = clock_.NowSeconds();
-  if (now >= session->created_at + config_.session_absolute_lifetime) return std::nullopt;
-  if (now >= session->last_seen_at + config_.session_idle_lifetime) return std::nullopt;
+  if (now >= session->created_at + config_.session_absolute_lifetime) return NoSession();
+  if (now >= session->last_seen_at + config_.session_idle_lifetime) return NoSession();
   auto user = store_.GetUser(session->user_id);
-  if (!user || user->status != "active") return std::nullopt;
+  if (!user) {
+    if (user.error() == store::Error::kNotFound) return NoSession();
+    return user.error();
+  }
+  if (user->status != "active") return NoSession();
   // The idle clock moves at most once a minute: one write per minute of activity, not per request.
+  // A failed touch is not an error: the session was read, and the next request tries again.
   if (now - session->last_seen_at >= 60 && store_.TouchSession(id_hash, now)) session->last_seen_at = now;
-  return ActiveSession{std::move(*session), std::move(*user)};
+  return NoSession(ActiveSession{std::move(*session), std::move(*user)});
 }
 
 std::optional<std::string> Provider::HintSubject(std::string_view id_token_hint,
@@ -331,7 +344,18 @@ http::Response Provider::Authorize(const http::Request& request) {
   auto snapshot = Current();
   auto interaction = StartInteraction(request.method == "POST" ? request.body : request.query, *snapshot);
   if (!interaction) return interaction.error();
-  return Continue(request, *interaction, CurrentSession(request), false, false, *snapshot, {});
+  auto session = CurrentSession(request);
+  if (!session) {
+    // Whether the person is signed in is unknown while the store cannot be read: neither the login
+    // page nor login_required (prompt=none) is the answer. RFC 6749 §4.1.2.1: temporarily_unavailable,
+    // to the redirect URI StartInteraction validated; a device sign-in has none, so a page.
+    if (!interaction->device_user_code.empty()) {
+      return ErrorPage(503, "Sign-in is unavailable", "Please try again in a moment.",
+                       "temporarily_unavailable");
+    }
+    return ErrorRedirect(*interaction, oauth::ErrorCode::kTemporarilyUnavailable, "please try again", 302);
+  }
+  return Continue(request, *interaction, *session, false, false, *snapshot, {});
 }
 
 common::Result<Provider::FormPost, http::Response> Provider::ReadForm(const http::Request& request,
@@ -457,7 +481,13 @@ http::Response Provider::Consent(const http::Request& request) {
   const oauth::Params& form = post->form;
   const Interaction* interaction = &post->interaction;
   const Snapshot* snapshot = post->snapshot.get();
-  auto session = CurrentSession(request);
+  auto current = CurrentSession(request);
+  if (!current) {
+    // The session could not be read: it has not ended, so the person is not asked to sign in again.
+    return ErrorPage(503, "Sign-in is unavailable", "Please try again in a moment.",
+                     "temporarily_unavailable");
+  }
+  const std::optional<ActiveSession>& session = *current;
   if (!session) return LoginPage(request, *interaction, 200, "Your session has ended. Sign in again.", {});
 
   auto decision = form.Get("decision");

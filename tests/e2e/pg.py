@@ -179,6 +179,19 @@ class PgServer:
                     continue
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    # --- outages (fault tests) --------------------------------------------------------------------
+
+    def stop_server(self):
+        """Stops the running server the way an operator would (`pg_ctl stop -m fast -w`: sessions
+        are terminated, open transactions roll back) and keeps its data directory, so that
+        start_server() brings the same databases back. Waits until the server has exited."""
+        self._pg_ctl("stop", "-m", "fast", "-w", "-t", str(STOP_TIMEOUT), timeout=STOP_TIMEOUT + 10)
+
+    def start_server(self):
+        """Starts the server stopped by stop_server() again on the same data; waits until it
+        accepts connections."""
+        self._start()
+
     # --- use ----------------------------------------------------------------------------------
 
     def uri(self, database):
