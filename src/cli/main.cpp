@@ -20,7 +20,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "cli/admin.hpp"
 #include "cli/jwt_command.hpp"
+#include "cli/keys_command.hpp"
 #include "cli/token_command.hpp"
 #include "common/base64.hpp"
 #include "common/clock.hpp"
@@ -34,6 +36,7 @@
 #include "server/config.hpp"
 #include "server/revocation.hpp"
 #include "server/serve.hpp"
+#include "store/postgres/import_sqlite.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace latchkey::cli {
@@ -43,31 +46,6 @@ namespace {
 std::string AuditName(std::string_view noun, std::string action) {
   std::replace(action.begin(), action.end(), '-', '_');
   return "admin_" + std::string(noun) + "_" + action;
-}
-
-// CommonFlags: what every command accepts (DESIGN.md command-line contract).
-struct CommonFlags {
-  std::string config_file;
-  std::string data_dir;
-  bool json = false;
-};
-
-void AddCommonFlags(CLI::App* cmd, CommonFlags& flags, bool with_json = true) {
-  cmd->add_option("--config", flags.config_file, "YAML configuration file");
-  cmd->add_option("--data-dir", flags.data_dir, "Data directory (default ./latchkey-data)");
-  if (with_json) cmd->add_flag("--json", flags.json, "Print one JSON object");
-}
-
-std::optional<server::Config> LoadConfigOrPrint(const CommonFlags& flags) {
-  std::optional<std::string> file;
-  if (!flags.config_file.empty()) file = flags.config_file;
-  auto config = server::LoadConfig(file, server::ProcessEnv);
-  if (!config) {
-    std::fprintf(stderr, "latchkey: %s\n", config.error().message.c_str());
-    return std::nullopt;
-  }
-  if (!flags.data_dir.empty()) config->data_dir = flags.data_dir;
-  return *config;
 }
 
 boost::json::array ToArray(const std::vector<std::string>& values) {
@@ -127,30 +105,6 @@ void PrintClient(const store::ClientRecord& c, const std::optional<std::string>&
 }
 
 // Admin: what every admin command works on.
-struct Admin {
-  server::Config config;
-  std::unique_ptr<store::Store> store;
-};
-
-// OpenAdmin loads the configuration and opens the store; returns 0, or the exit code after
-// printing why not.
-int OpenAdmin(const CommonFlags& flags, Admin& admin) {
-  auto config = LoadConfigOrPrint(flags);
-  if (!config) return 2;
-  auto store = server::OpenStore(*config);
-  if (!store) {
-    std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
-    return 1;
-  }
-  if (!common::SetAuditDestination(config->audit_destination)) {
-    std::fprintf(stderr, "latchkey: cannot open the audit file %s\n", config->audit_destination.c_str());
-    return 1;
-  }
-  admin.config = std::move(*config);
-  admin.store = std::move(*store);
-  return 0;
-}
-
 int StoreFailure(store::Error e, const std::string& id) {
   switch (e) {
     case store::Error::kNotFound: std::fprintf(stderr, "latchkey: no client '%s'\n", id.c_str()); return 3;
@@ -764,9 +718,57 @@ int SessionRevoke(const CommonFlags& common_flags, const std::string& id) {
   return 0;
 }
 
+// ImportSqlite copies the SQLite database at `path` into the configured PostgreSQL database (exit
+// 2 when `storage` is not PostgreSQL), after migrating the PostgreSQL schema, and prints the rows
+// per table. The target must be empty and both schemas at the same version (exit 3 otherwise); any
+// database failure leaves the target as it was (exit 1). See store/postgres/import_sqlite.hpp.
+int ImportSqlite(const CommonFlags& flags, const std::string& path) {
+  auto config = LoadConfigOrPrint(flags);
+  if (!config) return 2;
+  if (!server::IsPostgresStorage(config->storage)) {
+    std::fprintf(stderr,
+                 "latchkey: migrate --from-sqlite copies into PostgreSQL: set `storage` to the PostgreSQL "
+                 "database first\n");
+    return 2;
+  }
+  {
+    // Opening the store applies pending migrations to the PostgreSQL schema.
+    auto store = server::OpenStore(*config);
+    if (!store) {
+      std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
+      return 1;
+    }
+  }
+  store::postgres::PostgresOptions target;
+  target.conninfo = config->storage;
+  target.pool_size = 1;
+  auto report = store::postgres::ImportSqliteDatabase(path, target);
+  if (!report) {
+    std::fprintf(stderr, "latchkey: nothing was imported: %s\n", report.error().message.c_str());
+    const auto code = report.error().code;
+    return code == store::postgres::ImportErrc::kTargetNotEmpty ||
+                   code == store::postgres::ImportErrc::kSchemaMismatch
+               ? 3
+               : 1;
+  }
+  if (flags.json) {
+    boost::json::object imported;
+    for (const auto& [table, rows] : report->tables) imported[table] = rows;
+    std::cout << boost::json::serialize(boost::json::object{{"imported", std::move(imported)}}) << "\n";
+  } else {
+    std::cout << "imported " << path << " into PostgreSQL (rows per table):\n";
+    for (const auto& [table, rows] : report->tables) {
+      std::printf("  %-20s %lld\n", table.c_str(), static_cast<long long>(rows));
+    }
+  }
+  return 0;
+}
+
 // Migrate opens the store, which applies pending schema migrations (SQLite and PostgreSQL alike;
-// several nodes may run it at once, see OpenPostgresStore), and says so.
-int Migrate(const CommonFlags& flags) {
+// several nodes may run it at once, see OpenPostgresStore), and says so. With `from_sqlite`, it then
+// copies that SQLite database into the configured PostgreSQL one (ImportSqlite).
+int Migrate(const CommonFlags& flags, const std::string& from_sqlite) {
+  if (!from_sqlite.empty()) return ImportSqlite(flags, from_sqlite);
   Admin admin;
   if (int rc = OpenAdmin(flags, admin)) return rc;
   if (flags.json) {
@@ -892,6 +894,9 @@ int Main(int argc, char** argv) {
   // The database itself.
   auto* migrate = app.add_subcommand("migrate", "Apply pending schema migrations to the database");
   AddCommonFlags(migrate, flags);
+  std::string from_sqlite;
+  migrate->add_option("--from-sqlite", from_sqlite,
+                      "Then copy this SQLite database into the (empty) PostgreSQL database `storage` names");
   std::string backup_to;
   auto* backup = app.add_subcommand("backup", "Copy the SQLite database to a new file while servers run");
   AddCommonFlags(backup, flags);
@@ -900,13 +905,15 @@ int Main(int argc, char** argv) {
   // Client-side commands: they need no configuration or data directory.
   TokenCommand token(app);
   JwtCommand jwt(app);
+  KeysCommand keys(app);
 
   CLI11_PARSE(app, argc, argv);
 
   if (auto rc = token.Run()) return *rc;
   if (auto rc = jwt.Run()) return *rc;
+  if (auto rc = keys.Run()) return *rc;
 
-  if (migrate->parsed()) return Migrate(flags);
+  if (migrate->parsed()) return Migrate(flags, from_sqlite);
   if (backup->parsed()) return Backup(flags, backup_to);
 
   if (session_list->parsed()) {

@@ -12,6 +12,7 @@
 #include <boost/url/parse.hpp>
 
 #include "common/strings.hpp"
+#include "http/forwarded.hpp"
 #include "jose/jose.hpp"
 #include "ui/theme.hpp"
 
@@ -90,6 +91,21 @@ SetResult CheckAlg(const std::string& alg) {
   return std::nullopt;
 }
 
+// CheckTrustedProxy explains why `entry` is not an IP address or CIDR range.
+SetResult CheckTrustedProxy(const std::string& entry) {
+  auto range = http::ParseIpRange(entry);
+  if (range) return std::nullopt;
+  const std::string quoted = "'" + entry + "' ";
+  switch (range.error()) {
+    case http::IpRangeError::kBadPrefix:
+      return quoted + "has a bad prefix length (IPv4: /0 to /32, IPv6: /0 to /128)";
+    case http::IpRangeError::kHostBitsSet:
+      return quoted + "has bits set past its prefix length: write the first address of the range " +
+             "(10.0.0.0/8, not 10.0.0.1/8), or one address without a prefix";
+    default: return quoted + "is not an IP address or CIDR range (host names are not accepted)";
+  }
+}
+
 const std::map<std::string, Setter>& Fields() {
   static const std::map<std::string, Setter> kFields = {
       {"issuer", String(&Config::issuer)},
@@ -109,6 +125,15 @@ const std::map<std::string, Setter>& Fields() {
          return std::nullopt;
        }},
       {"storage_pool_size", Int(&Config::storage_pool_size, 1, 1000)},
+      {"trusted_proxies",
+       [](Config& c, const std::string& v) -> SetResult {
+         auto entries = SplitList(v);
+         for (const auto& entry : entries) {
+           if (auto err = CheckTrustedProxy(entry)) return err;
+         }
+         c.trusted_proxies = entries;
+         return std::nullopt;
+       }},
       {"tls.cert_file", String(&Config::tls_cert_file)},
       {"tls.key_file", String(&Config::tls_key_file)},
       {"http.network_threads", Int(&Config::network_threads, 0, 64)},
@@ -146,6 +171,10 @@ const std::map<std::string, Setter>& Fields() {
          c.rsa_bits = static_cast<int>(bits);
          return std::nullopt;
        }},
+      {"keys.rotation_interval", Int64(&Config::key_rotation_interval, 0, 3650LL * 86400)},
+      {"keys.publication_lead", Int64(&Config::key_publication_lead, 1, 365LL * 86400)},
+      {"keys.encryption_key_file", String(&Config::key_encryption_key_file)},
+      {"keys.previous_encryption_key_file", String(&Config::previous_key_encryption_key_file)},
       {"passwords.argon2_memory_kib", Int64(&Config::argon2_memory_kib, 19456, 4 * 1024 * 1024)},
       {"passwords.argon2_iterations", Int64(&Config::argon2_iterations, 2, 100)},
       {"passwords.argon2_parallelism", Int64(&Config::argon2_parallelism, 1, 64)},
@@ -311,6 +340,10 @@ common::Result<Config, ConfigError> LoadConfig(const std::optional<std::string>&
   if (config.session_idle_lifetime > config.session_absolute_lifetime) {
     return ConfigError{"config: 'sessions.idle_lifetime' must not exceed 'sessions.absolute_lifetime'"};
   }
+  // A key must be published before it signs and sign for a while before the next one is due.
+  if (config.key_rotation_interval != 0 && config.key_rotation_interval <= config.key_publication_lead) {
+    return ConfigError{"config: 'keys.rotation_interval' must be 0 or longer than 'keys.publication_lead'"};
+  }
   if (config.refresh_token_idle_lifetime > config.refresh_token_absolute_lifetime) {
     return ConfigError{
         "config: 'tokens.refresh_token_idle_lifetime' must not exceed "
@@ -370,6 +403,10 @@ http::ServerOptions HttpOptions(const Config& config) {
   o.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   o.max_requests_per_second_per_connection = static_cast<int>(config.max_requests_per_second_per_connection);
   if (!config.tls_cert_file.empty()) o.tls = http::TlsOptions{config.tls_cert_file, config.tls_key_file};
+  for (const auto& entry : config.trusted_proxies) {
+    // Validated by LoadConfig; an entry that still does not parse trusts nothing.
+    if (auto range = http::ParseIpRange(entry)) o.trusted_proxies.push_back(*range);
+  }
   return o;
 }
 

@@ -25,6 +25,9 @@ struct Config {
   // ("postgresql://USER@HOST/DB" or "postgres://...", passed to libpq as it is).
   std::string storage = "sqlite";
   int storage_pool_size = 8;  // PostgreSQL: the most connections one process opens
+  // Reverse proxies (IP addresses and CIDR ranges, IPv4 or IPv6) whose X-Forwarded-For names the
+  // client; empty: the header is ignored. Validated with http::ParseIpRange.
+  std::vector<std::string> trusted_proxies;
   std::string tls_cert_file;  // both set: serve HTTPS
   std::string tls_key_file;
   int network_threads = 0;  // 0: one per CPU core
@@ -40,6 +43,14 @@ struct Config {
   std::string access_token_audience;  // default: the issuer
   std::vector<std::string> allowed_algs = {"ES256", "RS256", "PS256", "EdDSA"};
   int rsa_bits = 2048;  // size of RSA signing keys generated from now on
+  // Signing-key rotation (docs/operations.md): every rotation_interval seconds (0: never on its
+  // own) a new key of each algorithm is published publication_lead seconds before it signs.
+  int64_t key_rotation_interval = 90 * 86400;
+  int64_t key_publication_lead = 86400;
+  // Key-encryption keys that seal the private signing keys (LATCHKEY_KEK and
+  // LATCHKEY_KEK_PREVIOUS take precedence; see server/key_vault.hpp).
+  std::string key_encryption_key_file;
+  std::string previous_key_encryption_key_file;
   // Argon2id for people's passwords (OWASP minimum: 19 MiB, 2 iterations, 1 lane). A stored hash
   // with weaker parameters is upgraded at the user's next successful sign-in.
   int64_t argon2_memory_kib = 19456;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "http/forwarded.hpp"
+
 namespace latchkey::server {
 namespace {
 
@@ -84,6 +86,11 @@ TEST(LoadConfig, ErrorsNameTheBadKey) {
       {"storage: mysql://x\n", {}, "'storage'"},
       {"storage: postgresql://\n", {}, "'storage'"},
       {"storage_pool_size: 0\n", {}, "'storage_pool_size'"},
+      {"trusted_proxies: [proxy.internal]\n", {}, "'proxy.internal' is not an IP address or CIDR range"},
+      {"trusted_proxies: [10.0.0.1/8]\n", {}, "'10.0.0.1/8' has bits set past its prefix length"},
+      {"trusted_proxies: [10.0.0.0/33]\n", {}, "'10.0.0.0/33' has a bad prefix length"},
+      {"trusted_proxies: [127.0.0.1, \"fe80::1%eth0\"]\n", {}, "'trusted_proxies' in"},
+      {"", {{"LATCHKEY_TRUSTED_PROXIES", "127.0.0.1,localhost"}}, "'localhost' is not an IP address"},
       {"keys:\n  rsa_bits: 1024\n", {}, "'keys.rsa_bits'"},
       {"passwords:\n  argon2_memory_kib: 4096\n", {}, "'passwords.argon2_memory_kib'"},  // below OWASP
       {"passwords:\n  argon2_iterations: 1\n", {}, "'passwords.argon2_iterations'"},
@@ -99,6 +106,34 @@ TEST(LoadConfig, ErrorsNameTheBadKey) {
         << c.yaml << " -> " << config.error().message;
     std::remove(path.c_str());
   }
+}
+
+TEST(LoadConfig, TrustedProxiesAreAddressesAndRanges) {
+  auto none = LoadConfig(std::nullopt, Env({}));
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->trusted_proxies.empty());
+  EXPECT_TRUE(HttpOptions(*none).trusted_proxies.empty());
+
+  std::string path = WriteTemp("trusted_proxies: [127.0.0.1, 10.0.0.0/8, \"fd00::/8\", \"::1\"]\n");
+  auto from_file = LoadConfig(path, Env({}));
+  ASSERT_TRUE(from_file.has_value()) << from_file.error().message;
+  EXPECT_EQ(from_file->trusted_proxies,
+            (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "fd00::/8", "::1"}));
+  auto options = HttpOptions(*from_file);
+  ASSERT_EQ(options.trusted_proxies.size(), 4u);
+  EXPECT_EQ(options.trusted_proxies[1].prefix_length, 8);
+  EXPECT_TRUE(http::IsTrusted(*http::ParseIpAddress("10.1.2.3"), options.trusted_proxies));
+  EXPECT_FALSE(http::IsTrusted(*http::ParseIpAddress("11.1.2.3"), options.trusted_proxies));
+  std::remove(path.c_str());
+
+  // The environment: comma-separated; an empty value clears the list.
+  auto from_env =
+      LoadConfig(std::nullopt, Env({{"LATCHKEY_TRUSTED_PROXIES", " 192.0.2.10 , 2001:db8::/32 "}}));
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().message;
+  EXPECT_EQ(from_env->trusted_proxies, (std::vector<std::string>{"192.0.2.10", "2001:db8::/32"}));
+  auto cleared = LoadConfig(std::nullopt, Env({{"LATCHKEY_TRUSTED_PROXIES", ""}}));
+  ASSERT_TRUE(cleared.has_value());
+  EXPECT_TRUE(cleared->trusted_proxies.empty());
 }
 
 TEST(LoadConfig, MissingFileIsAnError) {
@@ -122,6 +157,26 @@ TEST(ValidateForServing, Rfc8414Section2Issuer) {
     config.issuer = issuer;
     EXPECT_EQ(ValidateForServing(config).has_value(), ok) << issuer;
   }
+}
+
+// A next key is published before it signs, and signs for a while before the next one is due.
+TEST(LoadConfig, KeyRotationSettings) {
+  auto defaults = LoadConfig(std::nullopt, Env({}));
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->key_rotation_interval, 90 * 86400);
+  EXPECT_EQ(defaults->key_publication_lead, 86400);
+  auto set = LoadConfig(std::nullopt, Env({{"LATCHKEY_KEYS_ROTATION_INTERVAL", "6"},
+                                           {"LATCHKEY_KEYS_PUBLICATION_LEAD", "3"},
+                                           {"LATCHKEY_KEYS_ENCRYPTION_KEY_FILE", "/etc/latchkey/kek"}}));
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->key_rotation_interval, 6);
+  EXPECT_EQ(set->key_publication_lead, 3);
+  EXPECT_EQ(set->key_encryption_key_file, "/etc/latchkey/kek");
+  EXPECT_TRUE(LoadConfig(std::nullopt, Env({{"LATCHKEY_KEYS_ROTATION_INTERVAL", "0"}})).has_value());
+  auto too_short = LoadConfig(std::nullopt, Env({{"LATCHKEY_KEYS_ROTATION_INTERVAL", "3600"}}));
+  ASSERT_FALSE(too_short.has_value());
+  EXPECT_NE(too_short.error().message.find("keys.rotation_interval"), std::string::npos);
+  EXPECT_FALSE(LoadConfig(std::nullopt, Env({{"LATCHKEY_KEYS_PUBLICATION_LEAD", "0"}})).has_value());
 }
 
 TEST(ParseListen, HostPortForms) {

@@ -1,5 +1,7 @@
 #include "server/provider.hpp"
 
+#include <algorithm>
+
 #include <boost/json/serialize.hpp>
 
 #include "common/base64.hpp"
@@ -23,12 +25,13 @@ int StatusFor(oauth::ErrorCode code) {
 }  // namespace
 
 Provider::Provider(const Config& config, store::Store& store, const common::Clock& clock,
-                   common::Random& random, common::Metrics& metrics)
+                   common::Random& random, common::Metrics& metrics, const KeyVault& vault)
     : config_(config),
       store_(store),
       clock_(clock),
       random_(random),
       metrics_(metrics),
+      vault_(vault),
       account_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_account_free_failures), 1,
                                                  config.login_max_lockout}),
       ip_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_ip_free_failures), 1,
@@ -69,7 +72,7 @@ common::Result<std::shared_ptr<const Provider::Snapshot>, std::string> Provider:
   auto clients = store_.ListClients();
   if (!clients) return std::string("cannot list clients");
   for (auto& c : *clients) snapshot->clients.emplace(c.client_id, std::move(c));
-  auto keys = LoadKeySet(store_);
+  auto keys = LoadKeySet(store_, vault_);
   if (!keys) return keys.error();
   snapshot->keys = std::move(*keys);
   snapshot->jwks_json = jose::SerializeJwks(snapshot->keys.public_jwks);
@@ -101,8 +104,12 @@ common::Result<void, std::string> Provider::Load() {
   }
   csrf_.emplace(std::move(*csrf_key));
   rotation_key_ = std::move(*rotation_key);
-  auto ensured = EnsureSigningKeys(store_, clock_, config_.rsa_bits);
-  if (!ensured) return ensured.error();
+  // Keys a database written before sealing holds as bare PEM are sealed now; keys sealed under a
+  // previous KEK are left alone until `latchkey keys rewrap` (nodes not yet given the new KEK still
+  // open them).
+  if (auto sealed = ResealSigningKeys(store_, vault_, false); !sealed) return sealed.error();
+  auto maintained = MaintainSigningKeys(store_, vault_, clock_, KeyRotationPolicy());
+  if (!maintained) return maintained.error();
   revision = store_.Revision();
   auto snapshot = BuildSnapshot();
   if (!snapshot) return snapshot.error();
@@ -130,6 +137,28 @@ bool Provider::ReloadIfChanged() {
   revision_.store(*revision);
   common::LogInfo("configuration reloaded", {{"revision", *revision}});
   return true;
+}
+
+RotationPolicy Provider::KeyRotationPolicy() const {
+  int64_t longest = 0;
+  if (auto snapshot = Current()) {
+    for (const auto& [id, client] : snapshot->clients)
+      longest = std::max(longest, client.access_token_lifetime);
+  }
+  return RotationPolicyFor(config_, longest);
+}
+
+bool Provider::MaintainKeys() {
+  auto taken = MaintainSigningKeys(store_, vault_, clock_, KeyRotationPolicy());
+  if (!taken) {
+    common::LogWarn("signing key maintenance failed", {{"reason", taken.error()}});
+    return false;
+  }
+  return taken->empty() || ReloadIfChanged();
+}
+
+int64_t Provider::KeyMaintenanceInterval() const {
+  return std::clamp<int64_t>(config_.key_publication_lead / 10, 1, 60);
 }
 
 std::shared_ptr<const Provider::Snapshot> Provider::Current() const {

@@ -34,12 +34,22 @@ namespace latchkey::server {
 
 class Provider {
  public:
-  // All references must outlive the provider. `config.issuer` must be final.
+  // All references must outlive the provider. `config.issuer` must be final. `vault` seals and
+  // opens the private signing keys.
   Provider(const Config& config, store::Store& store, const common::Clock& clock, common::Random& random,
-           common::Metrics& metrics);
+           common::Metrics& metrics, const KeyVault& vault);
 
-  // Load reads clients and keys from the store (generating missing keys). Error: a message.
+  // Load reads clients and keys from the store (sealing keys stored bare, adding missing keys,
+  // taking due rotation steps). Error: a message.
   common::Result<void, std::string> Load();
+
+  // MaintainKeys takes the signing-key rotation steps that are due (server/keys.hpp) and reloads
+  // when it took one. Returns false when the store could not be reached.
+  bool MaintainKeys();
+
+  // KeyMaintenanceInterval: seconds between MaintainKeys calls, short against the publication
+  // lead so that a due step is taken well within it.
+  int64_t KeyMaintenanceInterval() const;
 
   // ReloadIfChanged re-reads clients and keys when the store's revision moved. Returns false when
   // the store could not be reached (the old snapshot stays in use).
@@ -101,6 +111,7 @@ class Provider {
   };
 
   common::Result<std::shared_ptr<const Snapshot>, std::string> BuildSnapshot();
+  RotationPolicy KeyRotationPolicy() const;
   std::shared_ptr<const Snapshot> Current() const;
   http::Response TokenError(const oauth::Error& error, std::string_view endpoint = "token");
   common::Result<AuthenticatedClient, http::Response> AuthenticateTokenRequest(const http::Request& request,
@@ -151,7 +162,11 @@ class Provider {
 
   // The sign-in flow (signin.cpp).
   common::Result<Interaction, http::Response> StartInteraction(std::string raw, const Snapshot& snapshot);
-  std::optional<ActiveSession> CurrentSession(const http::Request& request);
+  // CurrentSession: the browser's live session and its active user; nullopt when there is none (no
+  // or malformed cookie, unknown, revoked or expired session, user gone or disabled). An error
+  // (kUnavailable, kCorrupt) when the store could not be read: whether anyone is signed in is then
+  // unknown, and callers answer temporarily_unavailable rather than treat the person as signed out.
+  store::Result<std::optional<ActiveSession>> CurrentSession(const http::Request& request);
   http::Response Continue(const http::Request& http_request, const Interaction& interaction,
                           const std::optional<ActiveSession>& session, bool fresh_login, bool consented,
                           const Snapshot& snapshot, std::vector<std::string> set_cookies);
@@ -192,6 +207,7 @@ class Provider {
   const common::Clock& clock_;
   common::Random& random_;
   common::Metrics& metrics_;
+  const KeyVault& vault_;
   oauth::TokenPolicy policy_;
   oauth::AuthorizePolicy authorize_policy_;
   identity::PasswordParams password_params_;

@@ -25,6 +25,7 @@
 #include "identity/users.hpp"
 #include "oauth/client_auth.hpp"
 #include "server/housekeeping.hpp"
+#include "server/key_vault.hpp"
 #include "server/provider.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -247,6 +248,20 @@ int Serve(Config config) {
     std::fprintf(stderr, "latchkey: %s\n", store.error().c_str());
     return 1;
   }
+  // The key-encryption key that seals the private signing keys: configured, or in dev mode one
+  // generated into the data directory (and said so: production keeps it away from the database).
+  auto vault = LoadKeyVault(config, ProcessEnv, config.dev);
+  if (!vault) {
+    std::fprintf(stderr, "latchkey: %s\n", vault.error().c_str());
+    return 2;
+  }
+  if (vault->generated) {
+    common::LogWarn(
+        "dev mode: generated a key-encryption key for the signing keys",
+        {{"path", vault->source}, {"production", "set LATCHKEY_KEK or keys.encryption_key_file"}});
+  }
+  common::LogInfo("signing keys sealed under key-encryption key",
+                  {{"kek_id", vault->vault.CurrentId()}, {"from", vault->source}});
 
   common::Metrics metrics;
   http::Router router;
@@ -272,7 +287,7 @@ int Serve(Config config) {
 
   common::SystemClock clock;
   crypto::SystemRandom random;
-  Provider provider(config, **store, clock, random, metrics);
+  Provider provider(config, **store, clock, random, metrics, vault->vault);
   if (auto loaded = provider.Load(); !loaded) {
     std::fprintf(stderr, "latchkey: %s\n", loaded.error().c_str());
     return 1;
@@ -299,6 +314,8 @@ int Serve(Config config) {
       common::FlushLogs();  // batched access-log lines reach stderr within half a second
       // Every housekeeping.interval seconds: drop what has expired (nothing valid is touched).
       if (++ticks % (2 * config.housekeeping_interval) == 0) PurgeExpired(config, **store, clock, metrics);
+      // Signing-key rotation steps that are due (every node checks; the store lets one take each).
+      if (ticks % (2 * provider.KeyMaintenanceInterval()) == 0) provider.MaintainKeys();
       lock.lock();
     }
   });

@@ -75,27 +75,48 @@ class ClientStore {
   virtual Result<void> DeleteClient(const std::string& client_id) = 0;
 };
 
-// SigningKeyRecord: one JWS signing key. private_pem is PKCS#8 PEM.
+// SigningKeyRecord: one JWS signing key and where it is in its life (server/keys.hpp):
+//   "next"     published in the JWKS, not yet signing; becomes active at active_from
+//   "active"   signs (one per alg); published
+//   "retired"  no longer signs; published until every token it signed has expired, then deleted
 struct SigningKeyRecord {
   std::string kid;
   std::string alg;  // "RS256" (also usable for PS256), "ES256", "EdDSA"
-  std::string private_pem;
-  std::string state = "active";  // "active" (later: "next", "retired")
+  // private_key: the PKCS#8 PEM sealed under the key-encryption key (server/key_vault.hpp), or
+  // the bare PEM as databases written before sealing hold it until the server seals it.
+  std::string private_key;
+  std::string state = "active";
   int64_t created_at = 0;
+  int64_t active_from = 0;  // next: when it is due to start signing; active/retired: when it started
+  int64_t retired_at = 0;   // retired: when it stopped signing; 0 otherwise
 
   bool operator==(const SigningKeyRecord&) const = default;
 };
 
-// KeyStore: the server's signing keys.
+// KeyStore: the server's signing keys. Every change is a configuration change (it bumps
+// Store::Revision), so every node reloads its keys within one revision poll.
 class KeyStore {
  public:
   virtual ~KeyStore() = default;
   // ListSigningKeys: all keys ordered by created_at, then kid.
   virtual Result<std::vector<SigningKeyRecord>> ListSigningKeys() = 0;
-  // AddSigningKey: kConflict when the kid exists, or when `key` is "active" and an active key of
-  // the same alg exists: one key signs per algorithm, so nodes that start together on an empty
-  // database and each add one cannot end up signing with different keys.
+  // AddSigningKey: kConflict when the kid exists, or when `key` is "active" or "next" and a key
+  // of the same alg is already in that state: one key signs per algorithm and one waits to, so
+  // nodes that add keys at the same moment cannot end up signing with different ones.
   virtual Result<void> AddSigningKey(const SigningKeyRecord& key) = 0;
+  // ActivateSigningKey: in one transaction, the "next" key `kid` becomes "active" (active_from =
+  // now) and the active key of its alg, if any, "retired" (retired_at = now). kNotFound: no such
+  // key; kConflict: it is not "next" (another node activated or retired it first).
+  virtual Result<void> ActivateSigningKey(const std::string& kid, int64_t now) = 0;
+  // RetireSigningKey: a "next" or "active" key becomes "retired" at `now`. kNotFound: no such key;
+  // kConflict: it is retired already.
+  virtual Result<void> RetireSigningKey(const std::string& kid, int64_t now) = 0;
+  // DeleteSigningKey removes a retired key. kNotFound: no such key; kConflict: it is not retired.
+  virtual Result<void> DeleteSigningKey(const std::string& kid) = 0;
+  // ResealSigningKey replaces the private_key of `kid` with `replacement` only while it is still
+  // `expected`, so re-sealing never overwrites a concurrent change. kNotFound / kConflict.
+  virtual Result<void> ResealSigningKey(const std::string& kid, const std::string& expected,
+                                        const std::string& replacement) = 0;
 };
 
 // UserRecord: an end user who signs in at this provider, with the OpenID Connect standard claims

@@ -46,6 +46,20 @@ def storage_env(data_dir):
         return {"LATCHKEY_STORAGE": _databases[key]}
 
 
+# TEST_KEK: the key-encryption key (server/key_vault.hpp) of every server this test process starts
+# outside dev mode, and of the admin commands for a data dir without a dev-mode DATA_DIR/kek, unless
+# the caller gives LATCHKEY_KEK itself. One per process, so nodes sharing a database open each
+# other's signing keys.
+TEST_KEK = base64.b64encode(os.urandom(32)).decode()
+
+
+def _kek_unless_given(data_dir, env, dev):
+    """{"LATCHKEY_KEK": TEST_KEK} when a process for `data_dir` needs a KEK it would not find."""
+    if "LATCHKEY_KEK" in (env or {}) or "LATCHKEY_KEK" in os.environ or dev:
+        return {}
+    return {} if os.path.exists(os.path.join(data_dir, "kek")) else {"LATCHKEY_KEK": TEST_KEK}
+
+
 def _storage_unless_given(data_dir, env):
     """storage_env(data_dir), unless the caller names the storage itself."""
     return {} if "LATCHKEY_STORAGE" in (env or {}) else storage_env(data_dir)
@@ -74,6 +88,7 @@ class Server:
         cmd.extend(args)
         full_env = dict(os.environ)
         full_env.update(_storage_unless_given(data_dir, env))
+        full_env.update(_kek_unless_given(data_dir, env, dev))
         full_env.update(env or {})
         self.lines = []
         self.stdout = []
@@ -123,7 +138,7 @@ class Server:
 def cli(*args, data_dir, stdin=None, check=True, env=None):
     """Runs an admin command; returns (exit code, stdout, stderr). `env` adds to the environment
     and to storage_env(data_dir)."""
-    extra = dict(_storage_unless_given(data_dir, env), **(env or {}))
+    extra = dict(_storage_unless_given(data_dir, env), **_kek_unless_given(data_dir, env, False), **(env or {}))
     full_env = dict(os.environ, **extra) if extra else None
     # Options go before a "--": what follows it is positional even when it starts with "-" (a
     # random base64url id does one time in 64).

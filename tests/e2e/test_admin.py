@@ -149,6 +149,15 @@ class BackupAndMigrate(ServerTestCase):
         self.assertEqual(set(statuses), {200})
         # It holds password hashes and private keys: owner only.
         self.assertEqual(os.stat(target).st_mode & 0o777, 0o600)
+        # The private keys in it are sealed: the copy alone does not give them away, and a server
+        # without the key-encryption key refuses to start on it.
+        with open(target, "rb") as f:
+            self.assertNotIn(b"PRIVATE KEY", f.read())
+        refused = Server(restore_dir, wait=False)
+        self.assertNotEqual(refused.proc.wait(30), 0)
+        self.assertTrue(wait_until(lambda: "which is not configured" in refused.log_text(), 5), refused.log_text())
+        os.remove(os.path.join(restore_dir, "kek"))  # the one that failed start generated
+        shutil.copy(os.path.join(self.data_dir, "kek"), os.path.join(restore_dir, "kek"))
 
         restored = Server(restore_dir)
         try:

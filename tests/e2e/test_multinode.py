@@ -243,6 +243,29 @@ class MultiNode(unittest.TestCase):
         self.assertEqual(tb.status_code, 200, tb.text)
         self.assertEqual(jwt_parts(ta.json()["access_token"])[0]["kid"], jwt_parts(tb.json()["access_token"])[0]["kid"])
 
+    def test_signing_key_rotation_reaches_both_nodes(self):
+        """`latchkey keys rotate` through the shared database: both nodes publish the next key,
+        then both sign with it, and both keep publishing the key it replaced (all nodes agree on the
+        active key within one revision poll)."""
+        def kids(node):
+            return {k["kid"] for k in self.jwks_of(node)["keys"]}
+
+        def signing_kid(node):
+            r = self.client_credentials(node, SVC, self.svc["client_secret"])
+            self.assertEqual(r.status_code, 200, r.text)
+            return jwt_parts(r.json()["access_token"])[0]["kid"]
+
+        old = signing_kid(self.a)
+        rotated = self.admin("keys", "rotate", "--alg", "ES256", "--json")["rotated"][0]["kid"]
+        for node in (self.a, self.b):
+            self.assertTrue(wait_until(lambda: rotated in kids(node), PROPAGATION_BOUND), node)
+            self.assertEqual(signing_kid(node), old)  # published, not signing yet
+        self.admin("keys", "rotate", "--alg", "ES256", "--now")
+        for node in (self.a, self.b):
+            self.assertTrue(wait_until(lambda: signing_kid(node) == rotated, PROPAGATION_BOUND), node)
+            self.assertIn(old, kids(node))
+        self.assertTrue(wait_until(lambda: self.jwks_of(self.a) == self.jwks_of(self.b), PROPAGATION_BOUND))
+
     def test_client_registered_before_start_works_at_both_nodes(self):
         for node in (self.a, self.b):
             r = self.client_credentials(node, SVC, self.svc["client_secret"])

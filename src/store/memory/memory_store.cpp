@@ -69,12 +69,61 @@ class MemoryStore final : public Store {
 
   Result<void> AddSigningKey(const SigningKeyRecord& key) override {
     std::lock_guard lock(mutex_);
-    if (key.state == "active") {
+    if (key.state == "active" || key.state == "next") {
       for (const auto& [kid, existing] : keys_) {
-        if (existing.alg == key.alg && existing.state == "active") return Error::kConflict;
+        if (existing.alg == key.alg && existing.state == key.state) return Error::kConflict;
       }
     }
     if (!keys_.emplace(key.kid, key).second) return Error::kConflict;
+    ++revision_;
+    return {};
+  }
+
+  Result<void> ActivateSigningKey(const std::string& kid, int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = keys_.find(kid);
+    if (it == keys_.end()) return Error::kNotFound;
+    if (it->second.state != "next") return Error::kConflict;
+    for (auto& [other_kid, other] : keys_) {
+      if (other.alg == it->second.alg && other.state == "active") {
+        other.state = "retired";
+        other.retired_at = now;
+      }
+    }
+    it->second.state = "active";
+    it->second.active_from = now;
+    ++revision_;
+    return {};
+  }
+
+  Result<void> RetireSigningKey(const std::string& kid, int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = keys_.find(kid);
+    if (it == keys_.end()) return Error::kNotFound;
+    if (it->second.state == "retired") return Error::kConflict;
+    it->second.state = "retired";
+    it->second.retired_at = now;
+    ++revision_;
+    return {};
+  }
+
+  Result<void> DeleteSigningKey(const std::string& kid) override {
+    std::lock_guard lock(mutex_);
+    auto it = keys_.find(kid);
+    if (it == keys_.end()) return Error::kNotFound;
+    if (it->second.state != "retired") return Error::kConflict;
+    keys_.erase(it);
+    ++revision_;
+    return {};
+  }
+
+  Result<void> ResealSigningKey(const std::string& kid, const std::string& expected,
+                                const std::string& replacement) override {
+    std::lock_guard lock(mutex_);
+    auto it = keys_.find(kid);
+    if (it == keys_.end()) return Error::kNotFound;
+    if (it->second.private_key != expected) return Error::kConflict;
+    it->second.private_key = replacement;
     ++revision_;
     return {};
   }

@@ -77,7 +77,7 @@ std::vector<std::string> QueryOrFail(const std::string& conninfo, const std::str
   return rows ? *rows : std::vector<std::string>{};
 }
 
-const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5"};
+const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5", "6"};
 
 TEST(PostgresStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   const std::string conninfo = FreshSchema();
@@ -112,6 +112,30 @@ TEST(PostgresStoreTest, ConcurrentFirstOpensMigrateOnce) {
   EXPECT_EQ(opened.load(), kNodes);
   EXPECT_EQ(QueryOrFail(conninfo, "SELECT version FROM schema_migrations ORDER BY version"), kAllVersions);
   EXPECT_EQ(QueryOrFail(conninfo, "SELECT count(*) FROM meta"), std::vector<std::string>{"1"});
+}
+
+// Migration 6 on a database a version-5 binary left: the active key is active since it was
+// created, other keys get no activation date, the private key bytes stay as they were.
+TEST(PostgresStoreTest, UpgradingAVersion5DatabaseDatesTheActiveKeys) {
+  const std::string conninfo = FreshSchema();
+  ASSERT_FALSE(conninfo.empty());
+  {
+    auto store = OpenOrFail(conninfo);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddSigningKey({"a", "ES256", "pem-a", "active", 42, 0}).has_value());
+    ASSERT_TRUE(store->AddSigningKey({"r", "RS256", "pem-r", "retired", 7, 0}).has_value());
+  }
+  QueryOrFail(
+      conninfo,
+      "DELETE FROM schema_migrations WHERE version = 6; ALTER TABLE signing_keys DROP COLUMN active_from; "
+      "ALTER TABLE signing_keys DROP COLUMN retired_at");
+  auto store = OpenOrFail(conninfo);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QueryOrFail(conninfo, "SELECT version FROM schema_migrations ORDER BY version"), kAllVersions);
+  auto keys = store->ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(*keys, (std::vector<SigningKeyRecord>{{"r", "RS256", "pem-r", "retired", 7, 0, 0},
+                                                  {"a", "ES256", "pem-a", "active", 42, 42, 0}}));
 }
 
 TEST(PostgresStoreTest, FutureSchemaVersionIsCorrupt) {

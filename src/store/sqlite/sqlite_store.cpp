@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,7 +45,7 @@ constexpr std::size_t kMaxIdleConnections = 8;
 // kMigrations: the schema, as an ordered list. Entry i brings the schema to version i + 1. Append
 // only: never edit or reorder an entry that has shipped. List fields are JSON arrays of strings
 // (every byte survives: JSON escapes quotes, control characters and NUL).
-constexpr std::array<std::string_view, 5> kMigrations = {
+constexpr std::array<std::string_view, 6> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   client_id TEXT PRIMARY KEY NOT NULL,
@@ -242,6 +243,13 @@ ALTER TABLE clients ADD COLUMN backchannel_logout_session_required INTEGER NOT N
   CHECK (backchannel_logout_session_required IN (0, 1));
 ALTER TABLE clients ADD COLUMN introspect_any INTEGER NOT NULL DEFAULT 0 CHECK (introspect_any IN (0, 1));
 )sql",
+    // 6: the signing key lifecycle (next, active, retired). Keys stored before it are active since
+    // they were created.
+    R"sql(
+ALTER TABLE signing_keys ADD COLUMN active_from INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE signing_keys ADD COLUMN retired_at INTEGER NOT NULL DEFAULT 0;
+UPDATE signing_keys SET active_from = created_at WHERE state = 'active';
+)sql",
 };
 
 constexpr std::string_view kCreateMigrationsTable =
@@ -286,11 +294,26 @@ constexpr std::string_view kUpdateClient =
 constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id = ?1";
 
 constexpr std::string_view kSelectAllKeys =
-    "SELECT kid, alg, private_pem, state, created_at FROM signing_keys ORDER BY created_at, kid";
+    "SELECT kid, alg, private_pem, state, created_at, active_from, retired_at FROM signing_keys "
+    "ORDER BY created_at, kid";
 // One statement, so the check and the insert are one atomic write (Store::AddSigningKey).
 constexpr std::string_view kInsertKey =
-    "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at) SELECT ?1, ?2, ?3, ?4, ?5 "
-    "WHERE ?4 <> 'active' OR NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?2 AND state = 'active')";
+    "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at, active_from, retired_at) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE ?4 NOT IN ('active', 'next') OR NOT EXISTS "
+    "(SELECT 1 FROM signing_keys WHERE alg = ?2 AND state = ?4)";
+// ActivateSigningKey: first the alg's active key retires (only while ?1 is still next), then ?1
+// becomes active; both in the caller's transaction.
+constexpr std::string_view kRetireActiveKeyOfNext =
+    "UPDATE signing_keys SET state = 'retired', retired_at = ?2 WHERE state = 'active' AND alg = "
+    "(SELECT alg FROM signing_keys WHERE kid = ?1 AND state = 'next')";
+constexpr std::string_view kActivateKey =
+    "UPDATE signing_keys SET state = 'active', active_from = ?2 WHERE kid = ?1 AND state = 'next'";
+constexpr std::string_view kRetireKey =
+    "UPDATE signing_keys SET state = 'retired', retired_at = ?2 WHERE kid = ?1 AND state <> 'retired'";
+constexpr std::string_view kDeleteKey = "DELETE FROM signing_keys WHERE kid = ?1 AND state = 'retired'";
+constexpr std::string_view kResealKey =
+    "UPDATE signing_keys SET private_pem = ?3 WHERE kid = ?1 AND private_pem = ?2";
+constexpr std::string_view kKeyExists = "SELECT 1 FROM signing_keys WHERE kid = ?1";
 
 // The user statements list the columns in UserRecord order; ReadUser and BindUser use the same order.
 constexpr std::string_view kSelectUser =
@@ -584,6 +607,36 @@ Result<void> Run(Connection& conn, std::string_view sql) {
   int rc = s.Step();
   if (rc != SQLITE_DONE) return Fail(conn.Db(), rc, sql);
   return {};
+}
+
+// KeyUpdate runs one signing-key statement: ?1 is the kid, then `now` (when given) or the `texts`,
+// in order. Returns how many rows it changed.
+Result<int64_t> KeyUpdate(Connection& conn, std::string_view sql, const std::string& kid,
+                          std::optional<int64_t> now, std::initializer_list<std::string_view> texts) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt) return stmt.error();
+  Statement s(*stmt);
+  int index = 1;
+  int rc = s.BindText(index++, kid);
+  if (rc == SQLITE_OK && now) rc = s.BindInt64(index++, *now);
+  for (auto text : texts) {
+    if (rc == SQLITE_OK) rc = s.BindText(index++, text);
+  }
+  if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+  if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "update signing key");
+  return static_cast<int64_t>(sqlite3_changes(conn.Db()));
+}
+
+// MissingOrConflict: why a keyed signing-key statement changed nothing.
+Result<void> MissingOrConflict(Connection& conn, const std::string& kid) {
+  auto stmt = conn.Prepare(kKeyExists);
+  if (!stmt) return stmt.error();
+  Statement s(*stmt);
+  if (int rc = s.BindText(1, kid); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) return Error::kConflict;
+  if (rc == SQLITE_DONE) return Error::kNotFound;
+  return Fail(conn.Db(), rc, "find signing key");
 }
 
 // OpenConnection opens the file and configures the connection. busy_timeout is set first so that
@@ -1191,9 +1244,11 @@ class SqliteStore final : public Store {
       SigningKeyRecord key;
       key.kid = s.ColumnString(0);
       key.alg = s.ColumnString(1);
-      key.private_pem = s.ColumnString(2);
+      key.private_key = s.ColumnString(2);
       key.state = s.ColumnString(3);
       key.created_at = s.ColumnInt64(4);
+      key.active_from = s.ColumnInt64(5);
+      key.retired_at = s.ColumnInt64(6);
       out.push_back(std::move(key));
     }
   }
@@ -1205,13 +1260,49 @@ class SqliteStore final : public Store {
       Statement s(*stmt);
       int rc = s.BindText(1, key.kid);
       if (rc == SQLITE_OK) rc = s.BindText(2, key.alg);
-      if (rc == SQLITE_OK) rc = s.BindText(3, key.private_pem);
+      if (rc == SQLITE_OK) rc = s.BindText(3, key.private_key);
       if (rc == SQLITE_OK) rc = s.BindText(4, key.state);
       if (rc == SQLITE_OK) rc = s.BindInt64(5, key.created_at);
+      if (rc == SQLITE_OK) rc = s.BindInt64(6, key.active_from);
+      if (rc == SQLITE_OK) rc = s.BindInt64(7, key.retired_at);
       if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "add signing key");
-      if (sqlite3_changes(conn.Db()) == 0) return Error::kConflict;  // an active key of this alg exists
+      if (sqlite3_changes(conn.Db()) == 0) return Error::kConflict;  // a key of this alg has this state
       return {};
+    });
+  }
+
+  Result<void> ActivateSigningKey(const std::string& kid, int64_t now) override {
+    return Write([&](Connection& conn) -> Result<void> {
+      if (auto r = KeyUpdate(conn, kRetireActiveKeyOfNext, kid, now, {}); !r) return r.error();
+      auto activated = KeyUpdate(conn, kActivateKey, kid, now, {});
+      if (!activated) return activated.error();
+      return *activated ? Result<void>{} : MissingOrConflict(conn, kid);
+    });
+  }
+
+  Result<void> RetireSigningKey(const std::string& kid, int64_t now) override {
+    return Write([&](Connection& conn) -> Result<void> {
+      auto retired = KeyUpdate(conn, kRetireKey, kid, now, {});
+      if (!retired) return retired.error();
+      return *retired ? Result<void>{} : MissingOrConflict(conn, kid);
+    });
+  }
+
+  Result<void> DeleteSigningKey(const std::string& kid) override {
+    return Write([&](Connection& conn) -> Result<void> {
+      auto deleted = KeyUpdate(conn, kDeleteKey, kid, std::nullopt, {});
+      if (!deleted) return deleted.error();
+      return *deleted ? Result<void>{} : MissingOrConflict(conn, kid);
+    });
+  }
+
+  Result<void> ResealSigningKey(const std::string& kid, const std::string& expected,
+                                const std::string& replacement) override {
+    return Write([&](Connection& conn) -> Result<void> {
+      auto resealed = KeyUpdate(conn, kResealKey, kid, std::nullopt, {expected, replacement});
+      if (!resealed) return resealed.error();
+      return *resealed ? Result<void>{} : MissingOrConflict(conn, kid);
     });
   }
 

@@ -60,6 +60,17 @@ class TempFileStore final : public Store {
   Result<void> DeleteClient(const std::string& id) override { return inner_->DeleteClient(id); }
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override { return inner_->ListSigningKeys(); }
   Result<void> AddSigningKey(const SigningKeyRecord& k) override { return inner_->AddSigningKey(k); }
+  Result<void> ActivateSigningKey(const std::string& kid, int64_t now) override {
+    return inner_->ActivateSigningKey(kid, now);
+  }
+  Result<void> RetireSigningKey(const std::string& kid, int64_t now) override {
+    return inner_->RetireSigningKey(kid, now);
+  }
+  Result<void> DeleteSigningKey(const std::string& kid) override { return inner_->DeleteSigningKey(kid); }
+  Result<void> ResealSigningKey(const std::string& kid, const std::string& expected,
+                                const std::string& replacement) override {
+    return inner_->ResealSigningKey(kid, expected, replacement);
+  }
   Result<UserRecord> GetUser(const std::string& id) override { return inner_->GetUser(id); }
   Result<UserRecord> GetUserByUsername(const std::string& username) override {
     return inner_->GetUserByUsername(username);
@@ -189,11 +200,18 @@ std::unique_ptr<Store> OpenOrDie(const std::string& path) {
 }
 
 // kAllVersions: what schema_migrations lists once every migration has run.
-const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5"};
+const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5", "6"};
 
-// kUndoMigration5 turns a current file back into what a version-4 binary left: migration 5's
+// kBackToVersion5 turns a current file back into what a version-5 binary left: migration 6's
+// signing-key columns gone, and its row in schema_migrations.
+constexpr const char* kBackToVersion5 =
+    "DELETE FROM schema_migrations WHERE version = 6; ALTER TABLE signing_keys DROP COLUMN active_from; "
+    "ALTER TABLE signing_keys DROP COLUMN retired_at; ";
+
+// kBackToVersion4 turns a current file back into what a version-4 binary left: also migration 5's
 // tables and client columns gone, and its row in schema_migrations.
-constexpr const char* kUndoMigration5 =
+const std::string kBackToVersion4 =
+    std::string(kBackToVersion5) +
     "DELETE FROM schema_migrations WHERE version = 5; DROP TABLE session_clients; "
     "DROP TABLE access_tokens; DROP TABLE revocations; DROP TABLE device_codes; "
     "ALTER TABLE clients DROP COLUMN access_token_format; "
@@ -329,7 +347,7 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
   ASSERT_TRUE(
       sqlite::ExecForTesting(
           db.path(),
-          std::string(kUndoMigration5) +
+          kBackToVersion4 +
               "DELETE FROM schema_migrations WHERE version >= 2; DROP TABLE consents; DROP TABLE secrets; "
               "DROP TABLE refresh_tokens; DROP TABLE authorization_codes; DROP TABLE sessions; "
               "DROP TABLE users; ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
@@ -350,7 +368,9 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
   auto got = store->GetClient(awkward.client_id);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(*got, AsUpgradedFrom(awkward, 1));
-  EXPECT_EQ(*store->ListSigningKeys(), std::vector<SigningKeyRecord>{key});
+  SigningKeyRecord upgraded_key = key;
+  upgraded_key.active_from = key.created_at;  // migration 6: active since it was created
+  EXPECT_EQ(*store->ListSigningKeys(), std::vector<SigningKeyRecord>{upgraded_key});
   EXPECT_EQ(*store->Revision(), revision);
   // And users work.
   auto users = store->ListUsers();
@@ -360,6 +380,25 @@ TEST(SqliteStoreTest, UpgradingAVersion1DatabaseAddsUsersAndKeepsClients) {
   auto user = store->GetUserByUsername(MakeAwkwardUser().username);
   ASSERT_TRUE(user.has_value());
   EXPECT_EQ(*user, MakeAwkwardUser());
+}
+
+// Migration 6: a key that was active is active since it was created; keys in other states get no
+// activation date; the private key bytes are kept as they were.
+TEST(SqliteStoreTest, UpgradingAVersion5DatabaseDatesTheActiveKeys) {
+  TempDb db;
+  {
+    auto store = OpenOrDie(db.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AddSigningKey({"a", "ES256", "pem-a", "active", 42, 0}).has_value());
+    ASSERT_TRUE(store->AddSigningKey({"r", "RS256", "pem-r", "retired", 7, 0}).has_value());
+  }
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), kBackToVersion5).has_value());
+  auto store = OpenOrDie(db.path());
+  ASSERT_NE(store, nullptr);
+  auto keys = store->ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(*keys, (std::vector<SigningKeyRecord>{{"r", "RS256", "pem-r", "retired", 7, 0, 0},
+                                                  {"a", "ES256", "pem-a", "active", 42, 42, 0}}));
 }
 
 TEST(SqliteStoreTest, UsersTableColumnsHaveDefaults) {
@@ -604,7 +643,7 @@ TEST(SqliteStoreTest, UpgradingAVersion2DatabaseAddsSessionsAndCodesAndKeepsUser
   }
   // What a version-2 binary left: migrations 1 and 2 only.
   ASSERT_TRUE(sqlite::ExecForTesting(
-                  db.path(), std::string(kUndoMigration5) +
+                  db.path(), kBackToVersion4 +
                                  "DELETE FROM schema_migrations WHERE version >= 3; "
                                  "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
                                  "DROP TABLE authorization_codes; DROP TABLE sessions; "
@@ -644,7 +683,7 @@ TEST(SqliteStoreTest, UpgradingAVersion3DatabaseAddsRefreshTokensAndConsentsAndK
   }
   // What a version-3 binary left: migrations 1 to 3 only.
   ASSERT_TRUE(sqlite::ExecForTesting(
-                  db.path(), std::string(kUndoMigration5) +
+                  db.path(), kBackToVersion4 +
                                  "DELETE FROM schema_migrations WHERE version = 4; "
                                  "DROP TABLE consents; DROP TABLE secrets; DROP TABLE refresh_tokens; "
                                  "ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;")
@@ -790,7 +829,7 @@ TEST(SqliteStoreTest, UpgradingAVersion4DatabaseAddsTheNewTablesAndKeepsClients)
     revision = *store->Revision();
   }
   // What a version-4 binary left: migrations 1 to 4 only.
-  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), kUndoMigration5).has_value());
+  ASSERT_TRUE(sqlite::ExecForTesting(db.path(), kBackToVersion4).has_value());
   auto tables = sqlite::QueryFirstColumnForTesting(
       db.path(),
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('session_clients', "

@@ -477,6 +477,157 @@ TYPED_TEST_P(StoreContractTest, AddSigningKeyOneActivePerAlg) {
   EXPECT_EQ(*keys, (std::vector<SigningKeyRecord>{es1, es3, rs1}));
 }
 
+// One key waits to sign per algorithm too: a second "next" key of an alg is kConflict.
+TYPED_TEST_P(StoreContractTest, AddSigningKeyOneNextPerAlg) {
+  ASSERT_TRUE(this->store().AddSigningKey({"es-n1", "ES256", "pem-1", "next", 10, 500}).has_value());
+  auto second = this->store().AddSigningKey({"es-n2", "ES256", "pem-2", "next", 11, 600});
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error(), Error::kConflict);
+  ASSERT_TRUE(this->store().AddSigningKey({"rs-n1", "RS256", "pem-3", "next", 12, 700}).has_value());
+  ASSERT_TRUE(this->store().AddSigningKey({"es-r1", "ES256", "pem-4", "retired", 1, 2, 3}).has_value());
+  ASSERT_TRUE(this->store().AddSigningKey({"es-r2", "ES256", "pem-5", "retired", 1, 2, 4}).has_value());
+  auto keys = this->store().ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(keys->size(), 4u);
+}
+
+// Activation moves the next key to active and the alg's active key to retired, in one step, and
+// touches no other algorithm; every lifecycle field round-trips.
+TYPED_TEST_P(StoreContractTest, ActivateSigningKeyRetiresTheActiveKeyOfItsAlg) {
+  const SigningKeyRecord es_old{"es-old", "ES256", "pem-1", "active", 10, 10};
+  const SigningKeyRecord es_next{"es-next", "ES256", "pem-2", "next", 20, 900};
+  const SigningKeyRecord rs{"rs", "RS256", "pem-3", "active", 30, 30};
+  for (const auto& k : {es_old, es_next, rs}) ASSERT_TRUE(this->store().AddSigningKey(k).has_value());
+  const int64_t before = this->RevisionNow();
+  ASSERT_TRUE(this->store().ActivateSigningKey("es-next", 500).has_value());
+  EXPECT_NE(this->RevisionNow(), before);
+  auto keys = this->store().ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  SigningKeyRecord old_retired = es_old;
+  old_retired.state = "retired";
+  old_retired.retired_at = 500;
+  SigningKeyRecord next_active = es_next;
+  next_active.state = "active";
+  next_active.active_from = 500;
+  EXPECT_EQ(*keys, (std::vector<SigningKeyRecord>{old_retired, next_active, rs}));
+  // A second activation (another node, a moment later) changes nothing.
+  auto again = this->store().ActivateSigningKey("es-next", 600);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error(), Error::kConflict);
+  auto missing = this->store().ActivateSigningKey("nope", 600);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error(), Error::kNotFound);
+  auto retired = this->store().ActivateSigningKey("es-old", 600);
+  ASSERT_FALSE(retired.has_value());
+  EXPECT_EQ(retired.error(), Error::kConflict);
+  EXPECT_EQ(*this->store().ListSigningKeys(), *keys);
+}
+
+// A next key with no active key of its alg simply becomes active.
+TYPED_TEST_P(StoreContractTest, ActivateSigningKeyWithoutAnActiveKey) {
+  ASSERT_TRUE(this->store().AddSigningKey({"ed", "EdDSA", "pem", "next", 5, 50}).has_value());
+  ASSERT_TRUE(this->store().ActivateSigningKey("ed", 40).has_value());
+  auto keys = this->store().ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ(keys->front().state, "active");
+  EXPECT_EQ(keys->front().active_from, 40);
+}
+
+TYPED_TEST_P(StoreContractTest, RetireThenDeleteSigningKeys) {
+  ASSERT_TRUE(this->store().AddSigningKey({"a", "ES256", "pem-a", "active", 1, 1}).has_value());
+  ASSERT_TRUE(this->store().AddSigningKey({"n", "ES256", "pem-n", "next", 2, 99}).has_value());
+  auto not_retired = this->store().DeleteSigningKey("a");
+  ASSERT_FALSE(not_retired.has_value());
+  EXPECT_EQ(not_retired.error(), Error::kConflict);
+  ASSERT_TRUE(this->store().RetireSigningKey("a", 70).has_value());
+  ASSERT_TRUE(this->store().RetireSigningKey("n", 71).has_value());
+  auto twice = this->store().RetireSigningKey("a", 80);
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error(), Error::kConflict);
+  auto keys = this->store().ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[0].state, "retired");
+  EXPECT_EQ((*keys)[0].retired_at, 70);
+  EXPECT_EQ((*keys)[0].active_from, 1);
+  EXPECT_EQ((*keys)[1].state, "retired");
+  EXPECT_EQ((*keys)[1].retired_at, 71);
+  // With none active, a new active key of the alg may be added again.
+  ASSERT_TRUE(this->store().AddSigningKey({"b", "ES256", "pem-b", "active", 3, 3}).has_value());
+  const int64_t before = this->RevisionNow();
+  ASSERT_TRUE(this->store().DeleteSigningKey("a").has_value());
+  EXPECT_NE(this->RevisionNow(), before);
+  auto gone = this->store().DeleteSigningKey("a");
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error(), Error::kNotFound);
+  auto missing = this->store().RetireSigningKey("zz", 1);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error(), Error::kNotFound);
+  keys = this->store().ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[0].kid, "n");
+  EXPECT_EQ((*keys)[1].kid, "b");
+}
+
+// Re-sealing is compare-and-set on the stored bytes.
+TYPED_TEST_P(StoreContractTest, ResealSigningKeyOnlyFromTheExpectedValue) {
+  ASSERT_TRUE(this->store().AddSigningKey({"k", "RS256", "sealed-1", "active", 1, 1}).has_value());
+  auto stale = this->store().ResealSigningKey("k", "sealed-0", "sealed-x");
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error(), Error::kConflict);
+  ASSERT_TRUE(this->store().ResealSigningKey("k", "sealed-1", "sealed-2").has_value());
+  auto missing = this->store().ResealSigningKey("other", "sealed-1", "sealed-2");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error(), Error::kNotFound);
+  auto keys = this->store().ListSigningKeys();
+  ASSERT_TRUE(keys.has_value());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ(keys->front().private_key, "sealed-2");
+}
+
+// Nodes that decide to rotate at the same moment: exactly one activation wins, and afterwards the
+// alg has exactly one active key.
+TYPED_TEST_P(StoreContractTest, ConcurrentActivationsHaveExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 5;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string alg = "ES" + std::to_string(round);
+    ASSERT_TRUE(this->store().AddSigningKey({"a" + alg, alg, "pem", "active", 1, 1}).has_value());
+    ASSERT_TRUE(this->store().AddSigningKey({"n" + alg, alg, "pem", "next", 2, 2}).has_value());
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        while (!go.load()) std::this_thread::yield();
+        auto r = this->store().ActivateSigningKey("n" + alg, 100 + t);
+        if (r.has_value()) {
+          ++wins;
+        } else if (r.error() == Error::kConflict) {
+          ++conflicts;
+        }
+      });
+    }
+    go.store(true);
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(conflicts.load(), kThreads - 1) << "round " << round;
+    auto keys = this->store().ListSigningKeys();
+    ASSERT_TRUE(keys.has_value());
+    int active = 0;
+    for (const auto& k : *keys) {
+      if (k.alg == alg && k.state == "active") {
+        ++active;
+        EXPECT_EQ(k.kid, "n" + alg);
+      }
+    }
+    EXPECT_EQ(active, 1) << "round " << round;
+  }
+}
+
 TYPED_TEST_P(StoreContractTest, AddSigningKeyDuplicateKidIsConflict) {
   SigningKeyRecord k{"kid-1", "ES256", "pem", "active", 10};
   ASSERT_TRUE(this->store().AddSigningKey(k).has_value());
@@ -2122,7 +2273,10 @@ REGISTER_TYPED_TEST_SUITE_P(
     CreateDuplicateIsConflictAndKeepsTheOriginal, UpdateReplacesEveryField,
     UpdateMissingIsNotFoundAndCreatesNothing, DeleteRemovesOnlyThatClient, AllFieldsRoundTripExactly,
     ListClientsIsOrderedByClientIdBytes, SigningKeysListInCreatedAtThenKidOrder,
-    AddSigningKeyDuplicateKidIsConflict, AddSigningKeyOneActivePerAlg, RevisionChangesAfterEveryWrite,
+    AddSigningKeyDuplicateKidIsConflict, AddSigningKeyOneActivePerAlg, AddSigningKeyOneNextPerAlg,
+    ActivateSigningKeyRetiresTheActiveKeyOfItsAlg, ActivateSigningKeyWithoutAnActiveKey,
+    RetireThenDeleteSigningKeys, ResealSigningKeyOnlyFromTheExpectedValue,
+    ConcurrentActivationsHaveExactlyOneWinner, RevisionChangesAfterEveryWrite,
     RevisionStaysAfterReadsAndFailedWrites, ConcurrentWritesAndReadsAllSucceed, EmptyStoreListsNoUsers,
     CreateUserThenGetByIdAndByUsername, GetMissingUserIsNotFound, CreateUserDuplicateIdOrUsernameIsConflict,
     ListUsersIsOrderedByUsernameBytes, UpdateUserReplacesEveryFieldAndRenames,
