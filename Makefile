@@ -45,10 +45,11 @@ build-fuzz:
 unit-dev:
 	cd build/dev && ctest --output-on-failure -j$(CTEST_JOBS) --timeout 300
 
-# The same unit and end-to-end suites under AddressSanitizer + UBSan.
+# The same unit and end-to-end suites under AddressSanitizer + UBSan (without the interop suites
+# and the extra PostgreSQL runs of suites that also run on SQLite).
 unit-asan:
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j$(CTEST_JOBS) --timeout 600 -LE interop
+	  ctest --output-on-failure -j$(CTEST_JOBS) --timeout 600 -LE 'interop|pg_variant'
 
 unit-tsan:
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build/tsan/sdk/client/sdk_client_test --gtest_brief=1
