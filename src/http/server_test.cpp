@@ -109,6 +109,15 @@ class ServerTest : public ::testing::Test {
                                      r.remote_address + "|" + r.path);
     });
     router_.Add("/throw", {"GET"}, [](const Request&) -> Response { throw std::runtime_error("boom"); });
+    router_.Add("/split", {"GET"}, [](const Request&) {
+      Response response = Response::Text(404, "tea");
+      response.AddHeader("X-Injected", "a\r\nSet-Cookie: evil=1");
+      response.AddHeader("Bad Name", "x");
+      response.AddHeader("Content-Length", "999");
+      response.AddHeader("Set-Cookie", "a=1");
+      response.AddHeader("Set-Cookie", "b=2");
+      return response;
+    });
     router_.Add("/block", {"GET"}, [this](const Request&) {
       entered_.count_down();
       release_.wait();
@@ -159,6 +168,30 @@ TEST_F(ServerTest, GetRoundTripWithSecurityHeaders) {
   EXPECT_EQ((*response)["X-Request-Id"].size(), 16u);
   EXPECT_EQ((*response)["Content-Security-Policy"], "");    // not HTML
   EXPECT_EQ((*response)["Strict-Transport-Security"], "");  // not TLS
+}
+
+// RFC 9110 §5.5: a field value with CR or LF would split the response; such a header is dropped,
+// as is a name that is not a token, and the server's own Content-Length wins over a handler's.
+TEST_F(ServerTest, HeadersThatWouldSplitTheResponseAreDropped) {
+  TestClient client(StartServer());
+  ASSERT_TRUE(client.Send(Get("/split") + Get("/hello?after")));
+  auto response = client.Read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 404);
+  EXPECT_EQ(response->reason(), "Not Found");
+  EXPECT_EQ(response->body(), "tea");
+  EXPECT_EQ(response->count("X-Injected"), 0u);
+  EXPECT_EQ(response->count("Bad Name"), 0u);
+  EXPECT_EQ((*response)["Content-Length"], "3");
+  EXPECT_EQ(response->count("Content-Length"), 1u);
+  // Repeatable fields keep every value, in order (RFC 6265 §3).
+  std::vector<std::string> cookies;
+  auto [first, last] = response->equal_range("Set-Cookie");
+  for (auto it = first; it != last; ++it) cookies.emplace_back(it->value());
+  EXPECT_EQ(cookies, (std::vector<std::string>{"a=1", "b=2"}));
+  auto next = client.Read();
+  ASSERT_TRUE(next) << "the connection is still in step";
+  EXPECT_EQ(next->body(), "hello after");
 }
 
 TEST_F(ServerTest, HtmlGetsCspAndHandlerCacheControlWins) {

@@ -205,6 +205,7 @@ const std::map<std::string, Setter>& Fields() {
       {"logout.backchannel_timeout_ms", Int64(&Config::backchannel_timeout_ms, 100, 60000)},
       {"logout.backchannel_max_attempts", Int64(&Config::backchannel_max_attempts, 1, 20)},
       {"audit.destination", String(&Config::audit_destination)},
+      {"introspection.cache_size", Int64(&Config::introspection_cache_size, 0, 10000000)},
       {"housekeeping.batch", Int64(&Config::housekeeping_batch, 10, 1000000)},
       {"housekeeping.interval", Int64(&Config::housekeeping_interval, 1, 86400)},
       {"ui.product_name", String(&Config::ui_product_name)},

@@ -81,6 +81,9 @@ struct Config {
   int64_t backchannel_max_attempts = 5;      // with doubling backoff from 1 s
   // Audit events: "log" (with the other log lines on stderr), "stdout", or a file path.
   std::string audit_destination = "log";
+  // Introspection answers for active access tokens kept in memory (server/token_cache.hpp); 0 keeps
+  // none, and every introspection then reads the store.
+  int64_t introspection_cache_size = 10000;
   // Housekeeping: expired rows deleted per batch, and seconds between runs.
   int64_t housekeeping_batch = 1000;
   int64_t housekeeping_interval = 60;

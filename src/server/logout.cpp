@@ -44,6 +44,7 @@ int64_t Provider::EndBrowserSession(const ActiveSession& session, const Snapshot
   (void)store_.RevokeSession(id_hash);
   if (config_.logout_revoke_refresh_tokens) {
     (void)RevokeUserGrants(store_, session.user.user_id, "", id_hash, now, RevocationHorizon(snapshot));
+    TokensRevoked();
   }
   // Back-Channel Logout §2.7: every RP the session signed in to that registered a
   // backchannel_logout_uri gets a logout token naming the user and the session.

@@ -37,7 +37,8 @@ Provider::Provider(const Config& config, store::Store& store, const common::Cloc
       ip_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_ip_free_failures), 1,
                                             config.login_max_lockout}),
       device_throttle_(identity::ThrottlePolicy{static_cast<int>(config.device_free_failures), 1,
-                                                config.login_max_lockout}) {
+                                                config.login_max_lockout}),
+      token_cache_(static_cast<std::size_t>(config.introspection_cache_size)) {
   policy_.issuer = config.issuer;
   policy_.audience = config.access_token_audience.empty() ? config.issuer : config.access_token_audience;
   policy_.access_token_lifetime = config.access_token_lifetime;
@@ -118,10 +119,16 @@ common::Result<void, std::string> Provider::Load() {
     snapshot_ = std::move(*snapshot);
   }
   revision_.store(revision ? *revision : -1);
+  if (auto revocations = store_.RevocationRevision()) revocation_revision_.store(*revocations);
   return {};
 }
 
 bool Provider::ReloadIfChanged() {
+  // Revocations written by another node or an admin command: what the token cache remembers may
+  // no longer be true (TokenCache).
+  auto revocations = store_.RevocationRevision();
+  if (!revocations) return false;
+  if (revocation_revision_.exchange(*revocations) != *revocations) token_cache_.Forget();
   auto revision = store_.Revision();
   if (!revision) return false;
   if (*revision == revision_.load()) return true;
@@ -179,7 +186,10 @@ void Provider::Register(http::Router& router) {
   router.Add("/consent", {"POST"}, [this](const http::Request& r) { return Consent(r); });
   router.Add("/userinfo", {"GET", "POST"}, [this](const http::Request& r) { return UserInfo(r); });
   // Introspection and revocation read the store (denylist, opaque tokens, refresh tokens): pool.
-  router.Add("/introspect", {"POST"}, [this](const http::Request& r) { return Introspect(r); });
+  // Introspection answers from the token cache on the network thread when it can.
+  router.AddSplit(
+      "/introspect", {"POST"}, [this](const http::Request& r) { return IntrospectInline(r); },
+      [this](const http::Request& r) { return Introspect(r); });
   router.Add("/revoke", {"POST"}, [this](const http::Request& r) { return Revoke(r); });
   // RFC 8628: the device authorization endpoint and the page where people type the code.
   router.Add("/device_authorization", {"POST"},

@@ -26,6 +26,7 @@
 #include "oauth/token.hpp"
 #include "server/config.hpp"
 #include "server/keys.hpp"
+#include "server/token_cache.hpp"
 #include "store/store.hpp"
 #include "ui/pages.hpp"
 #include "ui/theme.hpp"
@@ -51,8 +52,9 @@ class Provider {
   // lead so that a due step is taken well within it.
   int64_t KeyMaintenanceInterval() const;
 
-  // ReloadIfChanged re-reads clients and keys when the store's revision moved. Returns false when
-  // the store could not be reached (the old snapshot stays in use).
+  // ReloadIfChanged re-reads clients and keys when the store's revision moved, and forgets the
+  // token cache when its revocation revision moved. Returns false when the store could not be
+  // reached (the old snapshot stays in use).
   bool ReloadIfChanged();
 
   // Register adds every endpoint to `router`.
@@ -67,6 +69,10 @@ class Provider {
   http::Response Login(const http::Request& request);
   http::Response Consent(const http::Request& request);
   http::Response UserInfo(const http::Request& request);
+  // IntrospectInline answers on the network thread what needs no store: malformed requests, a
+  // caller that fails to authenticate, and tokens whose answer is in the token cache; nullopt sends
+  // the request to Introspect on the pool.
+  std::optional<http::Response> IntrospectInline(const http::Request& request);
   http::Response Introspect(const http::Request& request);
   http::Response Revoke(const http::Request& request);
   http::Response DeviceAuthorization(const http::Request& request);
@@ -148,6 +154,13 @@ class Provider {
   store::Result<std::optional<oauth::Introspection>> Inspect(const std::string& token,
                                                              std::optional<oauth::TokenKind> hint,
                                                              const Snapshot& snapshot);
+  // IntrospectionCaller: the client an introspection request authenticates as (nullptr for a
+  // bearer token, which Introspect resolves), or the response refusing it.
+  common::Result<const store::ClientRecord*, http::Response> IntrospectionCaller(
+      const oauth::TokenLookupRequest& request, const Snapshot& snapshot);
+  // TokensRevoked: called after every revocation this node writes, so that no introspection
+  // after it answers from what the token cache remembered before it.
+  void TokensRevoked();
   // RevokeGrant revokes a refresh token family and denylists the access tokens issued from it;
   // returns how many refresh tokens were newly revoked.
   store::Result<int64_t> RevokeGrant(const std::string& family_id, const Snapshot& snapshot);
@@ -225,6 +238,8 @@ class Provider {
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<int64_t> revision_{-1};
+  std::atomic<int64_t> revocation_revision_{-1};
+  TokenCache token_cache_;
   // Back-channel logout deliveries (last: destroyed first, while what it reports to still exists).
   std::unique_ptr<http::DeliveryQueue> backchannel_;
 };

@@ -173,6 +173,148 @@ TEST_F(ProviderTest, JwksAndDiscoveryAreTruthful) {
 // every RedeemCode that is let through (a second node redeeming the same code at that moment), and
 // the hashes of the refresh tokens created through it are kept. Thread-safe as far as its inner
 // store is, provided the test does not change `failing` or `before_redeem` while requests run.
+// The token cache (server/token_cache.hpp): introspection answers for active access tokens are
+// remembered and given on the network thread, and forgotten at every revocation.
+class IntrospectionCacheTest : public ProviderTest {
+ protected:
+  void SetUp() override {
+    config_.issuer = "https://id.example";
+    config_.introspection_cache_size = cache_size_;
+    store_ = store::memory::NewMemoryStore();
+    AddClient("svc", "s3cret", "client_secret_basic");
+    AddClient("opq", "s3cret", "client_secret_basic");
+    AddClient("api", "s3cret", "client_secret_basic");
+    auto opq = *store_->GetClient("opq");
+    opq.access_token_format = "opaque";
+    ASSERT_TRUE(store_->UpdateClient(opq).has_value());
+    auto api = *store_->GetClient("api");
+    api.introspect_any = true;
+    ASSERT_TRUE(store_->UpdateClient(api).has_value());
+    provider_ = std::make_unique<Provider>(config_, *store_, clock_, random_, metrics_, vault_);
+    ASSERT_TRUE(provider_->Load().has_value());
+  }
+
+  std::string IssueToken(const std::string& client) {
+    auto r = Post("grant_type=client_credentials", client + ":s3cret");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return std::string(boost::json::parse(r.body).as_object().at("access_token").as_string());
+  }
+
+  static http::Request Lookup(std::string path, const std::string& token, const std::string& basic) {
+    http::Request r;
+    r.method = "POST";
+    r.path = std::move(path);
+    r.headers.emplace_back("content-type", "application/x-www-form-urlencoded");
+    r.headers.emplace_back("authorization", "Basic " + common::Base64Encode(basic));
+    r.body = "token=" + token;
+    return r;
+  }
+
+  // Active: whether an introspection answer says active (and is a 200).
+  static bool Active(const http::Response& r) {
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 && boost::json::parse(r.body).as_object().at("active").as_bool();
+  }
+
+  std::optional<http::Response> Inline(const std::string& token, const std::string& basic = "api:s3cret") {
+    return provider_->IntrospectInline(Lookup("/introspect", token, basic));
+  }
+  http::Response Pooled(const std::string& token, const std::string& basic = "api:s3cret") {
+    return provider_->Introspect(Lookup("/introspect", token, basic));
+  }
+
+  int64_t cache_size_ = 100;
+};
+
+TEST_F(IntrospectionCacheTest, Rfc7662ActiveAnswersAreRememberedForOpaqueAndJwtTokens) {
+  for (const std::string client : {"opq", "svc"}) {
+    const std::string token = IssueToken(client);
+    EXPECT_FALSE(Inline(token).has_value()) << client << ": not asked yet, so the store must be";
+    auto first = Pooled(token);
+    ASSERT_TRUE(Active(first)) << client;
+    auto again = Inline(token);
+    ASSERT_TRUE(again.has_value()) << client << ": the second answer comes from memory";
+    EXPECT_EQ(again->body, first.body) << client;
+    EXPECT_EQ(again->Header("Cache-Control"), "no-store");
+  }
+}
+
+TEST_F(IntrospectionCacheTest, Rfc7662Section4CachedAnswersStillCheckTheCaller) {
+  const std::string token = IssueToken("opq");
+  ASSERT_TRUE(Active(Pooled(token)));
+  // The owner and the resource server see it; another client gets active:false, from memory too.
+  EXPECT_TRUE(Active(*Inline(token, "opq:s3cret")));
+  auto other = Inline(token, "svc:s3cret");
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->body, R"({"active":false})");
+  // A wrong secret is refused inline, whatever is cached.
+  auto wrong = Inline(token, "api:wrong");
+  ASSERT_TRUE(wrong.has_value());
+  EXPECT_EQ(wrong->status, 401);
+}
+
+TEST_F(IntrospectionCacheTest, Rfc7009RevocationAtThisNodeIsSeenAtOnce) {
+  const std::string opaque = IssueToken("opq");
+  const std::string jwt = IssueToken("svc");
+  ASSERT_TRUE(Active(Pooled(opaque)));
+  ASSERT_TRUE(Active(Pooled(jwt)));
+  ASSERT_EQ(provider_->Revoke(Lookup("/revoke", opaque, "opq:s3cret")).status, 200);
+  EXPECT_FALSE(Inline(opaque).has_value());
+  EXPECT_FALSE(Active(Pooled(opaque)));
+  ASSERT_TRUE(Active(Pooled(jwt)));
+  ASSERT_EQ(provider_->Revoke(Lookup("/revoke", jwt, "svc:s3cret")).status, 200);
+  EXPECT_FALSE(Inline(jwt).has_value());
+  EXPECT_FALSE(Active(Pooled(jwt)));
+}
+
+TEST_F(IntrospectionCacheTest, RevocationElsewhereIsSeenAfterTheRevisionPoll) {
+  const std::string token = IssueToken("opq");
+  ASSERT_TRUE(Active(Pooled(token)));
+  // Another node or an admin command revokes it through the shared store.
+  ASSERT_TRUE(store_->RevokeAccessToken(crypto::Sha256(token)).has_value());
+  // Until this node polls the store it answers from memory (the documented lag)...
+  auto stale = Inline(token);
+  ASSERT_TRUE(stale.has_value());
+  EXPECT_TRUE(Active(*stale));
+  // ...and after the poll it asks the store again.
+  ASSERT_TRUE(provider_->ReloadIfChanged());
+  EXPECT_FALSE(Inline(token).has_value());
+  EXPECT_FALSE(Active(Pooled(token)));
+}
+
+TEST_F(IntrospectionCacheTest, APollThatSeesAnyRevocationForgetsEverything) {
+  // Any revocation written elsewhere (here an unrelated jti) moves the store's revocation
+  // revision: the poll cannot tell which tokens it touched, so it forgets them all.
+  const std::string token = IssueToken("opq");
+  ASSERT_TRUE(
+      store_->PutRevocation({"jti:unrelated", clock_.NowSeconds(), clock_.NowSeconds() + 60}).has_value());
+  ASSERT_TRUE(Active(Pooled(token)));
+  ASSERT_TRUE(Inline(token).has_value());
+  ASSERT_TRUE(provider_->ReloadIfChanged());
+  EXPECT_FALSE(Inline(token).has_value()) << "forgotten at the poll that saw the revocation";
+}
+
+TEST_F(IntrospectionCacheTest, Rfc7662ExpiredTokensAreNotAnsweredFromMemory) {
+  const std::string token = IssueToken("opq");
+  ASSERT_TRUE(Active(Pooled(token)));
+  clock_.Advance(config_.access_token_lifetime);
+  EXPECT_FALSE(Inline(token).has_value());
+  EXPECT_FALSE(Active(Pooled(token)));
+}
+
+class IntrospectionCacheOffTest : public IntrospectionCacheTest {
+ protected:
+  IntrospectionCacheOffTest() { cache_size_ = 0; }
+};
+
+TEST_F(IntrospectionCacheOffTest, EveryIntrospectionReadsTheStore) {
+  const std::string token = IssueToken("opq");
+  ASSERT_TRUE(Active(Pooled(token)));
+  EXPECT_FALSE(Inline(token).has_value());
+  ASSERT_TRUE(store_->RevokeAccessToken(crypto::Sha256(token)).has_value());
+  EXPECT_FALSE(Active(Pooled(token))) << "no poll needed";
+}
+
 class OutageStore final : public store::Store {
  public:
   explicit OutageStore(std::unique_ptr<store::Store> inner) : inner_(std::move(inner)) {}
@@ -367,6 +509,9 @@ class OutageStore final : public store::Store {
   }
   Result<int64_t> Revision() override {
     return Call("Revision", [&] { return inner_->Revision(); });
+  }
+  Result<int64_t> RevocationRevision() override {
+    return Call("RevocationRevision", [&] { return inner_->RevocationRevision(); });
   }
 
  private:

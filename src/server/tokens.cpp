@@ -80,8 +80,12 @@ store::Result<int64_t> RevokeEverything(store::Store& store, const std::string& 
 }
 
 store::Result<int64_t> Provider::RevokeGrant(const std::string& family_id, const Snapshot& snapshot) {
-  return RevokeGrantFamily(store_, family_id, clock_.NowSeconds(), RevocationHorizon(snapshot));
+  auto revoked = RevokeGrantFamily(store_, family_id, clock_.NowSeconds(), RevocationHorizon(snapshot));
+  TokensRevoked();
+  return revoked;
 }
+
+void Provider::TokensRevoked() { token_cache_.Forget(); }
 
 store::Result<std::optional<oauth::AccessTokenClaims>> Provider::ResolveAccessToken(
     const std::string& token, const Snapshot& snapshot) {
@@ -115,6 +119,34 @@ store::Result<std::optional<oauth::AccessTokenClaims>> Provider::ResolveAccessTo
   return std::optional<oauth::AccessTokenClaims>(std::move(claims));
 }
 
+common::Result<const store::ClientRecord*, http::Response> Provider::IntrospectionCaller(
+    const oauth::TokenLookupRequest& request, const Snapshot& snapshot) {
+  // RFC 7662 §2.1: "the endpoint MUST also require some form of authorization": an authenticated
+  // confidential client, or a bearer token granted the "introspect" scope (resolved by Introspect).
+  if (!request.credentials) return static_cast<const store::ClientRecord*>(nullptr);
+  auto it = snapshot.clients.find(request.credentials->client_id);
+  if (it == snapshot.clients.end() || it->second.secret_hash.empty() ||
+      !oauth::AuthenticateClient(*request.credentials, it->second)) {
+    return TokenError(oauth::MakeError(oauth::ErrorCode::kInvalidClient, "client authentication failed"),
+                      "introspect");
+  }
+  return &it->second;
+}
+
+std::optional<http::Response> Provider::IntrospectInline(const http::Request& request) {
+  auto snapshot = Current();
+  auto parsed = oauth::ParseTokenLookupRequest(TokenHttp(request), /*allow_bearer=*/true);
+  if (!parsed) return TokenError(parsed.error(), "introspect");
+  auto caller = IntrospectionCaller(*parsed, *snapshot);
+  if (!caller) return caller.error();
+  if (*caller == nullptr) return std::nullopt;  // a bearer caller: resolving it may need the store
+  auto cached = token_cache_.Get(crypto::Sha256(parsed->token), clock_.NowSeconds());
+  if (!cached) return std::nullopt;
+  const bool visible = oauth::MayIntrospect(**caller, cached->client_id);
+  metrics_.Increment("latchkey_introspections_total", {{"active", visible ? "true" : "false"}});
+  return NoStoreJson(200, visible ? cached->body : oauth::IntrospectionJson({}));
+}
+
 http::Response Provider::Introspect(const http::Request& request) {
   auto snapshot = Current();
   auto parsed = oauth::ParseTokenLookupRequest(TokenHttp(request), /*allow_bearer=*/true);
@@ -124,18 +156,10 @@ http::Response Provider::Introspect(const http::Request& request) {
                       "introspect");
   };
 
-  // RFC 7662 §2.1: "the endpoint MUST also require some form of authorization": an authenticated
-  // confidential client, or a bearer token granted the "introspect" scope.
-  const store::ClientRecord* caller = nullptr;
-  if (parsed->credentials) {
-    auto it = snapshot->clients.find(parsed->credentials->client_id);
-    if (it == snapshot->clients.end() || it->second.secret_hash.empty() ||
-        !oauth::AuthenticateClient(*parsed->credentials, it->second)) {
-      return TokenError(oauth::MakeError(oauth::ErrorCode::kInvalidClient, "client authentication failed"),
-                        "introspect");
-    }
-    caller = &it->second;
-  } else {
+  auto authenticated = IntrospectionCaller(*parsed, *snapshot);
+  if (!authenticated) return authenticated.error();
+  const store::ClientRecord* caller = *authenticated;
+  if (caller == nullptr) {
     auto bearer = ResolveAccessToken(parsed->bearer, *snapshot);
     if (!bearer) return unavailable();
     const bool allowed =
@@ -155,12 +179,26 @@ http::Response Provider::Introspect(const http::Request& request) {
     caller = &it->second;
   }
 
+  // Read before the store is asked: a revocation that lands meanwhile keeps this answer out of the
+  // cache (TokenCache::Put).
+  const uint64_t generation = token_cache_.Generation();
   auto found = Inspect(parsed->token, parsed->hint, *snapshot);
   if (!found) return unavailable();
-  oauth::Introspection result;
-  if (*found && oauth::MayIntrospect(*caller, (*found)->client_id)) result = std::move(**found);
-  metrics_.Increment("latchkey_introspections_total", {{"active", result.active ? "true" : "false"}});
-  return NoStoreJson(200, oauth::IntrospectionJson(result));
+  std::string active_body;
+  std::string token_client_id;
+  if (*found) {
+    active_body = oauth::IntrospectionJson(**found);
+    token_client_id = (*found)->client_id;
+    // Access tokens only: a refresh token stops being active when it is rotated, which is not a
+    // revocation and does not make the cache forget.
+    if ((*found)->token_type == "Bearer") {
+      token_cache_.Put(generation, crypto::Sha256(parsed->token),
+                       TokenCache::Entry{token_client_id, (*found)->exp, active_body}, clock_.NowSeconds());
+    }
+  }
+  const bool visible = *found && oauth::MayIntrospect(*caller, token_client_id);
+  metrics_.Increment("latchkey_introspections_total", {{"active", visible ? "true" : "false"}});
+  return NoStoreJson(200, visible ? std::move(active_body) : oauth::IntrospectionJson({}));
 }
 
 store::Result<std::optional<oauth::Introspection>> Provider::Inspect(const std::string& token,
@@ -249,9 +287,10 @@ http::Response Provider::Revoke(const http::Request& request) {
     if (!verified) return NoStoreJson(200, "{}");
     if (verified->claims.client_id != client.client_id) return not_yours();
     // A JWT cannot be recalled: its jti is denylisted until it expires, for introspection to see.
-    if (!store_.PutRevocation({oauth::JtiRevocationKey(verified->claims.jti), now, verified->claims.exp})) {
-      return unavailable();
-    }
+    auto denied =
+        store_.PutRevocation({oauth::JtiRevocationKey(verified->claims.jti), now, verified->claims.exp});
+    TokensRevoked();
+    if (!denied) return unavailable();
     return done("access_token");
   }
   const std::string token_hash = crypto::Sha256(token);
@@ -274,7 +313,9 @@ http::Response Provider::Revoke(const http::Request& request) {
       return unavailable();
     }
     if (record->client_id != client.client_id) return not_yours();
-    if (!store_.RevokeAccessToken(token_hash)) return unavailable();
+    auto revoked = store_.RevokeAccessToken(token_hash);
+    TokensRevoked();
+    if (!revoked) return unavailable();
     return done("access_token");
   };
   const bool access_first = parsed->hint == oauth::TokenKind::kAccessToken;

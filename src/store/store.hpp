@@ -511,6 +511,13 @@ class Store : public ClientStore,
   // make the server reload clients and keys.
   virtual Result<int64_t> Revision() = 0;
 
+  // RevocationRevision returns a number that changes whenever anything that can end an access
+  // token before its expiry is written, by this process or another one sharing the database: a
+  // denylist entry (PutRevocation), an opaque token revoked, refresh tokens revoked, a user updated
+  // or deleted. It is bumped in the transaction of that write, so a reader that sees the write sees
+  // the new number. A server that remembers token lookups forgets them when it changes.
+  virtual Result<int64_t> RevocationRevision() = 0;
+
   // Compact gives back space the backend still holds for data already deleted (SQLite: a TRUNCATE
   // checkpoint of the write-ahead log). kUnavailable when it could not finish now (readers or a
   // writer kept it busy past the busy timeout); the caller tries again later. Nothing to do for

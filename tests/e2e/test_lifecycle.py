@@ -565,7 +565,15 @@ class AdminRevocation(LifecycleBase):
         _, out, _ = cli("session", "list", "--user", "dora", "--json", data_dir=self.data_dir)
         sessions = json.loads(out)["sessions"]
         self.assertTrue(any(not s["revoked"] and WEB in s["clients"] for s in sessions), sessions)
+        # Introspected once, so the server remembers the answer (introspection.cache_size).
+        self.assertIs(self.introspect(tokens["access_token"]).json()["active"], True)
+        revoked_at = time.monotonic()
         cli("user", "revoke-tokens", "dora", data_dir=self.data_dir)
+        # A revocation by an admin command (another process) reaches the remembered answer within
+        # the server's half-second store poll.
+        self.assertTrue(wait_until(lambda: self.introspect(tokens["access_token"]).json() == {"active": False},
+                                   timeout=5, interval=0.05))
+        self.assertLess(time.monotonic() - revoked_at, 2.5, "seen within the store poll (plus the command's run)")
         self.assert_inactive(self.introspect(tokens["access_token"]))
         self.assert_inactive(self.introspect(tokens["refresh_token"]))
         self.assertEqual(self.refresh(tokens["refresh_token"]).json()["error"], "invalid_grant")

@@ -320,6 +320,22 @@ class MultiNode(unittest.TestCase):
         claims = self.verify_with_jwks_of(self.b, tokens["id_token"])
         self.assertEqual(claims["aud"] if isinstance(claims["aud"], str) else claims["aud"][0], WEB)
 
+    def test_access_token_revoked_at_b_turns_inactive_at_a_within_the_store_poll(self):
+        access = self.tokens_at(self.flow(self.a))["access_token"]
+        # A remembers its answer (introspection.cache_size); B's revocation reaches it through the
+        # store's revocation revision, which every node polls twice a second.
+        self.assertIs(self.introspect(self.a, access)["active"], True)
+        r = self.post(self.b, "/revoke", {"token": access, "token_type_hint": "access_token"},
+                      (WEB, self.web["client_secret"]))
+        self.assertEqual(r.status_code, 200, r.text)
+        start = time.monotonic()
+        self.assertIs(self.introspect(self.b, access)["active"], False, "at once where it was revoked")
+        while self.introspect(self.a, access)["active"] and time.monotonic() - start < PROPAGATION_BOUND:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - start
+        self.assertIs(self.introspect(self.a, access)["active"], False)
+        self.assertLess(elapsed, 2.0, "within the half-second poll, with room for a busy machine")
+
     def test_code_issued_at_a_is_redeemed_at_b_exactly_once(self):
         code, verifier = self.code_at(self.flow(self.a))
         r = self.redeem(self.b, code, verifier)

@@ -172,6 +172,7 @@ class MemoryStore final : public Store {
       user_ids_by_username_.emplace(user.username, user.user_id);
     }
     it->second = user;
+    ++revocation_revision_;
     return {};
   }
 
@@ -181,6 +182,7 @@ class MemoryStore final : public Store {
     if (it == users_.end()) return Error::kNotFound;
     user_ids_by_username_.erase(it->second.username);
     users_.erase(it);
+    ++revocation_revision_;
     // As the SQLite schema's ON DELETE CASCADE: the user's sessions (with their session clients),
     // codes, refresh tokens, access tokens, device codes and consents go too. Access tokens and
     // device codes with an empty user_id belong to no user (SQLite stores NULL there), so they stay.
@@ -360,6 +362,7 @@ class MemoryStore final : public Store {
 
   Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
     std::lock_guard lock(mutex_);
+    ++revocation_revision_;
     return RevokeRefreshTokensLocked([&](const RefreshTokenRecord& r) { return r.family_id == family_id; });
   }
 
@@ -367,6 +370,7 @@ class MemoryStore final : public Store {
                                                        const std::string& client_id,
                                                        const std::string& session_id_hash) override {
     std::lock_guard lock(mutex_);
+    ++revocation_revision_;
     std::set<std::string> families;  // distinct, byte-wise ordered
     for (auto& [hash, token] : refresh_tokens_) {
       if (token.revoked || token.user_id != user_id) continue;
@@ -406,6 +410,7 @@ class MemoryStore final : public Store {
     auto it = access_tokens_.find(token_hash);
     if (it == access_tokens_.end()) return Error::kNotFound;
     it->second.revoked = true;
+    ++revocation_revision_;
     return {};
   }
 
@@ -417,6 +422,7 @@ class MemoryStore final : public Store {
   Result<void> PutRevocation(const RevocationRecord& r) override {
     std::lock_guard lock(mutex_);
     auto [it, inserted] = revocations_.try_emplace(r.key, r);
+    ++revocation_revision_;
     if (!inserted) {
       // Never lowered: a later, weaker revocation of the same key must not revive tokens that an
       // earlier one made inactive.
@@ -554,6 +560,11 @@ class MemoryStore final : public Store {
     return revision_;
   }
 
+  Result<int64_t> RevocationRevision() override {
+    std::lock_guard lock(mutex_);
+    return revocation_revision_;
+  }
+
  private:
   // InsertRefreshTokenLocked is CreateRefreshToken with mutex_ already held.
   Result<void> InsertRefreshTokenLocked(const RefreshTokenRecord& r) {
@@ -620,6 +631,7 @@ class MemoryStore final : public Store {
   std::map<std::pair<std::string, std::string>, ConsentRecord> consents_;  // by (user_id, client_id)
   std::map<std::string, std::string> secrets_;
   int64_t revision_ = 0;
+  int64_t revocation_revision_ = 0;  // see Store::RevocationRevision
 };
 
 }  // namespace

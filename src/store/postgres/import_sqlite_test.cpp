@@ -248,7 +248,7 @@ TEST(ImportSqliteTest, CopiesEveryRecordExactly) {
   EXPECT_EQ(copied, expected_tables);
   EXPECT_EQ(Count(*report, "clients"), 2);
   EXPECT_EQ(Count(*report, "signing_keys"), 3);
-  EXPECT_EQ(Count(*report, "meta"), 1);
+  EXPECT_EQ(Count(*report, "meta"), 2);  // the revision and the revocation revision
   EXPECT_EQ(Count(*report, "users"), 2);
   EXPECT_EQ(Count(*report, "sessions"), 2);
   EXPECT_EQ(Count(*report, "session_clients"), 2);
@@ -273,6 +273,9 @@ TEST(ImportSqliteTest, CopiesEveryRecordExactly) {
   // One above the source's revision, so that nodes reload.
   EXPECT_EQ(*pg->Revision(), *sqlite->Revision() + 1);
   EXPECT_EQ(report->revision, *sqlite->Revision() + 1);
+  // The revocation revision comes along as it is.
+  EXPECT_GT(*sqlite->RevocationRevision(), 0);
+  EXPECT_EQ(*pg->RevocationRevision(), *sqlite->RevocationRevision());
 }
 
 TEST(ImportSqliteTest, RefusesANonEmptyTargetAndLeavesItUnchanged) {

@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -259,6 +260,13 @@ constexpr std::string_view kInsertMigration =
 
 constexpr std::string_view kBumpRevision = "UPDATE meta SET value = value + 1 WHERE key = 'revision'";
 constexpr std::string_view kSelectRevision = "SELECT value FROM meta WHERE key = 'revision'";
+// The 'revocations' row (Store::RevocationRevision) is made by its first bump: databases written
+// before it existed need no migration.
+constexpr std::string_view kBumpRevocationRevision =
+    "INSERT INTO meta (key, value) VALUES ('revocations', 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = meta.value + 1";
+constexpr std::string_view kSelectRevocationRevision =
+    "SELECT COALESCE((SELECT value FROM meta WHERE key = 'revocations'), 0)::BIGINT";
 
 // The client statements list the columns in ClientRecord order; ReadClient and ClientParams use the
 // same order.
@@ -1034,13 +1042,13 @@ class PostgresStore final : public Store {
   // UpdateUser: a rename onto another user's username fails on the UNIQUE constraint (kConflict);
   // an absent user_id matches no row (kNotFound), whatever the username.
   Result<void> UpdateUser(const UserRecord& user) override {
-    return WithConnection([&](Connection& conn) {
+    return RevocationWrite([&](Connection& conn) {
       return Updated(Command(conn, kUpdateUser, UserParams(user), "update user"));
     });
   }
 
   Result<void> DeleteUser(const std::string& user_id) override {
-    return WithConnection(
+    return RevocationWrite(
         [&](Connection& conn) { return Updated(Command(conn, kDeleteUser, {user_id}, "delete user")); });
   }
 
@@ -1185,7 +1193,7 @@ class PostgresStore final : public Store {
   }
 
   Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
-    return WithConnection([&](Connection& conn) {
+    return RevocationWrite([&](Connection& conn) {
       return Command(conn, kRevokeRefreshFamily, {family_id}, "revoke refresh family");
     });
   }
@@ -1193,7 +1201,7 @@ class PostgresStore final : public Store {
   Result<std::vector<std::string>> RevokeRefreshTokens(const std::string& user_id,
                                                        const std::string& client_id,
                                                        const std::string& session_id_hash) override {
-    auto families = WithConnection([&](Connection& conn) {
+    auto families = RevocationWrite([&](Connection& conn) {
       return QueryAll(conn, kRevokeRefreshTokens, {user_id, client_id, session_id_hash},
                       "revoke refresh tokens", ReadFirstBytes);
     });
@@ -1221,7 +1229,7 @@ class PostgresStore final : public Store {
   }
 
   Result<void> RevokeAccessToken(const std::string& token_hash) override {
-    return WithConnection([&](Connection& conn) {
+    return RevocationWrite([&](Connection& conn) {
       return Updated(Command(conn, kRevokeAccessToken, {token_hash}, "revoke access token"));
     });
   }
@@ -1231,7 +1239,7 @@ class PostgresStore final : public Store {
   }
 
   Result<void> PutRevocation(const RevocationRecord& revocation) override {
-    return WithConnection([&](Connection& conn) {
+    return RevocationWrite([&](Connection& conn) {
       return Done(Command(conn, kPutRevocation,
                           Params{revocation.key}.Int(revocation.revoked_at).Int(revocation.expires_at),
                           "put revocation"));
@@ -1372,6 +1380,12 @@ class PostgresStore final : public Store {
     });
   }
 
+  Result<int64_t> RevocationRevision() override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectRevocationRevision, {}, "revocation revision", ReadFirstInt);
+    });
+  }
+
  private:
   // WithConnection runs `body` on a leased connection (one statement runs in its own transaction).
   template <class Body>
@@ -1390,6 +1404,23 @@ class PostgresStore final : public Store {
       if (auto r = body(conn); !r) return r;
       return tx.Commit();
     });
+  }
+
+  // RevocationWrite runs `body` and bumps the revocation revision in one transaction
+  // (Store::RevocationRevision): a reader on any node sees both or neither. Returns what `body`
+  // returned; an error of `body` rolls back.
+  template <class Body>
+  auto RevocationWrite(Body&& body) -> decltype(body(std::declval<Connection&>())) {
+    std::optional<decltype(body(std::declval<Connection&>()))> out;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      out.emplace(body(conn));
+      if (!*out) return out->error();
+      if (auto bumped = Command(conn, kBumpRevocationRevision, {}, "bump revocation revision"); !bumped)
+        return bumped.error();
+      return {};
+    });
+    if (!r) return r.error();
+    return std::move(*out);
   }
 
   // Write runs `body` and bumps the revision in one transaction, so a reader on any node sees the

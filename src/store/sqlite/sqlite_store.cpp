@@ -263,6 +263,13 @@ constexpr std::string_view kCommit = "COMMIT";
 constexpr std::string_view kRollback = "ROLLBACK";
 constexpr std::string_view kBumpRevision = "UPDATE meta SET value = value + 1 WHERE key = 'revision'";
 constexpr std::string_view kSelectRevision = "SELECT value FROM meta WHERE key = 'revision'";
+// The 'revocations' row (Store::RevocationRevision) is made by its first bump: databases written
+// before it existed need no migration.
+constexpr std::string_view kBumpRevocationRevision =
+    "INSERT INTO meta (key, value) VALUES ('revocations', 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = meta.value + 1";
+constexpr std::string_view kSelectRevocationRevision =
+    "SELECT COALESCE((SELECT value FROM meta WHERE key = 'revocations'), 0)";
 
 // The client statements list the columns in ClientRecord order; ReadClient and BindClient use the
 // same order.
@@ -1344,7 +1351,7 @@ class SqliteStore final : public Store {
   // UpdateUser: a rename onto another user's username fails on the UNIQUE constraint (kConflict);
   // an absent user_id matches no row (kNotFound), whatever the username.
   Result<void> UpdateUser(const UserRecord& user) override {
-    return InTransaction([&](Connection& conn) -> Result<void> {
+    return RevocationWrite([&](Connection& conn) -> Result<void> {
       auto stmt = conn.Prepare(kUpdateUser);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
@@ -1356,7 +1363,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> DeleteUser(const std::string& user_id) override {
-    return InTransaction([&](Connection& conn) -> Result<void> {
+    return RevocationWrite([&](Connection& conn) -> Result<void> {
       auto stmt = conn.Prepare(kDeleteUser);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
@@ -1580,7 +1587,7 @@ class SqliteStore final : public Store {
 
   Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
     int64_t revoked = 0;
-    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+    auto r = RevocationWrite([&](Connection& conn) -> Result<void> {
       auto stmt = conn.Prepare(kRevokeRefreshFamily);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
@@ -1600,7 +1607,7 @@ class SqliteStore final : public Store {
                                                        const std::string& client_id,
                                                        const std::string& session_id_hash) override {
     std::vector<std::string> families;
-    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+    auto r = RevocationWrite([&](Connection& conn) -> Result<void> {
       auto bind_filter = [&](Statement& s) {
         int rc = s.BindText(1, user_id);
         if (rc == SQLITE_OK) rc = s.BindText(2, client_id);
@@ -1660,7 +1667,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> RevokeAccessToken(const std::string& token_hash) override {
-    return InTransaction([&](Connection& conn) -> Result<void> {
+    return RevocationWrite([&](Connection& conn) -> Result<void> {
       auto stmt = conn.Prepare(kRevokeAccessToken);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
@@ -1677,7 +1684,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> PutRevocation(const RevocationRecord& revocation) override {
-    return InTransaction([&](Connection& conn) -> Result<void> {
+    return RevocationWrite([&](Connection& conn) -> Result<void> {
       auto stmt = conn.Prepare(kPutRevocation);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
@@ -1887,6 +1894,12 @@ class SqliteStore final : public Store {
     return QueryInt64(**lease, kSelectRevision);
   }
 
+  Result<int64_t> RevocationRevision() override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    return QueryInt64(**lease, kSelectRevocationRevision);
+  }
+
   Result<void> Compact() override {
     // Under steady load some read transaction always overlaps the automatic (passive) checkpoints,
     // so the log is never reset and keeps growing ("checkpoint starvation", sqlite.org/wal.html
@@ -1917,6 +1930,16 @@ class SqliteStore final : public Store {
         return Error::kCorrupt;
       }
       return {};
+    });
+  }
+
+  // RevocationWrite runs `body` and bumps the revocation revision in one IMMEDIATE transaction
+  // (Store::RevocationRevision): a reader in any process sees both or neither.
+  template <class Body>
+  Result<void> RevocationWrite(Body&& body) {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      if (auto r = body(conn); !r) return r;
+      return Run(conn, kBumpRevocationRevision);
     });
   }
 

@@ -169,6 +169,7 @@ class TempFileStore final : public Store {
     return inner_->DeleteConsent(user_id, client_id);
   }
   Result<int64_t> Revision() override { return inner_->Revision(); }
+  Result<int64_t> RevocationRevision() override { return inner_->RevocationRevision(); }
 
  private:
   std::unique_ptr<TempDb> db_;

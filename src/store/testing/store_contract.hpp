@@ -2268,6 +2268,52 @@ TYPED_TEST_P(StoreContractTest, TokenRevocationDeviceCodeAndSessionClientWritesL
   EXPECT_EQ(this->RevisionNow(), before);
 }
 
+// Store::RevocationRevision: a server that remembers token lookups must learn of every write that
+// can end a token early, and of nothing it does not need.
+TYPED_TEST_P(StoreContractTest, RevocationRevisionChangesAfterEveryRevocationWrite) {
+  auto now = [&] {
+    auto r = this->store().RevocationRevision();
+    EXPECT_TRUE(r.has_value());
+    return r ? *r : -1;
+  };
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  ASSERT_TRUE(this->store().CreateRefreshToken(MakeRefreshToken("r", "u", "fam-r")).has_value());
+  ASSERT_TRUE(this->store().CreateAccessToken(MakeAccessToken("a", "u")).has_value());
+  std::set<int64_t> seen = {now()};
+  auto expect_new = [&](const char* after) {
+    int64_t r = now();
+    EXPECT_TRUE(seen.insert(r).second) << "revocation revision " << r << " repeated after " << after;
+  };
+  auto expect_same = [&](const char* after) {
+    EXPECT_EQ(now(), *seen.rbegin()) << "revocation revision changed after " << after;
+  };
+  EXPECT_TRUE(this->store().GetAccessToken(Hash("at-a")).has_value());
+  EXPECT_TRUE(this->store().GetRefreshToken(Hash("rt-r")).has_value());
+  ASSERT_TRUE(this->store().CreateAccessToken(MakeAccessToken("b", "")).has_value());
+  ASSERT_TRUE(this->store().CreateClient(MakeClient("c")).has_value());
+  expect_same("reads, a token issued and a client created");
+  ASSERT_TRUE(this->store().RevokeAccessToken(Hash("at-a")).has_value());
+  expect_new("RevokeAccessToken");
+  EXPECT_FALSE(this->store().RevokeAccessToken(Hash("at-missing")).has_value());
+  expect_same("RevokeAccessToken of an unknown token");
+  ASSERT_TRUE(this->store().PutRevocation({"grant:x", 1, 100}).has_value());
+  expect_new("PutRevocation");
+  ASSERT_TRUE(this->store().RevokeRefreshFamily("fam-r").has_value());
+  expect_new("RevokeRefreshFamily");
+  ASSERT_TRUE(this->store().CreateRefreshToken(MakeRefreshToken("r2", "u", "fam-r2")).has_value());
+  ASSERT_TRUE(this->store().RevokeRefreshTokens("u", "", "").has_value());
+  expect_new("RevokeRefreshTokens");
+  UserRecord disabled = MakeUser("v");
+  disabled.status = "disabled";
+  ASSERT_TRUE(this->store().UpdateUser(disabled).has_value());
+  expect_new("UpdateUser");
+  EXPECT_FALSE(this->store().UpdateUser(MakeUser("missing")).has_value());
+  expect_same("UpdateUser of an unknown user");
+  ASSERT_TRUE(this->store().DeleteUser("u").has_value());
+  expect_new("DeleteUser");
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreContractTest, EmptyStoreListsNothing, CreateThenGetReturnsTheSameRecord, GetMissingIsNotFound,
     CreateDuplicateIsConflictAndKeepsTheOriginal, UpdateReplacesEveryField,
@@ -2307,6 +2353,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     PollDeviceCodeSlowsDownAndConsumesAnApprovalOnce, PollDeviceCodeNeverConsumesAnExpiredOrUndecidedCode,
     ConcurrentPollsOfAnApprovedCodeHaveExactlyOneWinner, ConcurrentDecisionsHaveExactlyOneWinner,
     DeletingAUserDeletesTheirAccessTokensDeviceCodesAndSessionClients,
-    TokenRevocationDeviceCodeAndSessionClientWritesLeaveRevisionUnchanged);
+    TokenRevocationDeviceCodeAndSessionClientWritesLeaveRevisionUnchanged,
+    RevocationRevisionChangesAfterEveryRevocationWrite);
 
 }  // namespace latchkey::store::testing
