@@ -117,20 +117,24 @@ oauth::Result<oauth::TokenResponse> Provider::DeviceGrant(const AuthenticatedCli
     return oauth::MakeError(oauth::ErrorCode::kTemporarilyUnavailable,
                             "the store is unavailable; retry later");
   }
+  // A device code used twice: like a replayed authorization code (RFC 6749 §10.5), revoke what it
+  // granted.
+  const auto replayed = [&] {
+    auto revoked = RevokeGrant(DeviceFamily(hash), snapshot);
+    Audit("device_code_replayed", http_request,
+          {{"client_id", client.client_id}, {"refresh_tokens_revoked", revoked ? *revoked : -1}});
+    return oauth::MakeError(oauth::ErrorCode::kInvalidGrant, "the device_code has already been used");
+  };
   if (auto decided = oauth::DecideDevicePoll(*before, client.client_id, now); !decided) {
-    if (decided.error().code == oauth::ErrorCode::kInvalidGrant && before->status == "consumed") {
-      // A device code used twice: like a replayed authorization code (RFC 6749 §10.5), revoke
-      // what it granted.
-      auto revoked = RevokeGrant(DeviceFamily(hash), snapshot);
-      Audit("device_code_replayed", http_request,
-            {{"client_id", client.client_id}, {"refresh_tokens_revoked", revoked ? *revoked : -1}});
-    }
+    if (decided.error().code == oauth::ErrorCode::kInvalidGrant && before->status == "consumed")
+      return replayed();
     return decided.error();
   }
-  auto user = store_.GetUser(before->user_id);
-  if (!user || user->status != "active") {
-    return oauth::MakeError(oauth::ErrorCode::kInvalidGrant, "the user is not active");
-  }
+  // As with authorization codes (CodeGrant), the approval is spent by the last store write, once
+  // everything it grants is written: a poll answered temporarily_unavailable because the store
+  // failed on the way leaves the approval in place, and the device's next poll gets the tokens.
+  auto user = ActiveUser(store_, before->user_id);
+  if (!user) return user.error();
   UserGrant grant;
   grant.scope = common::SplitSpaces(before->scope);
   grant.auth_time = before->auth_time;
@@ -140,10 +144,26 @@ oauth::Result<oauth::TokenResponse> Provider::DeviceGrant(const AuthenticatedCli
   // that browser does not sign the television out.
   grant.family_id = DeviceFamily(hash);
   auto issued = NewGrantTokens(client, snapshot, *user, grant);
-  if (issued) {
-    Audit("token_issued", http_request,
-          {{"client_id", client.client_id}, {"user_id", user->user_id}, {"grant_type", "device_code"}});
+  if (!issued) return issued;
+  // An opaque access token means nothing until its record is stored: stored before the approval is
+  // spent, rather than by Token after this returns.
+  if (issued->reference) {
+    if (!store_.CreateAccessToken(*issued->reference)) return StoreUnavailable();
+    issued->reference.reset();
   }
+  if (auto consumed = store_.ConsumeDeviceCode(hash, now); !consumed) {
+    // kConflict: a concurrent poll spent the approval after this one read it; its tokens and the
+    // ones just written share the family, and the replay revokes both.
+    if (consumed.error() == store::Error::kConflict) return replayed();
+    if (consumed.error() == store::Error::kNotFound) {
+      // Expired (or its user deleted) since it was read: what was written for it goes.
+      (void)RevokeGrant(DeviceFamily(hash), snapshot);
+      return oauth::MakeError(oauth::ErrorCode::kExpiredToken, "the device_code has expired");
+    }
+    return StoreUnavailable();
+  }
+  Audit("token_issued", http_request,
+        {{"client_id", client.client_id}, {"user_id", user->user_id}, {"grant_type", "device_code"}});
   return issued;
 }
 

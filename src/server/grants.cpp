@@ -24,23 +24,8 @@ oauth::Error InvalidGrant(std::string description) {
   return oauth::MakeError(oauth::ErrorCode::kInvalidGrant, std::move(description));
 }
 
-oauth::Error Unavailable() {
-  return oauth::MakeError(oauth::ErrorCode::kTemporarilyUnavailable, "the store is unavailable; retry later");
-}
-
 bool Contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-// ActiveUser: the user a grant acts for, who must still exist and be active (invalid_grant).
-oauth::Result<store::UserRecord> ActiveUser(store::UserStore& users, const std::string& user_id) {
-  auto user = users.GetUser(user_id);
-  if (!user) {
-    if (user.error() == store::Error::kNotFound) return InvalidGrant("the user no longer exists");
-    return Unavailable();
-  }
-  if (user->status != "active") return InvalidGrant("the user is disabled");
-  return std::move(*user);
 }
 
 std::string NewToken(common::Random& random) { return common::Base64UrlEncode(random.Bytes(32)); }
@@ -110,7 +95,7 @@ oauth::Result<oauth::TokenResponse> Provider::NewGrantTokens(const store::Client
   record.created_at = now;
   record.family_expires_at = now + config_.refresh_token_absolute_lifetime;
   record.expires_at = std::min(now + config_.refresh_token_idle_lifetime, record.family_expires_at);
-  if (!store_.CreateRefreshToken(record)) return Unavailable();
+  if (!store_.CreateRefreshToken(record)) return StoreUnavailable();
   issued->refresh_token = std::move(refresh);
   return issued;
 }
@@ -149,13 +134,13 @@ oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClien
     auto spent = store_.RedeemCode(code_hash, now);
     if (spent || spent.error() == store::Error::kNotFound) return error;
     if (spent.error() == store::Error::kConflict) return replayed();
-    return Unavailable();
+    return StoreUnavailable();
   };
 
   auto stored = store_.GetCode(code_hash);
   if (!stored) {
     if (stored.error() == store::Error::kNotFound) return InvalidGrant("the code is invalid or expired");
-    return Unavailable();
+    return StoreUnavailable();
   }
   if (stored->used) return replayed();
   if (stored->expires_at <= now) return InvalidGrant("the code is invalid or expired");
@@ -184,7 +169,7 @@ oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClien
   // An opaque access token means nothing until its record is stored: stored here, before the code
   // is spent, rather than by Token after this returns.
   if (issued->reference) {
-    if (!store_.CreateAccessToken(*issued->reference)) return Unavailable();
+    if (!store_.CreateAccessToken(*issued->reference)) return StoreUnavailable();
     issued->reference.reset();
   }
 
@@ -198,7 +183,7 @@ oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClien
       (void)RevokeGrant(family_id, snapshot);
       return InvalidGrant("the code is invalid or expired");
     }
-    return Unavailable();
+    return StoreUnavailable();
   }
   Audit("token_issued", http_request,
         {{"client_id", client.client_id}, {"user_id", user->user_id}, {"grant_type", "authorization_code"}});
@@ -220,7 +205,7 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
   auto current = store_.GetRefreshToken(token_hash);
   if (!current) {
     if (current.error() == store::Error::kNotFound) return InvalidGrant("the refresh token is invalid");
-    return Unavailable();
+    return StoreUnavailable();
   }
   auto scope = oauth::RefreshScope(auth.request, client, *current);
   if (!scope) return scope.error();
@@ -249,7 +234,7 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
     }
     if (rotated.error() == store::Error::kNotFound)
       return InvalidGrant("the refresh token is invalid or expired");
-    return Unavailable();
+    return StoreUnavailable();
   }
 
   auto user = ActiveUser(store_, current->user_id);

@@ -17,6 +17,7 @@
 #include "crypto/digest.hpp"
 #include "oauth/client_auth.hpp"
 #include "oauth/code_grant.hpp"
+#include "oauth/device.hpp"
 #include "server/web.hpp"
 #include "store/memory/memory_store.hpp"
 
@@ -166,13 +167,6 @@ TEST_F(ProviderTest, JwksAndDiscoveryAreTruthful) {
   EXPECT_EQ(meta.at("id_token_signing_alg_values_supported").as_array().size(), 4u);
 }
 
-// --- the database away: answers that do not pretend ---------------------------------------------
-
-// OutageStore forwards to another store, except that the operations named in `failing` answer
-// kUnavailable (the database cannot be reached) without reaching it. `before_redeem` runs before
-// every RedeemCode that is let through (a second node redeeming the same code at that moment), and
-// the hashes of the refresh tokens created through it are kept. Thread-safe as far as its inner
-// store is, provided the test does not change `failing` or `before_redeem` while requests run.
 // The token cache (server/token_cache.hpp): introspection answers for active access tokens are
 // remembered and given on the network thread, and forgotten at every revocation.
 class IntrospectionCacheTest : public ProviderTest {
@@ -315,12 +309,21 @@ TEST_F(IntrospectionCacheOffTest, EveryIntrospectionReadsTheStore) {
   EXPECT_FALSE(Active(Pooled(token))) << "no poll needed";
 }
 
+// --- the database away: answers that do not pretend ---------------------------------------------
+
+// OutageStore forwards to another store, except that the operations named in `failing` answer
+// kUnavailable (the database cannot be reached) without reaching it. `before_redeem` runs before
+// every RedeemCode that is let through (a second node redeeming the same code at that moment),
+// `before_consume` likewise before every ConsumeDeviceCode, and
+// the hashes of the refresh tokens created through it are kept. Thread-safe as far as its inner
+// store is, provided the test does not change `failing` or `before_redeem` while requests run.
 class OutageStore final : public store::Store {
  public:
   explicit OutageStore(std::unique_ptr<store::Store> inner) : inner_(std::move(inner)) {}
 
   std::set<std::string> failing;
   std::function<void(const std::string& code_hash)> before_redeem;
+  std::function<void(const std::string& device_code_hash)> before_consume;
   store::Store& Inner() { return *inner_; }
   std::vector<std::string> CreatedRefreshTokens() {
     std::lock_guard lock(mutex_);
@@ -489,6 +492,12 @@ class OutageStore final : public store::Store {
   Result<store::DeviceCodeRecord> PollDeviceCode(const std::string& h, int64_t now) override {
     return Call("PollDeviceCode", [&] { return inner_->PollDeviceCode(h, now); });
   }
+  Result<void> ConsumeDeviceCode(const std::string& h, int64_t now) override {
+    return Call("ConsumeDeviceCode", [&] {
+      if (before_consume) before_consume(h);
+      return inner_->ConsumeDeviceCode(h, now);
+    });
+  }
   Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {
     return Call("DeleteExpiredDeviceCodes", [&] { return inner_->DeleteExpiredDeviceCodes(now, limit); });
   }
@@ -551,7 +560,7 @@ class StoreOutageTest : public ::testing::Test {
       c.client_id = id;
       c.secret_hash = oauth::HashClientSecret("websecret");
       c.redirect_uris = {std::string(kRedirectUri)};
-      c.grant_types = {"authorization_code", "refresh_token"};
+      c.grant_types = {"authorization_code", "refresh_token", std::string(oauth::kDeviceCodeGrantType)};
       c.scopes = {"openid", "profile"};
       c.access_token_format = id == std::string_view("web") ? "jwt" : "opaque";
       ASSERT_TRUE(store_->CreateClient(c).has_value());
@@ -650,6 +659,31 @@ class StoreOutageTest : public ::testing::Test {
     r.headers.emplace_back("authorization", "Basic " + common::Base64Encode(client_id + ":websecret"));
     r.body = std::move(body);
     return provider_->Token(r);
+  }
+
+  // NewApprovedDeviceCode stores a device authorization for `client_id` that ann has approved, never
+  // polled, and returns its device code.
+  std::string NewApprovedDeviceCode(const std::string& client_id) {
+    std::string code = common::Base64UrlEncode(random_.Bytes(32));
+    store::DeviceCodeRecord d;
+    d.device_code_hash = crypto::Sha256(code);
+    d.user_code_hash = crypto::Sha256("user-" + code);
+    d.client_id = client_id;
+    d.scope = "openid profile";
+    d.created_at = clock_.NowSeconds();
+    d.expires_at = clock_.NowSeconds() + 600;
+    d.status = "approved";
+    d.user_id = "u-ann";
+    d.auth_time = clock_.NowSeconds();
+    d.amr = "pwd";
+    d.acr = "1";
+    EXPECT_TRUE(store_->Inner().CreateDeviceCode(d).has_value());
+    return code;
+  }
+
+  http::Response PollDevice(const std::string& client_id, const std::string& device_code) {
+    return Token(client_id, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=" +
+                                device_code);
   }
 
   http::Response Redeem(const std::string& client_id, const std::string& code,
@@ -868,6 +902,51 @@ TEST_F(StoreOutageTest, FailedRedemptionCheckSpendsTheCode) {
   const std::string other = NewCode("web");
   EXPECT_EQ(ErrorOf(Redeem("web-opaque", other)), "invalid_grant");
   EXPECT_EQ(ErrorOf(Redeem("web", other)), "invalid_grant");
+}
+
+// RFC 8628 §3.4: a poll answered temporarily_unavailable because the store failed on the way does
+// not spend the approval: the device's next poll gets the tokens, exactly once.
+TEST_F(StoreOutageTest, DevicePollAnswered503IssuesOnTheNextPoll) {
+  const std::pair<const char*, const char*> kCases[] = {
+      {"web", "GetUser"},
+      {"web", "CreateRefreshToken"},
+      {"web", "ConsumeDeviceCode"},
+      {"web-opaque", "CreateAccessToken"},
+  };
+  for (const auto& [client, failing] : kCases) {
+    const std::string code = NewApprovedDeviceCode(client);
+    store_->failing = {failing};
+    auto r = PollDevice(client, code);
+    store_->failing.clear();
+    EXPECT_EQ(r.status, 503) << client << " " << failing << ": " << r.body;
+    EXPECT_EQ(ErrorOf(r), "temporarily_unavailable") << client << " " << failing;
+    clock_.Advance(5);  // the polling interval (§3.5: sooner is slow_down)
+    auto retry = PollDevice(client, code);
+    EXPECT_EQ(retry.status, 200) << client << " " << failing << ": the approval was spent: " << retry.body;
+    if (retry.status != 200) continue;
+    EXPECT_FALSE(Field(retry, "refresh_token").empty());
+    clock_.Advance(5);
+    EXPECT_EQ(ErrorOf(PollDevice(client, code)), "invalid_grant")
+        << client << " " << failing << ": single use";
+  }
+}
+
+// A second node spends the approval between this poll's read and its write: this poll answers
+// invalid_grant like a replay and revokes the grant, its own refresh token included.
+TEST_F(StoreOutageTest, DevicePollThatLosesTheRaceRevokesWhatItCreated) {
+  const std::string code = NewApprovedDeviceCode("web");
+  store_->before_consume = [&](const std::string& hash) {
+    ASSERT_TRUE(store_->Inner().ConsumeDeviceCode(hash, clock_.NowSeconds()).has_value());
+  };
+  auto r = PollDevice("web", code);
+  store_->before_consume = nullptr;
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(ErrorOf(r), "invalid_grant");
+  const auto created = store_->CreatedRefreshTokens();
+  ASSERT_EQ(created.size(), 1u) << "the poll writes its refresh token before it spends the approval";
+  auto token = store_->Inner().GetRefreshToken(created[0]);
+  ASSERT_TRUE(token.has_value());
+  EXPECT_TRUE(token->revoked) << "the losing poll left a live refresh token";
 }
 
 }  // namespace

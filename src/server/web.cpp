@@ -5,6 +5,7 @@
 #include "common/base64.hpp"
 #include "common/strings.hpp"
 #include "crypto/digest.hpp"
+#include "oauth/error.hpp"
 
 namespace latchkey::server {
 
@@ -59,6 +60,22 @@ oauth::TokenHttpRequest TokenHttp(const http::Request& request) {
 
 void AddCookies(http::Response& response, const std::vector<std::string>& set_cookies) {
   for (const auto& c : set_cookies) response.headers.emplace_back("Set-Cookie", c);
+}
+
+oauth::Error StoreUnavailable() {
+  return oauth::MakeError(oauth::ErrorCode::kTemporarilyUnavailable, "the store is unavailable; retry later");
+}
+
+oauth::Result<store::UserRecord> ActiveUser(store::UserStore& users, const std::string& user_id) {
+  auto user = users.GetUser(user_id);
+  if (!user) {
+    if (user.error() == store::Error::kNotFound)
+      return oauth::MakeError(oauth::ErrorCode::kInvalidGrant, "the user no longer exists");
+    return StoreUnavailable();
+  }
+  if (user->status != "active")
+    return oauth::MakeError(oauth::ErrorCode::kInvalidGrant, "the user is disabled");
+  return std::move(*user);
 }
 
 }  // namespace latchkey::server

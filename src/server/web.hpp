@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "http/message.hpp"
+#include "oauth/error.hpp"
 #include "oauth/token.hpp"
+#include "store/store.hpp"
 
 namespace latchkey::server {
 
@@ -47,5 +49,13 @@ http::Response NoStoreJson(int status, std::string body);
 oauth::TokenHttpRequest TokenHttp(const http::Request& request);
 
 void AddCookies(http::Response& response, const std::vector<std::string>& set_cookies);
+
+// StoreUnavailable: the token endpoint's answer when the store failed (temporarily_unavailable,
+// 503): the client may retry, and nothing it was given is spent.
+oauth::Error StoreUnavailable();
+
+// ActiveUser: the user a grant acts for, who must still exist and be active (invalid_grant);
+// StoreUnavailable when the store cannot tell.
+oauth::Result<store::UserRecord> ActiveUser(store::UserStore& users, const std::string& user_id);
 
 }  // namespace latchkey::server

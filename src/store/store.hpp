@@ -440,12 +440,15 @@ class DeviceCodeStore {
   // processes, and returns the record as it was before this poll (kNotFound when absent):
   //  - too soon (last_polled_at != 0 and now - last_polled_at < interval): interval += 5
   //    (RFC 8628 §3.5 slow_down, "for this and all subsequent requests"), last_polled_at = now;
-  //  - else, when the code is unexpired and "approved": status = "consumed", last_polled_at = now
-  //    (of two concurrent polls exactly one sees "approved" before). A poll that comes too soon
-  //    does NOT consume an approved code: callers answer slow_down before looking at the status;
   //  - else: last_polled_at = now.
-  // The caller decides the answer from the returned record.
+  // Of two concurrent polls at the same second, only one finds the interval respected. It never
+  // changes the status: the caller decides the answer from the returned record, and spends an
+  // approved code with ConsumeDeviceCode once the tokens it grants are written.
   virtual Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) = 0;
+  // ConsumeDeviceCode atomically moves an approved, unexpired code (expires_at > now) to
+  // "consumed": of concurrent calls exactly one succeeds. kNotFound when absent or expired;
+  // kConflict when not approved (pending, denied, or consumed already).
+  virtual Result<void> ConsumeDeviceCode(const std::string& device_code_hash, int64_t now) = 0;
   // DeleteExpiredDeviceCodes deletes at most `limit` codes with expires_at <= now, returns how many.
   virtual Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) = 0;
 };

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -63,6 +64,152 @@ def _kek_unless_given(data_dir, env, dev):
 def _storage_unless_given(data_dir, env):
     """storage_env(data_dir), unless the caller names the storage itself."""
     return {} if "LATCHKEY_STORAGE" in (env or {}) else storage_env(data_dir)
+
+
+# --- looking into a data dir's database, the same way on SQLite and on PostgreSQL ---------------
+#
+# These read the database the harness gives `data_dir` (storage_env: DATA_DIR/latchkey.db, or the
+# data dir's own PostgreSQL database), not one a caller named with env={"LATCHKEY_STORAGE": ...}.
+
+SQLITE_FILE = "latchkey.db"
+
+
+def sql_string(value):
+    """`value` as an SQL string literal that means the same in SQLite and in PostgreSQL, also where
+    PostgreSQL compares it with a BYTEA column (every string of a record there): single quotes
+    doubled. Backslashes and NUL are refused (a BYTEA literal gives backslashes a meaning of their
+    own, and neither dialect takes NUL in a literal)."""
+    value = str(value)
+    if "\\" in value or "\0" in value:
+        raise ValueError(f"sql_string: {value!r} holds a backslash or NUL")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _normalise(value):
+    """bytes as str when they are UTF-8, so that SQLite's TEXT and BLOB and PostgreSQL's BYTEA give
+    the same Python values."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value)
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+def _sqlite_path(data_dir):
+    path = os.path.join(data_dir, SQLITE_FILE)
+    if not os.path.exists(path):
+        raise RuntimeError(f"there is no SQLite database at {path}")
+    return path
+
+
+def _pg_uri(data_dir):
+    """The URI of the PostgreSQL database storage_env(data_dir) made; raises if it made none."""
+    with _databases_lock:
+        uri = _databases.get(os.path.realpath(data_dir))
+    if uri is None:
+        raise RuntimeError(f"no PostgreSQL database for {data_dir} yet (no server or admin command has used it)")
+    return uri
+
+
+def pg_tool(name):
+    """The path of a PostgreSQL client program (psql, pg_dump, pg_restore) of the same installation
+    as the throw-away server (pg.find_bin_dir)."""
+    import pg
+    return os.path.join(pg.find_bin_dir(), name)
+
+
+def _run_pg(args, what, stdin=None, env=None, timeout=60):
+    proc = subprocess.run(args, input=stdin, capture_output=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
+    return proc.stdout
+
+
+def db_query(data_dir, sql):
+    """Runs one query (a SELECT, without a trailing ";") in the database of `data_dir`; returns its
+    rows as a list of tuples. Strings come back as str when they are UTF-8 and as bytes otherwise,
+    NULL as None, integers as int; PostgreSQL's BOOLEAN is a bool where SQLite has 0 or 1. Build
+    literals with sql_string()."""
+    if TEST_STORAGE in ("", "sqlite"):
+        storage_env(data_dir)  # rejects an unknown LATCHKEY_TEST_STORAGE
+        db = sqlite3.connect(_sqlite_path(data_dir), timeout=10)
+        try:
+            return [tuple(_normalise(v) for v in row) for row in db.execute(sql).fetchall()]
+        finally:
+            db.close()
+    uri = _pg_uri(data_dir)
+    sql = sql.strip().rstrip(";")
+    marker = "-- rows of " + os.urandom(8).hex()
+    # One psql session: the columns' types (\gdesc, without running the query), a marker, then each
+    # row as one line of JSON. The types tell BYTEA (sent as hex) from TEXT.
+    script = ("SET bytea_output = 'hex';\n"
+              f"{sql}\n\\gdesc\n"
+              f"\\echo '{marker}'\n"
+              f"SELECT row_to_json(q) FROM (\n{sql}\n) AS q;\n")
+    out = _run_pg([pg_tool("psql"), "-X", "-q", "-A", "-t", "-F", "\x1f", "-v", "ON_ERROR_STOP=1", "-d", uri,
+                   "-f", "-"], "psql", stdin=script.encode()).decode()
+    described, sep, data = out.partition(marker + "\n")
+    if not sep:
+        raise RuntimeError(f"psql printed no {marker!r}: {out!r}")
+    types = [line.split("\x1f")[-1] for line in described.splitlines() if line]
+    rows = []
+    for line in data.splitlines():
+        if not line:
+            continue
+        values = [v for _, v in json.loads(line, object_pairs_hook=list)]
+        if len(values) != len(types):
+            raise RuntimeError(f"psql: {len(types)} column types for a row of {len(values)}: {out!r}")
+        rows.append(tuple(_normalise(bytes.fromhex(v[2:])) if t == "bytea" and v is not None else v
+                          for t, v in zip(types, values)))
+    return rows
+
+
+def database_bytes(data_dir):
+    """Everything the database of `data_dir` holds, as bytes, for checking that something is not
+    stored: with SQLite the database file and its write-ahead log; with PostgreSQL a plain pg_dump
+    of the data dir's database with bytea_output=escape, so that the printable ASCII bytes of
+    BYTEA values (every string of a record) appear as themselves, not in hex."""
+    if TEST_STORAGE in ("", "sqlite"):
+        storage_env(data_dir)
+        path = _sqlite_path(data_dir)
+        chunks = []
+        for name in (path, path + "-wal"):
+            try:
+                with open(name, "rb") as f:
+                    chunks.append(f.read())
+            except FileNotFoundError:
+                if name == path:
+                    raise
+        return b"".join(chunks)
+    return _run_pg([pg_tool("pg_dump"), "--no-owner", "-d", _pg_uri(data_dir)], "pg_dump",
+                   env={"PGOPTIONS": "-c bytea_output=escape"})
+
+
+def _require_postgres(what):
+    if TEST_STORAGE != "postgres":
+        raise RuntimeError(f"{what} is for LATCHKEY_TEST_STORAGE=postgres")
+
+
+def pg_dump_to(data_dir, path):
+    """PostgreSQL mode: backs up the database of `data_dir` the way docs/operations.md says
+    (pg_dump --format=custom --file=PATH URI)."""
+    _require_postgres("pg_dump_to")
+    _run_pg([pg_tool("pg_dump"), "--format=custom", "--file=" + path, _pg_uri(data_dir)], "pg_dump")
+
+
+def pg_restore_into(data_dir, path):
+    """PostgreSQL mode: restores a pg_dump_to() file into a new, empty database and makes it the
+    database of `data_dir` (which must have none yet); returns its URI."""
+    _require_postgres("pg_restore_into")
+    with _databases_lock:
+        if os.path.realpath(data_dir) in _databases:
+            raise RuntimeError(f"{data_dir} has a database already")
+    uri = storage_env(data_dir)["LATCHKEY_STORAGE"]  # a new, empty one
+    _run_pg([pg_tool("pg_restore"), "--exit-on-error", "--dbname=" + uri, path], "pg_restore")
+    return uri
 
 
 def stop_process(proc, sig=signal.SIGTERM, timeout=15):

@@ -13,7 +13,8 @@ namespace {
 // MemoryStore keeps everything in maps under one mutex. Revision is a counter bumped by every
 // successful client or key write; failed writes (kConflict, kNotFound) and user, session, code,
 // token, revocation, device code and consent writes leave it unchanged (see Store::Revision). The
-// one mutex also makes RedeemCode, RotateRefreshToken, DecideDeviceCode and PollDeviceCode atomic.
+// one mutex also makes RedeemCode, RotateRefreshToken, DecideDeviceCode, PollDeviceCode and
+// ConsumeDeviceCode atomic.
 class MemoryStore final : public Store {
  public:
   Result<ClientRecord> GetClient(const std::string& client_id) override {
@@ -498,6 +499,15 @@ class MemoryStore final : public Store {
     return before;
   }
 
+  Result<void> ConsumeDeviceCode(const std::string& device_code_hash, int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = device_codes_.find(device_code_hash);
+    if (it == device_codes_.end() || it->second.expires_at <= now) return Error::kNotFound;
+    if (it->second.status != "approved") return Error::kConflict;
+    it->second.status = "consumed";  // single use: the tokens are issued to this caller only
+    return {};
+  }
+
   Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {
     std::lock_guard lock(mutex_);
     int64_t deleted = 0;
@@ -594,8 +604,6 @@ class MemoryStore final : public Store {
   static DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
     if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
       d.interval += 5;  // RFC 8628 §3.5 slow_down
-    } else if (d.expires_at > now && d.status == "approved") {
-      d.status = "consumed";  // single use: the tokens are issued to this poll only
     }
     d.last_polled_at = now;
     return d;

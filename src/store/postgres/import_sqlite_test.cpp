@@ -160,6 +160,7 @@ void Fill(Store& s) {
   ASSERT_TRUE(s.CreateDeviceCode(MakeDeviceCode("d-consumed")));
   ASSERT_TRUE(s.DecideDeviceCode(Hash("uc-d-consumed"), true, MakeDecision(kAlice.user_id), 1000));
   ASSERT_TRUE(s.PollDeviceCode(Hash("dc-d-consumed"), 1010));
+  ASSERT_TRUE(s.ConsumeDeviceCode(Hash("dc-d-consumed"), 1010));
 
   ASSERT_TRUE(s.PutConsent(MakeConsent(kAlice.user_id, "plain")));
   ASSERT_TRUE(s.PutConsent(MakeConsent(kAwkward.user_id, kAwkwardClientOfConsent, "openid \n\xff")));

@@ -465,6 +465,10 @@ constexpr std::string_view kSelectDeviceCodeByUserCode =
     "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
     "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
     "WHERE user_code_hash = $1";
+constexpr std::string_view kSelectDeviceCode =
+    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
+    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
+    "WHERE device_code_hash = $1";
 // kLockDeviceCodeByUserCode / kLockDeviceCode read a device code and lock its row until the
 // transaction ends, so decisions and polls of one code are applied one after the other.
 constexpr std::string_view kLockDeviceCodeByUserCode =
@@ -486,8 +490,10 @@ constexpr std::string_view kDecideDeviceCode =
     "UPDATE device_codes SET status = $2, user_id = $3, session_id_hash = $4, auth_time = $5, amr = $6, "
     "acr = $7 WHERE user_code_hash = $1 AND status = 'pending'::BYTEA AND expires_at > $8";
 constexpr std::string_view kPollDeviceCode =
-    "UPDATE device_codes SET poll_interval = $2, last_polled_at = $3, status = $4 WHERE device_code_hash = "
-    "$1";
+    "UPDATE device_codes SET poll_interval = $2, last_polled_at = $3 WHERE device_code_hash = $1";
+constexpr std::string_view kConsumeDeviceCode =
+    "UPDATE device_codes SET status = 'consumed'::BYTEA WHERE device_code_hash = $1 AND "
+    "status = 'approved'::BYTEA AND expires_at > $2";
 constexpr std::string_view kDeleteExpiredDeviceCodes =
     "DELETE FROM device_codes WHERE device_code_hash IN (SELECT device_code_hash FROM device_codes WHERE "
     "expires_at <= $1 LIMIT $2)";
@@ -848,8 +854,6 @@ Result<int64_t> ReadFirstInt(const Row& row) { return row.Int(0); }
 DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
   if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
     d.interval += 5;  // RFC 8628 §3.5 slow_down, for this and all later requests
-  } else if (d.expires_at > now && d.status == "approved") {
-    d.status = "consumed";  // single use: only this poll gets the tokens
   }
   d.last_polled_at = now;
   return d;
@@ -1322,13 +1326,28 @@ class PostgresStore final : public Store {
       if (!found) return found.error();
       const DeviceCodeRecord next = NextPollState(*found, now);
       Params p{device_code_hash};
-      p.Int(next.interval).Int(next.last_polled_at).Bytes(next.status);
+      p.Int(next.interval).Int(next.last_polled_at);
       if (auto polled = Command(conn, kPollDeviceCode, p, "poll device code"); !polled) return polled.error();
       before = std::move(*found);
       return {};
     });
     if (!r) return r.error();
     return before;
+  }
+
+  // ConsumeDeviceCode: one conditional UPDATE (atomic on its row); when it matches nothing, reading
+  // the row tells kNotFound from kConflict.
+  Result<void> ConsumeDeviceCode(const std::string& device_code_hash, int64_t now) override {
+    return WithConnection([&](Connection& conn) -> Result<void> {
+      auto consumed =
+          Command(conn, kConsumeDeviceCode, Params{device_code_hash}.Int(now), "consume device code");
+      if (!consumed) return consumed.error();
+      if (*consumed == 1) return {};
+      auto found = QueryOne(conn, kSelectDeviceCode, {device_code_hash}, "get device code", ReadDeviceCode);
+      if (!found) return found.error();
+      if (found->expires_at <= now) return Error::kNotFound;
+      return Error::kConflict;
+    });
   }
 
   Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {

@@ -287,19 +287,31 @@ TEST_F(TwoNodesTest, RotationsHaveExactlyOneWinner) {
   }
 }
 
-TEST_F(TwoNodesTest, PollsOfAnApprovedCodeHaveExactlyOneWinner) {
+TEST_F(TwoNodesTest, ConsumptionsOfAnApprovedCodeHaveExactlyOneWinner) {
   for (int round = 0; round < kRounds; ++round) {
     const DeviceCodeRecord code = MakeDeviceCode("race" + std::to_string(round), 2000);
     ASSERT_TRUE(a_->CreateDeviceCode(code).has_value());
     ASSERT_TRUE(a_->DecideDeviceCode(code.user_code_hash, true, MakeDecision("u"), 1000).has_value());
-    Result<DeviceCodeRecord> ra = Error::kNone;
-    Result<DeviceCodeRecord> rb = Error::kNone;
-    Race([&] { ra = a_->PollDeviceCode(code.device_code_hash, 1100); },
-         [&] { rb = b_->PollDeviceCode(code.device_code_hash, 1100); });
-    ASSERT_TRUE(ra.has_value()) << "round " << round;
-    ASSERT_TRUE(rb.has_value()) << "round " << round;
-    // Exactly one poll saw the approval (and consumed it); the other came after it.
-    EXPECT_NE(ra->status == "approved", rb->status == "approved") << "round " << round;
+    Result<DeviceCodeRecord> pa = Error::kNone;
+    Result<DeviceCodeRecord> pb = Error::kNone;
+    Result<void> ca = Error::kNone;
+    Result<void> cb = Error::kNone;
+    Race(
+        [&] {
+          pa = a_->PollDeviceCode(code.device_code_hash, 1100);
+          ca = a_->ConsumeDeviceCode(code.device_code_hash, 1100);
+        },
+        [&] {
+          pb = b_->PollDeviceCode(code.device_code_hash, 1100);
+          cb = b_->ConsumeDeviceCode(code.device_code_hash, 1100);
+        });
+    ASSERT_TRUE(pa.has_value()) << "round " << round;
+    ASSERT_TRUE(pb.has_value()) << "round " << round;
+    // The row lock orders the polls: exactly one found the code never polled.
+    EXPECT_NE(pa->last_polled_at == 0, pb->last_polled_at == 0) << "round " << round;
+    // Exactly one node spent the approval; the other found it spent.
+    ASSERT_NE(ca.has_value(), cb.has_value()) << "round " << round;
+    EXPECT_EQ((ca.has_value() ? cb : ca).error(), Error::kConflict) << "round " << round;
     EXPECT_EQ(a_->GetDeviceCodeByUserCode(code.user_code_hash)->status, "consumed");
   }
 }

@@ -469,8 +469,10 @@ constexpr std::string_view kDecideDeviceCode =
     "UPDATE device_codes SET status = ?2, user_id = ?3, session_id_hash = ?4, auth_time = ?5, amr = ?6, "
     "acr = ?7 WHERE user_code_hash = ?1 AND status = 'pending' AND expires_at > ?8";
 constexpr std::string_view kPollDeviceCode =
-    "UPDATE device_codes SET poll_interval = ?2, last_polled_at = ?3, status = ?4 WHERE device_code_hash = "
-    "?1";
+    "UPDATE device_codes SET poll_interval = ?2, last_polled_at = ?3 WHERE device_code_hash = ?1";
+constexpr std::string_view kConsumeDeviceCode =
+    "UPDATE device_codes SET status = 'consumed' WHERE device_code_hash = ?1 AND status = 'approved' AND "
+    "expires_at > ?2";
 constexpr std::string_view kDeleteExpiredDeviceCodes =
     "DELETE FROM device_codes WHERE rowid IN (SELECT rowid FROM device_codes WHERE expires_at <= ?1 LIMIT "
     "?2)";
@@ -1105,8 +1107,6 @@ int BindDeviceCode(Statement& s, const DeviceCodeRecord& d) {
 DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
   if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
     d.interval += 5;  // RFC 8628 §3.5 slow_down, for this and all later requests
-  } else if (d.expires_at > now && d.status == "approved") {
-    d.status = "consumed";  // single use: only this poll gets the tokens
   }
   d.last_polled_at = now;
   return d;
@@ -1776,8 +1776,8 @@ class SqliteStore final : public Store {
   }
 
   // PollDeviceCode reads, decides and writes in one IMMEDIATE transaction: the write lock is held
-  // from the read on, so of concurrent polls of an approved code (any threads or processes) exactly
-  // one reads "approved"; the others read "consumed" or a fresh last_polled_at (RFC 8628 §3.5).
+  // from the read on, so of concurrent polls (any threads or processes) in one second only the
+  // first reads a last_polled_at that respects the interval (RFC 8628 §3.5).
   Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) override {
     DeviceCodeRecord before;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
@@ -1790,7 +1790,6 @@ class SqliteStore final : public Store {
       int rc = s.BindBlob(1, device_code_hash);
       if (rc == SQLITE_OK) rc = s.BindInt64(2, next.interval);
       if (rc == SQLITE_OK) rc = s.BindInt64(3, next.last_polled_at);
-      if (rc == SQLITE_OK) rc = s.BindText(4, next.status);
       if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "poll device code");
       before = std::move(*found);
@@ -1798,6 +1797,27 @@ class SqliteStore final : public Store {
     });
     if (!r) return r.error();
     return before;
+  }
+
+  // ConsumeDeviceCode: one conditional UPDATE under the write lock; when it matches nothing, the
+  // row read in the same transaction tells kNotFound from kConflict.
+  Result<void> ConsumeDeviceCode(const std::string& device_code_hash, int64_t now) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      {
+        auto stmt = conn.Prepare(kConsumeDeviceCode);
+        if (!stmt) return stmt.error();
+        Statement s(*stmt);
+        int rc = s.BindBlob(1, device_code_hash);
+        if (rc == SQLITE_OK) rc = s.BindInt64(2, now);
+        if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+        if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "consume device code");
+        if (sqlite3_changes(conn.Db()) == 1) return {};
+      }
+      auto found = ReadDeviceCodeIn(conn, kSelectDeviceCode, device_code_hash);
+      if (!found) return found.error();
+      if (found->expires_at <= now) return Error::kNotFound;
+      return Error::kConflict;
+    });
   }
 
   Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {

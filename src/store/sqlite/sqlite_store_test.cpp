@@ -152,6 +152,9 @@ class TempFileStore final : public Store {
   Result<DeviceCodeRecord> PollDeviceCode(const std::string& h, int64_t now) override {
     return inner_->PollDeviceCode(h, now);
   }
+  Result<void> ConsumeDeviceCode(const std::string& h, int64_t now) override {
+    return inner_->ConsumeDeviceCode(h, now);
+  }
   Result<int64_t> DeleteExpiredDeviceCodes(int64_t now, int64_t limit) override {
     return inner_->DeleteExpiredDeviceCodes(now, limit);
   }
@@ -960,8 +963,8 @@ TEST(SqliteStoreTest, NewHashesAreStoredAsBlobsAndMissingUsersAsNull) {
 
 TEST(SqliteStoreTest, PollsRacingOnTwoInstancesHaveExactlyOneWinner) {
   // Two processes sharing the file answer the same device's polls at once, after the approval:
-  // BEGIN IMMEDIATE serialises them, so exactly one sees "approved" and issues tokens (RFC 8628
-  // §3.5); every other poll sees "consumed" and, being too soon, raises the interval.
+  // BEGIN IMMEDIATE serialises them, so exactly one poll finds the interval respected (the others
+  // raise it, RFC 8628 §3.5) and exactly one ConsumeDeviceCode spends the approval.
   TempDb db;
   auto one = OpenOrDie(db.path());
   auto two = OpenOrDie(db.path());
@@ -974,8 +977,9 @@ TEST(SqliteStoreTest, PollsRacingOnTwoInstancesHaveExactlyOneWinner) {
     const DeviceCodeRecord d = MakeDeviceCode("race" + std::to_string(round), 2000);
     ASSERT_TRUE(one->CreateDeviceCode(d).has_value());
     ASSERT_TRUE(two->DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1000).has_value());
-    std::atomic<int> approved{0};
-    std::atomic<int> consumed{0};
+    std::atomic<int> first_polls{0};
+    std::atomic<int> won{0};
+    std::atomic<int> lost{0};
     std::atomic<int> others{0};
     std::atomic<bool> go{false};
     std::vector<std::thread> threads;
@@ -984,10 +988,12 @@ TEST(SqliteStoreTest, PollsRacingOnTwoInstancesHaveExactlyOneWinner) {
       threads.emplace_back([&, store] {
         while (!go.load()) std::this_thread::yield();
         auto r = store->PollDeviceCode(d.device_code_hash, 1010);
-        if (r.has_value() && r->status == "approved") {
-          ++approved;
-        } else if (r.has_value() && r->status == "consumed") {
-          ++consumed;
+        if (r.has_value() && r->last_polled_at == 0) ++first_polls;
+        auto consumed = store->ConsumeDeviceCode(d.device_code_hash, 1010);
+        if (consumed.has_value()) {
+          ++won;
+        } else if (consumed.error() == Error::kConflict) {
+          ++lost;
         } else {
           ++others;
         }
@@ -995,8 +1001,9 @@ TEST(SqliteStoreTest, PollsRacingOnTwoInstancesHaveExactlyOneWinner) {
     }
     go.store(true);
     for (auto& th : threads) th.join();
-    EXPECT_EQ(approved.load(), 1) << "round " << round;
-    EXPECT_EQ(consumed.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
+    EXPECT_EQ(first_polls.load(), 1) << "round " << round;
+    EXPECT_EQ(won.load(), 1) << "round " << round;
+    EXPECT_EQ(lost.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
     EXPECT_EQ(others.load(), 0) << "round " << round;
     auto after = one->GetDeviceCodeByUserCode(d.user_code_hash);
     ASSERT_TRUE(after.has_value());

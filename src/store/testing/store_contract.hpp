@@ -2074,14 +2074,13 @@ TYPED_TEST_P(StoreContractTest, DecideDeviceCodeForAnUnknownUserIsNotFoundAndLea
   EXPECT_EQ(this->store().GetDeviceCodeByUserCode(d.user_code_hash)->status, "approved");
 }
 
-TYPED_TEST_P(StoreContractTest, PollDeviceCodeSlowsDownAndConsumesAnApprovalOnce) {
+TYPED_TEST_P(StoreContractTest, PollDeviceCodeSlowsDownAndNeverChangesTheStatus) {
   ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
   DeviceCodeRecord d = MakeDeviceCode("d", 2000);
   ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
   auto stored = [&]() { return *this->store().GetDeviceCodeByUserCode(d.user_code_hash); };
   // poll returns the record before the poll and checks the state after it.
-  auto poll = [&](int64_t now, const DeviceCodeRecord& expected_before, int64_t interval_after,
-                  const std::string& status_after) {
+  auto poll = [&](int64_t now, const DeviceCodeRecord& expected_before, int64_t interval_after) {
     SCOPED_TRACE("poll at " + std::to_string(now));
     auto r = this->store().PollDeviceCode(d.device_code_hash, now);
     ASSERT_TRUE(r.has_value());
@@ -2089,69 +2088,77 @@ TYPED_TEST_P(StoreContractTest, PollDeviceCodeSlowsDownAndConsumesAnApprovalOnce
     DeviceCodeRecord after = expected_before;
     after.interval = interval_after;
     after.last_polled_at = now;
-    after.status = status_after;
     EXPECT_EQ(stored(), after);
   };
-  poll(1000, d, 5, "pending");          // the first poll is never too soon
-  poll(1003, stored(), 10, "pending");  // 3 < 5: slow_down, +5
-  poll(1012, stored(), 15, "pending");  // 9 < 10: again, +5
-  poll(1027, stored(), 15, "pending");  // 15 is not < 15: on time, interval kept
+  poll(1000, d, 5);          // the first poll is never too soon
+  poll(1003, stored(), 10);  // 3 < 5: slow_down, +5
+  poll(1012, stored(), 15);  // 9 < 10: again, +5
+  poll(1027, stored(), 15);  // 15 is not < 15: on time, interval kept
   ASSERT_TRUE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1028).has_value());
-  // Too soon even though approved: not consumed (the caller answers slow_down, not tokens).
-  poll(1030, stored(), 20, "approved");
-  poll(1050, stored(), 20, "consumed");  // on time: this poll is the one that gets the tokens
-  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(d.user_code_hash)->status, "consumed");
-  poll(1070, stored(), 20, "consumed");  // and never again
+  poll(1030, stored(), 20);  // too soon, approved or not
+  poll(1050, stored(), 20);  // on time: still "approved" until ConsumeDeviceCode
+  EXPECT_EQ(stored().status, "approved");
   EXPECT_EQ(this->store().PollDeviceCode(Hash("dc-missing"), 1000).error(), Error::kNotFound);
   EXPECT_EQ(this->store().PollDeviceCode(d.user_code_hash, 1000).error(), Error::kNotFound)
       << "keyed by the device code, not the user code";
 }
 
-TYPED_TEST_P(StoreContractTest, PollDeviceCodeNeverConsumesAnExpiredOrUndecidedCode) {
+TYPED_TEST_P(StoreContractTest, ConsumeDeviceCodeSpendsAnUnexpiredApprovalOnce) {
   ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const DeviceCodeRecord ok = MakeDeviceCode("ok", 2000);
   const DeviceCodeRecord late = MakeDeviceCode("late", 2000);
   const DeviceCodeRecord denied = MakeDeviceCode("denied", 2000);
-  for (const auto& d : {late, denied}) ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
-  ASSERT_TRUE(this->store().DecideDeviceCode(late.user_code_hash, true, MakeDecision("u"), 1000).has_value());
+  const DeviceCodeRecord pending = MakeDeviceCode("pending", 2000);
+  for (const auto& d : {ok, late, denied, pending})
+    ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
+  for (const auto& d : {ok, late})
+    ASSERT_TRUE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1000).has_value());
   ASSERT_TRUE(
       this->store().DecideDeviceCode(denied.user_code_hash, false, MakeDecision("u"), 1000).has_value());
-  // expires_at <= now: approved but expired stays approved.
-  auto r = this->store().PollDeviceCode(late.device_code_hash, 2000);
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->status, "approved");
-  DeviceCodeRecord late_after = Decided(late, true, MakeDecision("u"));
-  late_after.last_polled_at = 2000;
-  EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(late.user_code_hash), late_after);
-  auto d = this->store().PollDeviceCode(denied.device_code_hash, 1500);
-  ASSERT_TRUE(d.has_value());
-  EXPECT_EQ(d->status, "denied");
-  EXPECT_EQ(this->store().GetDeviceCodeByUserCode(denied.user_code_hash)->status, "denied");
+  auto status = [&](const DeviceCodeRecord& d) {
+    return this->store().GetDeviceCodeByUserCode(d.user_code_hash)->status;
+  };
+
+  ASSERT_TRUE(this->store().ConsumeDeviceCode(ok.device_code_hash, 1999).has_value());
+  EXPECT_EQ(status(ok), "consumed");
+  EXPECT_EQ(this->store().ConsumeDeviceCode(ok.device_code_hash, 1999).error(), Error::kConflict)
+      << "single use";
+  // expires_at <= now: an approved but expired code is not spent and stays approved.
+  EXPECT_EQ(this->store().ConsumeDeviceCode(late.device_code_hash, 2000).error(), Error::kNotFound);
+  EXPECT_EQ(status(late), "approved");
+  EXPECT_EQ(this->store().ConsumeDeviceCode(denied.device_code_hash, 1500).error(), Error::kConflict);
+  EXPECT_EQ(status(denied), "denied");
+  EXPECT_EQ(this->store().ConsumeDeviceCode(pending.device_code_hash, 1500).error(), Error::kConflict);
+  EXPECT_EQ(status(pending), "pending");
+  EXPECT_EQ(this->store().ConsumeDeviceCode(Hash("dc-missing"), 1500).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().ConsumeDeviceCode(ok.user_code_hash, 1500).error(), Error::kNotFound)
+      << "keyed by the device code, not the user code";
 }
 
-TYPED_TEST_P(StoreContractTest, ConcurrentPollsOfAnApprovedCodeHaveExactlyOneWinner) {
+TYPED_TEST_P(StoreContractTest, ConcurrentConsumptionsOfAnApprovedCodeHaveExactlyOneWinner) {
   constexpr int kThreads = 8;
   constexpr int kRounds = 10;
   ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
   for (int round = 0; round < kRounds; ++round) {
     const DeviceCodeRecord d = MakeDeviceCode("race" + std::to_string(round), 2000);
     ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
-    ASSERT_TRUE(this->store().PollDeviceCode(d.device_code_hash, 1000).has_value());
     ASSERT_TRUE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1001).has_value());
-    std::atomic<int> approved{0};
-    std::atomic<int> consumed{0};
+    std::atomic<int> first_polls{0};
+    std::atomic<int> won{0};
+    std::atomic<int> lost{0};
     std::atomic<int> others{0};
     std::atomic<bool> go{false};
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&] {
         while (!go.load()) std::this_thread::yield();
-        auto r = this->store().PollDeviceCode(d.device_code_hash, 1010);  // past the 5 s interval
-        if (!r.has_value()) {
-          ++others;
-        } else if (r->status == "approved") {
-          ++approved;
-        } else if (r->status == "consumed") {
-          ++consumed;
+        auto r = this->store().PollDeviceCode(d.device_code_hash, 1010);
+        if (r.has_value() && r->last_polled_at == 0) ++first_polls;
+        auto consumed = this->store().ConsumeDeviceCode(d.device_code_hash, 1010);
+        if (consumed.has_value()) {
+          ++won;
+        } else if (consumed.error() == Error::kConflict) {
+          ++lost;
         } else {
           ++others;
         }
@@ -2159,10 +2166,11 @@ TYPED_TEST_P(StoreContractTest, ConcurrentPollsOfAnApprovedCodeHaveExactlyOneWin
     }
     go.store(true);
     for (auto& th : threads) th.join();
-    EXPECT_EQ(approved.load(), 1) << "round " << round;
-    EXPECT_EQ(consumed.load(), kThreads - 1) << "round " << round;
+    EXPECT_EQ(first_polls.load(), 1) << "round " << round << ": one poll finds the interval respected";
+    EXPECT_EQ(won.load(), 1) << "round " << round;
+    EXPECT_EQ(lost.load(), kThreads - 1) << "round " << round;
     EXPECT_EQ(others.load(), 0) << "round " << round;
-    // Every later poll came in the same second as the winner's: each one raised the interval once.
+    // Every later poll came in the same second as the first: each one raised the interval once.
     auto after = this->store().GetDeviceCodeByUserCode(d.user_code_hash);
     ASSERT_TRUE(after.has_value());
     EXPECT_EQ(after->status, "consumed");
@@ -2350,8 +2358,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     PutRevocationNeverLowersValues, LatestRevocationTakesTheLargestOverSeveralKeys,
     DeviceCodeRoundTripsEveryFieldAndEitherHashConflicts, DecideDeviceCodeOnceOnlyWhilePendingAndUnexpired,
     DecideDeviceCodeForAnUnknownUserIsNotFoundAndLeavesItPending,
-    PollDeviceCodeSlowsDownAndConsumesAnApprovalOnce, PollDeviceCodeNeverConsumesAnExpiredOrUndecidedCode,
-    ConcurrentPollsOfAnApprovedCodeHaveExactlyOneWinner, ConcurrentDecisionsHaveExactlyOneWinner,
+    PollDeviceCodeSlowsDownAndNeverChangesTheStatus, ConsumeDeviceCodeSpendsAnUnexpiredApprovalOnce,
+    ConcurrentConsumptionsOfAnApprovedCodeHaveExactlyOneWinner, ConcurrentDecisionsHaveExactlyOneWinner,
     DeletingAUserDeletesTheirAccessTokensDeviceCodesAndSessionClients,
     TokenRevocationDeviceCodeAndSessionClientWritesLeaveRevisionUnchanged,
     RevocationRevisionChangesAfterEveryRevocationWrite);
