@@ -37,14 +37,20 @@ std::unique_ptr<http::DeliveryQueue> Provider::NewBackchannelQueue() {
   return std::make_unique<http::DeliveryQueue>(std::move(options));
 }
 
-int64_t Provider::EndBrowserSession(const ActiveSession& session, const Snapshot& snapshot,
-                                    const http::Request& request) {
+store::Result<int64_t> Provider::EndBrowserSession(const ActiveSession& session, const Snapshot& snapshot,
+                                                   const http::Request& request) {
   const std::string& id_hash = session.session.id_hash;
   const int64_t now = clock_.NowSeconds();
-  (void)store_.RevokeSession(id_hash);
+  // The session's refresh tokens first, the session last: when either write fails the session is
+  // still live, the person is told to retry (not shown "signed out"), and the retry does both.
   if (config_.logout_revoke_refresh_tokens) {
-    (void)RevokeUserGrants(store_, session.user.user_id, "", id_hash, now, RevocationHorizon(snapshot));
+    auto grants =
+        RevokeUserGrants(store_, session.user.user_id, "", id_hash, now, RevocationHorizon(snapshot));
     TokensRevoked();
+    if (!grants) return grants.error();
+  }
+  if (auto revoked = store_.RevokeSession(id_hash); !revoked && revoked.error() != store::Error::kNotFound) {
+    return revoked.error();
   }
   // Back-Channel Logout §2.7: every RP the session signed in to that registered a
   // backchannel_logout_uri gets a logout token naming the user and the session.
@@ -175,11 +181,16 @@ http::Response Provider::EndSession(const http::Request& request) {
   if (decision && *decision != "logout") return bad_request("decision must be logout or stay");
 
   if (session) {
-    const int64_t notified = EndBrowserSession(*session, *snapshot, request);
+    auto notified = EndBrowserSession(*session, *snapshot, request);
+    if (!notified) {
+      // The session (or its grants) could not be revoked: the cookie stays and the person retries.
+      return ErrorPage(503, "Sign-out is unavailable", "Please try again in a moment.",
+                       "temporarily_unavailable");
+    }
     Audit("logout", request,
           {{"user_id", session->user.user_id},
            {"client_id", decided->client ? decided->client->client_id : ""},
-           {"backchannel_notifications", notified}});
+           {"backchannel_notifications", *notified}});
   }
   // The browser forgets the session cookie either way.
   set_cookies.push_back(RenderCookie(SessionCookie(secure_cookies_), "", 0));

@@ -168,8 +168,9 @@ class Provider {
   std::unique_ptr<http::DeliveryQueue> NewBackchannelQueue();
   // EndBrowserSession revokes the session (and, as configured, its refresh tokens) and queues a
   // back-channel logout notification for each of its clients; returns how many were queued.
-  int64_t EndBrowserSession(const ActiveSession& session, const Snapshot& snapshot,
-                            const http::Request& request);
+  // An error when the session or its refresh tokens could not be revoked (nothing is queued then).
+  store::Result<int64_t> EndBrowserSession(const ActiveSession& session, const Snapshot& snapshot,
+                                           const http::Request& request);
   // RevocationHorizon: until when a denylist entry written now must be kept.
   int64_t RevocationHorizon(const Snapshot& snapshot) const;
 

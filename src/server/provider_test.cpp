@@ -811,6 +811,36 @@ TEST_F(StoreOutageTest, LogoutWhileTheSessionCannotBeReadIs503AndKeepsTheSession
   EXPECT_TRUE(SessionLive());
 }
 
+// A logout whose session or refresh tokens cannot be revoked must not say "signed out": 503, the
+// cookie kept, and a retry ends the session.
+TEST_F(StoreOutageTest, LogoutWhileTheSessionCannotBeRevokedIs503AndKeepsTheCookie) {
+  // RP-Initiated Logout §2: a bare request is confirmed first; the person's "Sign out" posts the
+  // decision with the page's CSRF token.
+  const auto confirm = [&] {
+    auto page = provider_->EndSession(Browser("GET", "/logout", ""));
+    const std::string marker = "name=\"csrf\" value=\"";
+    const auto at = page.body.find(marker);
+    EXPECT_NE(at, std::string::npos) << page.body.substr(0, 300);
+    const auto start = at == std::string::npos ? 0 : at + marker.size();
+    const std::string csrf = page.body.substr(start, page.body.find('"', start) - start);
+    return provider_->EndSession(Browser("POST", "/logout", "decision=logout&csrf=" + csrf));
+  };
+  for (const char* failing : {"RevokeSession", "RevokeRefreshTokens"}) {
+    store_->failing = {failing};
+    auto r = confirm();
+    store_->failing.clear();
+    EXPECT_EQ(r.status, 503) << failing << ": " << r.body.substr(0, 300);
+    for (const auto& [name, value] : r.headers) {
+      EXPECT_FALSE(common::EqualsIgnoreCase(name, "Set-Cookie") && value.starts_with(SessionCookie(true)))
+          << failing << ": the session cookie was cleared: " << value;
+    }
+  }
+  EXPECT_TRUE(SessionLive());
+  auto retry = confirm();
+  EXPECT_EQ(retry.status, 200) << retry.body.substr(0, 300);
+  EXPECT_FALSE(SessionLive());
+}
+
 // A code redemption answered 503 temporarily_unavailable must not have spent the code: the client
 // retries (RFC 6749 §5.2 via §4.1.2.1's temporarily_unavailable) and gets its tokens, whichever
 // store call failed.
