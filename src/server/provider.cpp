@@ -147,12 +147,8 @@ bool Provider::ReloadIfChanged() {
 }
 
 RotationPolicy Provider::KeyRotationPolicy() const {
-  int64_t longest = 0;
-  if (auto snapshot = Current()) {
-    for (const auto& [id, client] : snapshot->clients)
-      longest = std::max(longest, client.access_token_lifetime);
-  }
-  return RotationPolicyFor(config_, longest);
+  auto snapshot = Current();
+  return RotationPolicyFor(config_, snapshot ? LongestAccessTokenLifetime(*snapshot) : 0);
 }
 
 bool Provider::MaintainKeys() {

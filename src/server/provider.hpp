@@ -171,6 +171,8 @@ class Provider {
   // An error when the session or its refresh tokens could not be revoked (nothing is queued then).
   store::Result<int64_t> EndBrowserSession(const ActiveSession& session, const Snapshot& snapshot,
                                            const http::Request& request);
+  // LongestAccessTokenLifetime: the server's access token lifetime or any client's, if longer.
+  int64_t LongestAccessTokenLifetime(const Snapshot& snapshot) const;
   // RevocationHorizon: until when a denylist entry written now must be kept.
   int64_t RevocationHorizon(const Snapshot& snapshot) const;
 

@@ -777,6 +777,41 @@ TEST_F(StoreOutageTest, ConsentWhileTheSessionCannotBeReadIs503) {
   EXPECT_TRUE(RedirectParams(ok).contains("code")) << ok.status << " " << ok.body.substr(0, 300);
 }
 
+// OIDC Core §3.1.2.4: an approval adds to what was approved before. When the earlier consent
+// cannot be read the approval is not written (it would replace the earlier one): the person is
+// sent back with temporarily_unavailable, and the retry merges both.
+TEST_F(StoreOutageTest, ConsentWhileTheEarlierConsentCannotBeReadKeepsIt) {
+  store::ConsentRecord earlier;
+  earlier.user_id = "u-ann";
+  earlier.client_id = "web";
+  earlier.scope = "profile";
+  earlier.created_at = earlier.updated_at = clock_.NowSeconds() - 100;
+  ASSERT_TRUE(store_->Inner().PutConsent(earlier).has_value());
+  const std::string query = AuthorizeQuery("web");  // asks for openid, not yet approved
+  auto page = provider_->Authorize(Browser("GET", "/authorize", query));
+  ASSERT_EQ(page.status, 200) << page.body.substr(0, 300);
+  const std::string marker = "name=\"csrf\" value=\"";
+  const size_t at = page.body.find(marker);
+  ASSERT_NE(at, std::string::npos) << page.body;
+  const size_t begin = at + marker.size();
+  const std::string csrf = page.body.substr(begin, page.body.find('"', begin) - begin);
+  const std::string form = "decision=allow&csrf=" + csrf + "&request=" + common::FormEncode(query);
+
+  store_->failing = {"GetConsent"};
+  auto r = provider_->Consent(Browser("POST", "/consent", form));
+  store_->failing.clear();
+  EXPECT_EQ(RedirectParams(r)["error"], "temporarily_unavailable")
+      << r.status << " " << r.body.substr(0, 300);
+  EXPECT_EQ(store_->Inner().GetConsent("u-ann", "web")->scope, "profile")
+      << "the earlier consent was replaced";
+
+  auto ok = provider_->Consent(Browser("POST", "/consent", form));
+  EXPECT_TRUE(RedirectParams(ok).contains("code")) << ok.status << " " << ok.body.substr(0, 300);
+  const auto merged = common::SplitSpaces(store_->Inner().GetConsent("u-ann", "web")->scope);
+  EXPECT_EQ(std::set<std::string>(merged.begin(), merged.end()),
+            (std::set<std::string>{"openid", "profile"}));
+}
+
 // The device page (RFC 8628 §3.3) while the session cannot be read: 503, not the login page.
 TEST_F(StoreOutageTest, DevicePageWhileTheSessionCannotBeReadIs503) {
   store::DeviceCodeRecord device;

@@ -507,13 +507,17 @@ http::Response Provider::Consent(const http::Request& request) {
   consent.user_id = session->user.user_id;
   consent.client_id = interaction->request.client_id;
   std::vector<std::string> scopes = interaction->request.scope;
-  if (auto existing = store_.GetConsent(consent.user_id, consent.client_id)) {
+  auto existing = store_.GetConsent(consent.user_id, consent.client_id);
+  if (existing) {
     for (auto& s : common::SplitSpaces(existing->scope)) {
       if (!Contains(scopes, s)) scopes.push_back(std::move(s));
     }
     consent.created_at = existing->created_at;
-  } else {
+  } else if (existing.error() == store::Error::kNotFound) {
     consent.created_at = now;
+  } else {
+    // Unreadable is not "none": writing now would drop what was approved before.
+    return ErrorRedirect(*interaction, oauth::ErrorCode::kTemporarilyUnavailable, "please try again", 303);
   }
   consent.scope = common::Join(scopes, " ");
   consent.updated_at = now;

@@ -34,11 +34,15 @@ oauth::AccessTokenClaims ClaimsOfOpaque(const store::AccessTokenRecord& t, std::
 
 }  // namespace
 
-int64_t Provider::RevocationHorizon(const Snapshot& snapshot) const {
-  // A denylist entry must outlive every token it can match: the longest access token lifetime.
+int64_t Provider::LongestAccessTokenLifetime(const Snapshot& snapshot) const {
   int64_t longest = policy_.access_token_lifetime;
   for (const auto& [id, client] : snapshot.clients) longest = std::max(longest, client.access_token_lifetime);
-  return clock_.NowSeconds() + longest + 60;
+  return longest;
+}
+
+int64_t Provider::RevocationHorizon(const Snapshot& snapshot) const {
+  // A denylist entry must outlive every token it can match: the longest access token lifetime.
+  return clock_.NowSeconds() + LongestAccessTokenLifetime(snapshot) + 60;
 }
 
 store::Result<int64_t> RevokeGrantFamily(store::Store& store, const std::string& family_id, int64_t now,
