@@ -202,6 +202,8 @@ const flowsConfiguration = {
     response_types: ['code'],
     redirect_uris: [redirectUri],
     scope: 'openid offline_access',
+    // OIDC Registration §2: RS256 unless the client registers another (BENCH_ID_TOKEN_ALG).
+    ...(process.env.OP_ID_TOKEN_ALG ? { id_token_signed_response_alg: process.env.OP_ID_TOKEN_ALG } : {}),
   }],
   scopes: ['openid', 'offline_access'],
   jwks: { keys: [rsaKey, ecKey] },

@@ -136,16 +136,19 @@ function renderFlows() {
     const t = tf(sv);
     if (t) p(`- ${sv} tokens: ID token ${t.id_token}; access token ${t.access_token}; refresh token ${t.refresh_token_chars} chars (opaque).`);
   }
-  p('- **Token difference:** Latchkey signs two JWTs per token response (RS256 ID token + ES256 JWT access token, its defaults); ' +
-    'oidc-provider signs one (RS256 ID token) and stores an opaque access token in its adapter (its default format).');
+  p('- **Token difference:** Latchkey signs two JWTs per token response (the ID token + an ES256 JWT access token, its default); ' +
+    'oidc-provider signs one (the ID token) and stores an opaque access token in its adapter (its default format).');
   p('- **Login difference:** oidc-provider\'s devInteractions login page accepts any password and hashes nothing, and takes 5 ' +
     'requests per login (authorize, interaction page, POST, resume, consent interaction) against Latchkey\'s 2; its login numbers are ' +
     'shown for reference only, not as a comparison.');
-  const lkBound = es256Sign > 0 && rs256Sign > 0 ? 1 / (1 / rs256Sign + 1 / es256Sign) : null;
-  const opBound = rs256Sign > 0 ? rs256Sign : null;
+  // The ID token's alg is what the clients registered (BENCH_ID_TOKEN_ALG): RS256 unless ES256.
+  const idAlg = /ES256/.test(tf('latchkey')?.id_token || '') ? 'ES256' : 'RS256';
+  const idSign = idAlg === 'ES256' ? es256Sign : rs256Sign;
+  const lkBound = es256Sign > 0 && idSign > 0 ? 1 / (1 / idSign + 1 / es256Sign) : null;
+  const opBound = idSign > 0 ? idSign : null;
   const bound = (sv) => (sv === 'latchkey' ? lkBound : opBound);
-  p(`- **Signing bound** (one core, from the ceiling above): a token response costs Latchkey one RS256 + one ES256 signature, at most ` +
-    `${n(lkBound)} per CPU-s; oidc-provider one RS256 signature, at most ${n(opBound)} per CPU-s (column "% of signing bound" below). ` +
+  p(`- **Signing bound** (one core, from the ceiling above): a token response costs Latchkey one ${idAlg} + one ES256 signature, at most ` +
+    `${n(lkBound)} per CPU-s; oidc-provider one ${idAlg} signature, at most ${n(opBound)} per CPU-s (column "% of signing bound" below). ` +
     'Against oidc-provider\'s measured rates, signing alone caps Latchkey\'s per-CPU-s ratio at ' +
     `${x(ratio(lkBound, F('oidc-provider', 'code')?.ops_per_cpu_s))} for code flows and ${x(ratio(lkBound, F('oidc-provider', 'refresh')?.ops_per_cpu_s))} for refresh grants.`);
   p('- oidc-provider runs with its own MemoryAdapter over an unbounded expiring Map (the default adapter is an LRU capped at ' +
@@ -488,6 +491,11 @@ function renderPg() {
   p();
   if (!pgRows.length) { p('Not run.'); return; }
   const rtt = pgRows.find((r) => r.kind === 'pgbench');
+  for (const sv of SERVERS) {
+    const t = pgRows.find((r) => r.kind === 'flows' && r.server === sv && r.token_formats)?.token_formats;
+    if (t) p(`- ${sv} tokens in the flows: ID token ${t.id_token}; access token ${t.access_token}.`);
+  }
+  p();
   const R = (server, store, nodes, scenario) => pgRows.find((r) => r.kind !== 'pgbench' && r.server === server
     && r.store === store && r.nodes === nodes && r.scenario === scenario);
   const us = (v) => (v == null ? 'n/a' : v.toFixed(1));

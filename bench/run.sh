@@ -59,6 +59,8 @@
 #                         PostgreSQL server                                             [on]
 #   BENCH_PG_POOL         database connections per process, both servers (storage_pool_size) [8]
 #   BENCH_PG_HANDLER_THREADS  Latchkey's http.handler_threads in the PostgreSQL part  [its default, 2]
+#   BENCH_ID_TOKEN_ALG    RS256 | ES256: the ID token alg the sign-in flow clients register, both
+#                         servers (flows and PostgreSQL parts)             [RS256, the OIDC default]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -91,6 +93,7 @@ SDK_LOGINS=${BENCH_SDK_LOGINS:-200}
 PG_FSYNC=${BENCH_PG_FSYNC:-on}
 PG_POOL=${BENCH_PG_POOL:-8}
 PG_HANDLER_THREADS=${BENCH_PG_HANDLER_THREADS:-}
+ID_TOKEN_ALG=${BENCH_ID_TOKEN_ALG:-RS256}
 PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
 # The redirect URI of the sign-in flows is never contacted: the driver reads the code from Location.
 FLOW_REDIRECT_URI=http://127.0.0.1:9/callback
@@ -103,6 +106,7 @@ die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
 case "$ONLY" in all|latchkey|oidc-provider) ;; *) die "BENCH_ONLY must be all, latchkey or oidc-provider (got '$ONLY')";; esac
 want() { [[ "$ONLY" == all || "$ONLY" == "$1" ]]; }
+case "$ID_TOKEN_ALG" in RS256|ES256) ;; *) die "BENCH_ID_TOKEN_ALG must be RS256 or ES256 (got '$ID_TOKEN_ALG')";; esac
 case "$PARTS" in all|wrk|flows|lifecycle|client|pg) ;; *) die "BENCH_PARTS must be all, wrk, flows, lifecycle, client or pg (got '$PARTS')";; esac
 want_part() { [[ "$PARTS" == all || "$PARTS" == "$1" ]]; }
 for v in FLOW_VUS FLOW_DURATION FLOW_WARMUP FLOW_MAX_OPS LOGIN_VUS LOGIN_DURATION LOGIN_WARMUP LOGIN_MAX \
@@ -589,7 +593,7 @@ if want latchkey && want_part flows; then
   # both registered before the server starts so it loads them at start-up.
   "$LATCHKEY" client create --data-dir "$data" --id bench-app --name "Bench App" --public \
       --grant-type authorization_code --grant-type refresh_token --redirect-uri http://127.0.0.1/callback \
-      --scope openid --scope offline_access --json >/dev/null 2>"$WORK/latchkey-setup.log" \
+      --scope openid --scope offline_access --id-token-alg "$ID_TOKEN_ALG" --json >/dev/null 2>"$WORK/latchkey-setup.log" \
     || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey client create --id bench-app failed"; }
   bench_password=$(openssl rand -base64 24 | tr -d '\n/+=')
   printf '%s\n' "$bench_password" | "$LATCHKEY" user add bench --password-stdin --data-dir "$data" --json \
@@ -609,7 +613,7 @@ if want oidc-provider && want_part flows; then
   port=$(free_port)
   op_base="http://127.0.0.1:$port"
   log "starting oidc-provider $OP_VERSION on $op_base (sign-in flows, devInteractions)"
-  (cd "$BENCH" && pin "${BENCH_SERVER_CPUS:-}" env NODE_ENV=production OP_MODE=flows OP_PORT="$port" \
+  (cd "$BENCH" && pin "${BENCH_SERVER_CPUS:-}" env NODE_ENV=production OP_MODE=flows OP_PORT="$port" OP_ID_TOKEN_ALG="$ID_TOKEN_ALG" \
       OP_CLIENT_ID=bench-app OP_REDIRECT_URI="$FLOW_REDIRECT_URI" node --expose-gc "$BENCH/oidc-provider.mjs") \
       >"$WORK/oidc-provider-flows.log" 2>&1 &
   op_pid=$!
@@ -918,7 +922,7 @@ lk_pg_setup() { # lk_pg_setup <config> <admin data dir>: the cc client, the flow
   pgcc_auth=$(basic_auth "$id" "$secret")
   "$LATCHKEY" client create --config "$cfg" --data-dir "$data" --id bench-app --name "Bench App" --public \
       --grant-type authorization_code --grant-type refresh_token --redirect-uri http://127.0.0.1/callback \
-      --scope openid --scope offline_access --json >/dev/null 2>"$WORK/latchkey-setup.log" \
+      --scope openid --scope offline_access --id-token-alg "$ID_TOKEN_ALG" --json >/dev/null 2>"$WORK/latchkey-setup.log" \
     || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey client create --id bench-app (PostgreSQL) failed"; }
   printf '%s\n' "$pg_password" | "$LATCHKEY" user add bench --password-stdin --config "$cfg" --data-dir "$data" --json \
       >/dev/null 2>"$WORK/latchkey-setup.log" || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey user add (PostgreSQL) failed"; }
@@ -928,7 +932,7 @@ op_start_node() { # op_start_node <mode cc|flows> <database> <port> <issuer> <ke
   (cd "$BENCH" && pin "${BENCH_SERVER_CPUS:-}" env NODE_ENV=production OP_MODE="$1" OP_STORE=pg OP_PG_POOL="$PG_POOL" \
       PGHOST="$PG_DIR" PGPORT="$PG_PORT" PGUSER=postgres PGDATABASE="$2" OP_PORT="$3" OP_ISSUER="$4" OP_KEYS_FILE="$5" \
       OP_CLIENT_ID="$([[ $1 == cc ]] && echo bench || echo bench-app)" OP_CLIENT_SECRET=bench-secret OP_ALG=ES256 \
-      OP_REDIRECT_URI="$FLOW_REDIRECT_URI" node "$BENCH/oidc-provider.mjs") >>"$WORK/oidc-provider-pg.log" 2>&1 &
+      OP_REDIRECT_URI="$FLOW_REDIRECT_URI" OP_ID_TOKEN_ALG="$ID_TOKEN_ALG" node "$BENCH/oidc-provider.mjs") >>"$WORK/oidc-provider-pg.log" 2>&1 &
   op_pid=$!
   SERVER_PIDS+=("$op_pid")
 }
