@@ -2,13 +2,12 @@
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BIN, ServerTestCase, cli, database_bytes, db_query, sql_string  # noqa: E402
+from harness import ServerTestCase, cli, database_bytes, db_query, sql_string  # noqa: E402
 
 
 class Users(ServerTestCase):
