@@ -35,6 +35,22 @@ TEST(DigestTest, HmacSha256Rfc4231) {
   EXPECT_EQ(HmacSha256("", "x").size(), 32u);
 }
 
+// RFC 4231 §4.7 (test case 6): a key longer than the block is hashed first. Each thread reuses one
+// MAC context, so answers must not depend on the key or message of the call before: the same
+// vectors in a different order, and an empty key (RFC 2104 pads it to a block of zeros), agree
+// with their first answers.
+TEST(DigestTest, HmacSha256ReusedContextKeepsNoStateBetweenCalls) {
+  const std::string long_key(131, '\xaa');
+  const std::string message = "Test Using Larger Than Block-Size Key - Hash Key First";
+  const std::string expected = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+  EXPECT_EQ(Hex(HmacSha256(long_key, message)), expected);
+  EXPECT_EQ(Hex(HmacSha256("", "")), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  EXPECT_EQ(Hex(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(Hex(HmacSha256(long_key, message)), expected);
+  EXPECT_EQ(Hex(HmacSha256("", "")), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 // Draws served from the per-thread pool never repeat, across several refills, and large requests
 // bypass the pool.
 TEST(DigestTest, RandomBytesFromThePoolNeverRepeatAcrossRefills) {

@@ -202,21 +202,27 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
   const std::string token_hash = crypto::Sha256(*presented);
   const int64_t now = clock_.NowSeconds();
 
-  auto current = store_.GetRefreshToken(token_hash);
-  if (!current) {
-    if (current.error() == store::Error::kNotFound) return InvalidGrant("the refresh token is invalid");
+  // The token and its user in one read (one round trip on PostgreSQL). A token whose user is gone
+  // is gone too (deleting a user deletes their refresh tokens).
+  auto read = store_.GetRefreshTokenWithUser(token_hash);
+  if (!read) {
+    if (read.error() == store::Error::kNotFound) return InvalidGrant("the refresh token is invalid");
     return StoreUnavailable();
   }
-  auto scope = oauth::RefreshScope(auth.request, client, *current);
+  const store::RefreshTokenRecord& current = read->token;
+  auto scope = oauth::RefreshScope(auth.request, client, current);
   if (!scope) return scope.error();
+  // A disabled user's token is refused before it is rotated, so nothing is spent.
+  auto user = ActiveUser(std::move(read->user));
+  if (!user) return user.error();
 
   // RFC 9700 §4.14.2: rotate on every use. The successor keeps the original scope (RFC 6749 §6);
   // only the access token is narrowed.
   std::string successor_value = oauth::RefreshTokenSuccessor(rotation_key_, *presented);
-  store::RefreshTokenRecord successor = *current;
+  store::RefreshTokenRecord successor = current;
   successor.token_hash = crypto::Sha256(successor_value);
   successor.created_at = now;
-  successor.expires_at = std::min(now + config_.refresh_token_idle_lifetime, current->family_expires_at);
+  successor.expires_at = std::min(now + config_.refresh_token_idle_lifetime, current.family_expires_at);
   successor.rotated_at = 0;
   successor.successor_hash.clear();
   successor.revoked = false;
@@ -225,10 +231,10 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
     if (rotated.error() == store::Error::kConflict) {
       // Reuse of a rotated token: either the legitimate client or an attacker holds a stolen copy.
       // Revoke the whole family (RFC 9700 §4.14.2, OAuth 2.1 §4.3.1).
-      auto revoked = RevokeGrant(current->family_id, snapshot);
+      auto revoked = RevokeGrant(current.family_id, snapshot);
       Audit("refresh_token_reused", http_request,
             {{"client_id", client.client_id},
-             {"user_id", current->user_id},
+             {"user_id", current.user_id},
              {"refresh_tokens_revoked", revoked ? *revoked : -1}});
       return InvalidGrant("the refresh token was already used");
     }
@@ -237,16 +243,14 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
     return StoreUnavailable();
   }
 
-  auto user = ActiveUser(store_, current->user_id);
-  if (!user) return user.error();
   // OIDC Core §12.2: a refreshed ID Token keeps auth_time and carries no nonce.
   UserGrant grant;
   grant.scope = std::move(*scope);
-  grant.auth_time = current->auth_time;
-  grant.amr = current->amr;
-  grant.acr = current->acr;
-  grant.session_id_hash = current->session_id_hash;
-  grant.family_id = current->family_id;
+  grant.auth_time = current.auth_time;
+  grant.amr = current.amr;
+  grant.acr = current.acr;
+  grant.session_id_hash = current.session_id_hash;
+  grant.family_id = current.family_id;
   auto issued = UserTokens(client, snapshot, *user, grant);
   if (!issued) return issued;
   issued->refresh_token = std::move(successor_value);

@@ -67,7 +67,10 @@ oauth::Error StoreUnavailable() {
 }
 
 oauth::Result<store::UserRecord> ActiveUser(store::UserStore& users, const std::string& user_id) {
-  auto user = users.GetUser(user_id);
+  return ActiveUser(users.GetUser(user_id));
+}
+
+oauth::Result<store::UserRecord> ActiveUser(store::Result<store::UserRecord> user) {
   if (!user) {
     if (user.error() == store::Error::kNotFound)
       return oauth::MakeError(oauth::ErrorCode::kInvalidGrant, "the user no longer exists");

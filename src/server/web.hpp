@@ -57,5 +57,7 @@ oauth::Error StoreUnavailable();
 // ActiveUser: the user a grant acts for, who must still exist and be active (invalid_grant);
 // StoreUnavailable when the store cannot tell.
 oauth::Result<store::UserRecord> ActiveUser(store::UserStore& users, const std::string& user_id);
+// ActiveUser with the user already read: `user` as GetUser returned it.
+oauth::Result<store::UserRecord> ActiveUser(store::Result<store::UserRecord> user);
 
 }  // namespace latchkey::server

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -282,6 +283,13 @@ struct RefreshTokenRecord {
   bool operator==(const RefreshTokenRecord&) const = default;
 };
 
+// RefreshTokenWithUser: a refresh token as stored and the user it was issued to
+// (Store::GetRefreshTokenWithUser).
+struct RefreshTokenWithUser {
+  RefreshTokenRecord token;
+  UserRecord user;
+};
+
 // RotationResult: what RotateRefreshToken found.
 struct RotationResult {
   RefreshTokenRecord previous;  // the presented token as it was before this call
@@ -520,6 +528,17 @@ class Store : public ClientStore,
   // or deleted. It is bumped in the transaction of that write, so a reader that sees the write sees
   // the new number. A server that remembers token lookups forgets them when it changes.
   virtual Result<int64_t> RevocationRevision() = 0;
+
+  // GetRefreshTokenWithUser returns GetRefreshToken(token_hash) and GetUser of its user_id, read
+  // together: kNotFound when either is absent. A backend whose every read is a round trip to a
+  // server answers both in one.
+  virtual Result<RefreshTokenWithUser> GetRefreshTokenWithUser(const std::string& token_hash) {
+    auto token = GetRefreshToken(token_hash);
+    if (!token) return token.error();
+    auto user = GetUser(token->user_id);
+    if (!user) return user.error();
+    return RefreshTokenWithUser{std::move(*token), std::move(*user)};
+  }
 
   // Compact gives back space the backend still holds for data already deleted (SQLite: a TRUNCATE
   // checkpoint of the write-ahead log). kUnavailable when it could not finish now (readers or a

@@ -179,6 +179,19 @@ class Introspection(LifecycleBase):
         self.assert_inactive(self.introspect(tokens["refresh_token"]))
         self.assertIs(self.introspect(r.json()["refresh_token"]).json()["active"], True)
 
+    def test_a_disabled_users_refresh_token_is_refused_without_being_spent(self):
+        tokens, _ = self.sign_in()
+        cli("user", "disable", "dora", data_dir=self.data_dir)
+        self.addCleanup(cli, "user", "enable", "dora", data_dir=self.data_dir)
+        r = self.refresh(tokens["refresh_token"])
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertEqual(r.json()["error"], "invalid_grant")
+        # Enabled again, the same token still works once: the refusal did not rotate it away.
+        cli("user", "enable", "dora", data_dir=self.data_dir)
+        r = self.refresh(tokens["refresh_token"])
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(self.refresh(tokens["refresh_token"]).json()["error"], "invalid_grant")
+
     def test_client_credentials_token(self):
         token = self.client_token("lc-svc", self.svc["client_secret"])
         body = self.introspect(token).json()

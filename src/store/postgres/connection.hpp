@@ -128,12 +128,21 @@ class Row {
  public:
   Row(const PGresult* res, int row) : res_(res), row_(row) {}
 
+  // From returns this row with its columns counted from `first`: one reader per record of a join.
+  Row From(int first) const {
+    Row shifted = *this;
+    shifted.first_ += first;
+    return shifted;
+  }
+
   std::string Bytes(int col) const {
+    col += first_;
     if (PQgetisnull(res_, row_, col)) return {};
     return std::string(PQgetvalue(res_, row_, col), static_cast<std::size_t>(PQgetlength(res_, row_, col)));
   }
   // Int decodes a big-endian signed integer of 2, 4 or 8 bytes (int2, int4, int8).
   int64_t Int(int col) const {
+    col += first_;
     if (PQgetisnull(res_, row_, col)) return 0;
     const auto* p = reinterpret_cast<const unsigned char*>(PQgetvalue(res_, row_, col));
     const int n = PQgetlength(res_, row_, col);
@@ -144,6 +153,7 @@ class Row {
     return static_cast<int64_t>(u);
   }
   bool Bool(int col) const {
+    col += first_;
     if (PQgetisnull(res_, row_, col) || PQgetlength(res_, row_, col) < 1) return false;
     return PQgetvalue(res_, row_, col)[0] != 0;
   }
@@ -151,6 +161,7 @@ class Row {
  private:
   const PGresult* res_;
   int row_;
+  int first_ = 0;
 };
 
 // AffectedRows returns how many rows an INSERT/UPDATE/DELETE touched.

@@ -397,6 +397,15 @@ constexpr std::string_view kSelectRefreshToken =
     "SELECT token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
     "created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked FROM refresh_tokens "
     "WHERE token_hash = $1";
+// kSelectRefreshTokenWithUser: kSelectRefreshToken's columns, then kSelectUser's, in one round trip.
+constexpr std::string_view kSelectRefreshTokenWithUser =
+    "SELECT t.token_hash, t.family_id, t.client_id, t.user_id, t.scope, t.session_id_hash, t.auth_time, "
+    "t.amr, t.acr, t.created_at, t.expires_at, t.family_expires_at, t.rotated_at, t.successor_hash, "
+    "t.revoked, u.user_id, u.username, u.password_hash, u.status, u.name, u.given_name, u.family_name, "
+    "u.preferred_username, u.email, u.email_verified, u.phone_number, u.phone_number_verified, "
+    "u.address_json, u.picture, u.locale, u.zoneinfo, u.created_at, u.updated_at "
+    "FROM refresh_tokens t JOIN users u ON u.user_id = t.user_id WHERE t.token_hash = $1";
+constexpr int kRefreshTokenColumns = 15;
 // kLockRefreshToken reads the presented token and locks its row until the transaction ends: every
 // other rotation of that token waits here, then reads what this one committed (RFC 9700 §4.14.2:
 // one current token per grant; two winners would be two live branches of it).
@@ -419,6 +428,23 @@ constexpr std::string_view kInsertRefreshToken =
 // is superseded at most once, whatever else goes wrong.
 constexpr std::string_view kMarkRefreshTokenRotated =
     "UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3 WHERE token_hash = $1 AND rotated_at = 0";
+// kRotateCurrentRefreshToken is the common case of RotateRefreshToken in one statement (one round
+// trip, its own transaction): it marks the presented token rotated only while it is current, live
+// and unrevoked, and inserts the successor ($1..$15, RefreshTokenParams order) only when it did.
+// A concurrent rotation of the same token blocks on the row lock and then re-checks rotated_at = 0
+// on the committed row (READ COMMITTED re-evaluates the WHERE), so exactly one of them gets a row
+// (RFC 9700 §4.14.2). A failed insert fails the whole statement: nothing is written. The row comes
+// back as it was before: only rotated_at and successor_hash changed, and they were 0 and ''.
+constexpr std::string_view kRotateCurrentRefreshToken =
+    "WITH marked AS (UPDATE refresh_tokens SET rotated_at = $17, successor_hash = $1 WHERE token_hash = $16 "
+    "AND rotated_at = 0 AND revoked = false AND expires_at > $17 AND family_expires_at > $17 "
+    "RETURNING token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
+    "created_at, expires_at, family_expires_at, 0::BIGINT, ''::BYTEA, revoked), "
+    "inserted AS (INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, "
+    "session_id_hash, auth_time, amr, acr, created_at, expires_at, family_expires_at, rotated_at, "
+    "successor_hash, revoked) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 "
+    "FROM marked) "
+    "SELECT * FROM marked";
 constexpr std::string_view kRevokeRefreshFamily =
     "UPDATE refresh_tokens SET revoked = true WHERE family_id = $1 AND revoked = false";
 // kRevokeRefreshTokens revokes and lists in one statement (an empty $2 or $3 matches any client or
@@ -1148,13 +1174,35 @@ class PostgresStore final : public Store {
     });
   }
 
-  // RotateRefreshToken reads the presented token with its row locked (kLockRefreshToken), decides,
-  // and writes in one transaction: a concurrent rotation of the same token waits for this one to
-  // commit and then decides on the row as this one left it, so exactly one caller wins (RFC 9700
-  // §4.14.2). A failed successor insert aborts the transaction: nothing is written.
+  Result<RefreshTokenWithUser> GetRefreshTokenWithUser(const std::string& token_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectRefreshTokenWithUser, {token_hash}, "get refresh token and user",
+                      [](const Row& row) -> Result<RefreshTokenWithUser> {
+                        auto token = ReadRefreshToken(row);
+                        if (!token) return token.error();
+                        auto user = ReadUser(row.From(kRefreshTokenColumns));
+                        if (!user) return user.error();
+                        return RefreshTokenWithUser{std::move(*token), std::move(*user)};
+                      });
+    });
+  }
+
+  // RotateRefreshToken first tries the common case, a current token, in one statement
+  // (kRotateCurrentRefreshToken). When that matches nothing it reads the presented token with its
+  // row locked (kLockRefreshToken), decides, and writes in one transaction: a concurrent rotation of
+  // the same token waits for this one to commit and then decides on the row as this one left it, so
+  // exactly one caller wins (RFC 9700 §4.14.2). A failed successor insert aborts the statement or
+  // the transaction: nothing is written.
   Result<RotationResult> RotateRefreshToken(const std::string& token_hash,
                                             const RefreshTokenRecord& successor, int64_t now,
                                             int64_t grace_seconds) override {
+    auto current = WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kRotateCurrentRefreshToken,
+                      RefreshTokenParams(successor).Bytes(token_hash).Int(now), "rotate refresh token",
+                      ReadRefreshToken);
+    });
+    if (current) return RotationResult{*current, false};
+    if (current.error() != Error::kNotFound) return current.error();
     RotationResult result;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
       auto found = QueryOne(conn, kLockRefreshToken, {token_hash}, "lock refresh token", ReadRefreshToken);

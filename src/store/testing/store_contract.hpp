@@ -1252,6 +1252,38 @@ TYPED_TEST_P(StoreContractTest, RefreshTokenRoundTripsEveryFieldAndDuplicateIsCo
   EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-c")).error(), Error::kNotFound);
 }
 
+// GetRefreshTokenWithUser is GetRefreshToken and GetUser read together: every field of both, the
+// token in whatever state, and kNotFound for an absent token or one whose user was deleted.
+TYPED_TEST_P(StoreContractTest, RefreshTokenWithUserIsBothRecordsAsStored) {
+  UserRecord u = MakeUser("u");
+  u.status = "disabled";
+  u.address_json = R"({"country":"\u00e9"})";
+  u.email_verified = false;
+  ASSERT_TRUE(this->store().CreateUser(u).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  RefreshTokenRecord rotated = MakeRefreshToken("a", "u", "fam", -5, 9223372036854775807LL);
+  rotated.rotated_at = 77;
+  rotated.successor_hash = Hash("rt-b");
+  rotated.revoked = true;
+  const RefreshTokenRecord other = MakeRefreshToken("b", "v");
+  ASSERT_TRUE(this->store().CreateRefreshToken(rotated).has_value());
+  ASSERT_TRUE(this->store().CreateRefreshToken(other).has_value());
+
+  auto got = this->store().GetRefreshTokenWithUser(rotated.token_hash);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->token, rotated);
+  EXPECT_EQ(got->user, *this->store().GetUser("u"));
+  EXPECT_EQ(got->user.status, "disabled");
+  auto got_other = this->store().GetRefreshTokenWithUser(other.token_hash);
+  ASSERT_TRUE(got_other.has_value());
+  EXPECT_EQ(got_other->token, other);
+  EXPECT_EQ(got_other->user, MakeUser("v"));
+
+  EXPECT_EQ(this->store().GetRefreshTokenWithUser(Hash("rt-missing")).error(), Error::kNotFound);
+  ASSERT_TRUE(this->store().DeleteUser("v").has_value());
+  EXPECT_EQ(this->store().GetRefreshTokenWithUser(other.token_hash).error(), Error::kNotFound);
+}
+
 TYPED_TEST_P(StoreContractTest, RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor) {
   ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
   const RefreshTokenRecord first = MakeRefreshToken("1", "u");
@@ -2342,7 +2374,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     RedeemExpiredOrUnknownCodeIsNotFound, DeleteExpiredCodesCountsAndKeepsLiveOnes,
     ConcurrentRedemptionsHaveExactlyOneWinner, DeletingAUserDeletesTheirSessionsAndCodes,
     SessionAndCodeWritesLeaveRevisionUnchanged, RefreshTokenRoundTripsEveryFieldAndDuplicateIsConflict,
-    RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor,
+    RefreshTokenWithUserIsBothRecordsAsStored, RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor,
     RotationWhoseSuccessorCannotBeInsertedWritesNothing,
     RotatingAnUnknownRevokedOrExpiredRefreshTokenIsNotFound, RotationRetryInsideTheGraceWindowWritesNothing,
     ReuseOfARotatedRefreshTokenIsConflict, RetryAfterTheSuccessorWasUsedRevokedOrDeletedIsConflict,
