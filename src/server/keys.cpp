@@ -115,6 +115,14 @@ common::Result<std::vector<KeyAction>, std::string> MaintainSigningKeys(store::K
         auto record = NewSigningKey(action.alg, next ? "next" : "active", now, action.active_from, vault,
                                     policy.rsa_bits);
         if (!record) return record.error();
+        if (next) {
+          // The lead counts from when the key is stored, not from when the step was planned: the
+          // key took time to generate (RSA: up to seconds), and whole seconds trail the real clock
+          // by up to one. Hence the clock read again, and one second more.
+          record->active_from =
+              std::max(record->active_from, clock.NowSeconds() + policy.publication_lead + 1);
+          action.active_from = record->active_from;
+        }
         action.kid = record->kid;
         done = keys.AddSigningKey(*record);
         break;

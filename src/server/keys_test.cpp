@@ -92,6 +92,46 @@ TEST(PlanKeyMaintenance, RetiredKeyIsDeletedAfterTheRetention) {
             (std::vector<KeyAction>{{KeyStep::kDelete, "ES256", "old"}}));
 }
 
+// A clock that moves on by `step` seconds every time it is read, like time spent generating keys.
+class SteppingClock final : public common::Clock {
+ public:
+  SteppingClock(int64_t start, int64_t step) : now_(start), step_(step) {}
+  int64_t NowSeconds() const override { return now_ += step_; }
+
+ private:
+  mutable int64_t now_;
+  int64_t step_;
+};
+
+// The publication lead is counted from when the next key is stored, one second more for the whole
+// seconds the clock is read in: never from the earlier moment at which the step was planned.
+TEST(SigningKeys, NextKeyGetsTheFullLeadFromWhenItIsStored) {
+  auto store = store::memory::NewMemoryStore();
+  const KeyVault vault = NewVault();
+  common::FakeClock start(kT0);
+  ASSERT_TRUE(MaintainSigningKeys(*store, vault, start, Policy(90 * kDay, kDay, 0)).has_value());
+
+  SteppingClock clock(kT0 + 89 * kDay, 7);
+  auto taken = MaintainSigningKeys(*store, vault, clock, Policy(90 * kDay, kDay, 0));
+  ASSERT_TRUE(taken.has_value()) << taken.error();
+  ASSERT_EQ(taken->size(), 3u);
+  auto records = store->ListSigningKeys();
+  ASSERT_TRUE(records.has_value());
+  int next_keys = 0;
+  for (const auto& r : *records) {
+    if (r.state != "next") continue;
+    ++next_keys;
+    // Planned at kT0 + 89 days + 7 s for kT0 + 90 days; each key is stored after at least one more
+    // reading of the clock, so at least 7 s later.
+    EXPECT_GE(r.active_from, kT0 + 89 * kDay + 14 + kDay + 1) << r.alg;
+    const auto step =
+        std::find_if(taken->begin(), taken->end(), [&](const KeyAction& a) { return a.kid == r.kid; });
+    ASSERT_NE(step, taken->end());
+    EXPECT_EQ(step->active_from, r.active_from) << "the log says what was stored";
+  }
+  EXPECT_EQ(next_keys, 3);
+}
+
 TEST(SigningKeys, GeneratedOnceOfEachKindSealedAndReloaded) {
   auto store = store::memory::NewMemoryStore();
   common::FakeClock clock(kT0);
@@ -148,14 +188,17 @@ TEST(SigningKeys, ScheduledRotationPublishesFirstAndRetiresLater) {
   EXPECT_EQ(set->public_jwks.keys.size(), 6u);
   EXPECT_EQ(set->signing.Find(jose::Alg::kES256)->kid, old_es);
 
+  // Due at the end of the interval, one second later for the whole seconds of the clock.
   clock.Set(kT0 + 10 * kDay);
+  EXPECT_TRUE(MaintainSigningKeys(*store, vault, clock, policy)->empty());
+  clock.Set(kT0 + 10 * kDay + 1);
   ASSERT_EQ(MaintainSigningKeys(*store, vault, clock, policy)->size(), 3u);
   set = LoadKeySet(*store, vault);
   const std::string new_es = set->signing.Find(jose::Alg::kES256)->kid;
   EXPECT_NE(new_es, old_es);
   EXPECT_EQ(set->public_jwks.keys.size(), 6u);  // the retired keys are still published
 
-  clock.Set(kT0 + 10 * kDay + 3600);
+  clock.Set(kT0 + 10 * kDay + 1 + 3600);
   ASSERT_EQ(MaintainSigningKeys(*store, vault, clock, policy)->size(), 3u);
   set = LoadKeySet(*store, vault);
   EXPECT_EQ(set->public_jwks.keys.size(), 3u);

@@ -453,6 +453,15 @@ class DeviceCodeStore {
   // changes the status: the caller decides the answer from the returned record, and spends an
   // approved code with ConsumeDeviceCode once the tokens it grants are written.
   virtual Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) = 0;
+  // NextPollState returns `d` after one poll at `now`, by the rule above: what every backend's
+  // PollDeviceCode writes.
+  static DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
+    if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
+      d.interval += 5;  // RFC 8628 §3.5 slow_down, for this and all later requests
+    }
+    d.last_polled_at = now;
+    return d;
+  }
   // ConsumeDeviceCode atomically moves an approved, unexpired code (expires_at > now) to
   // "consumed": of concurrent calls exactly one succeeds. kNotFound when absent or expired;
   // kConflict when not approved (pending, denied, or consumed already).

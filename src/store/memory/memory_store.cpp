@@ -600,15 +600,6 @@ class MemoryStore final : public Store {
     return erased;
   }
 
-  // NextPollState returns `d` after one poll at `now` (DeviceCodeStore::PollDeviceCode).
-  static DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
-    if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
-      d.interval += 5;  // RFC 8628 §3.5 slow_down
-    }
-    d.last_polled_at = now;
-    return d;
-  }
-
   // RevokeRefreshTokensLocked marks every unrevoked token matching `pred` revoked and returns how
   // many; mutex_ must be held.
   template <class Pred>

@@ -876,15 +876,6 @@ Result<std::string> ReadFirstBytes(const Row& row) { return row.Bytes(0); }
 
 Result<int64_t> ReadFirstInt(const Row& row) { return row.Int(0); }
 
-// NextPollState returns `d` after one poll at `now` (DeviceCodeStore::PollDeviceCode).
-DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
-  if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
-    d.interval += 5;  // RFC 8628 §3.5 slow_down, for this and all later requests
-  }
-  d.last_polled_at = now;
-  return d;
-}
-
 // QueryOne runs `sql` on `conn` and reads its first row: kNotFound when there is none.
 template <class Reader>
 auto QueryOne(Connection& conn, std::string_view sql, const Params& params, std::string_view what,

@@ -1103,15 +1103,6 @@ int BindDeviceCode(Statement& s, const DeviceCodeRecord& d) {
   return rc;
 }
 
-// NextPollState returns `d` after one poll at `now` (DeviceCodeStore::PollDeviceCode).
-DeviceCodeRecord NextPollState(DeviceCodeRecord d, int64_t now) {
-  if (d.last_polled_at != 0 && now - d.last_polled_at < d.interval) {
-    d.interval += 5;  // RFC 8628 §3.5 slow_down, for this and all later requests
-  }
-  d.last_polled_at = now;
-  return d;
-}
-
 ConsentRecord ReadConsent(Statement& s) {
   ConsentRecord c;
   c.user_id = s.ColumnString(0);
