@@ -134,7 +134,14 @@ bool Provider::ReloadIfChanged() {
   if (*revision == revision_.load()) return true;
   auto snapshot = BuildSnapshot();
   if (!snapshot) {
-    common::LogWarn("reload failed", {{"reason", snapshot.error()}});
+    // Retried at every poll (500 ms) until it works, but said once per revision and reason: a node
+    // whose KEK cannot open a key another node stored would otherwise warn twice a second.
+    std::lock_guard lock(reload_failure_mutex_);
+    if (failed_revision_ != *revision || failed_reason_ != snapshot.error()) {
+      common::LogWarn("reload failed", {{"reason", snapshot.error()}, {"revision", *revision}});
+      failed_revision_ = *revision;
+      failed_reason_ = snapshot.error();
+    }
     return false;
   }
   {

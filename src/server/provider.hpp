@@ -242,6 +242,10 @@ class Provider {
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<int64_t> revision_{-1};
   std::atomic<int64_t> revocation_revision_{-1};
+  // The last reload that failed (ReloadIfChanged): warned about once, retried quietly.
+  std::mutex reload_failure_mutex_;
+  int64_t failed_revision_ = -1;
+  std::string failed_reason_;
   TokenCache token_cache_;
   // Back-channel logout deliveries (last: destroyed first, while what it reports to still exists).
   std::unique_ptr<http::DeliveryQueue> backchannel_;

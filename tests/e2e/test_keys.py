@@ -232,6 +232,21 @@ class Encryption(KeyTestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn(out["kek_id"], proc.stderr)
 
+    def test_a_node_without_the_new_kek_keeps_its_keys_and_warns_once(self):
+        old = new_kek()
+        server = self.start({"LATCHKEY_KEK": old})
+        before = self.jwks_kids(server)
+        svc = self.client(server)
+        # Re-wrapped under a KEK this running node was not given: its reloads fail from now on.
+        self.keys_json("rewrap", env={"LATCHKEY_KEK": new_kek(), "LATCHKEY_KEK_PREVIOUS": old})
+        self.assertTrue(wait_until(lambda: "reload failed" in server.log_text(), timeout=10), server.log_text())
+        time.sleep(2.5)  # five more revision polls
+        failures = [line for line in server.log_text().splitlines() if '"reload failed"' in line]
+        self.assertEqual(len(failures), 1, failures)
+        # It keeps serving with the keys it had.
+        self.assertEqual(self.jwks_kids(server), before)
+        self.assertIn(self.mint(server, *svc), before)
+
     def test_bare_pem_from_before_sealing_is_sealed_at_start(self):
         kek = new_kek()
         self.start({"LATCHKEY_KEK": kek})
