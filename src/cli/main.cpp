@@ -771,10 +771,13 @@ int Migrate(const CommonFlags& flags, const std::string& from_sqlite) {
   if (!from_sqlite.empty()) return ImportSqlite(flags, from_sqlite);
   Admin admin;
   if (int rc = OpenAdmin(flags, admin)) return rc;
+  // Opening the store applied what was pending (one "applied migration" log line each).
   if (flags.json) {
-    std::cout << boost::json::serialize(boost::json::object{{"migrated", true}}) << "\n";
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"migrated", true}, {"schema_version", store::kSchemaVersion}})
+              << "\n";
   } else {
-    std::cout << "the database schema is current\n";
+    std::cout << "the database schema is current (version " << store::kSchemaVersion << ")\n";
   }
   return 0;
 }

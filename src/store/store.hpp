@@ -511,6 +511,11 @@ class SecretStore {
   virtual Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) = 0;
 };
 
+// kSchemaVersion: the schema version this build's stores migrate every database to (each backend's
+// list of migrations has this many entries). Opening a store leaves its database at exactly this
+// version, or fails.
+inline constexpr int kSchemaVersion = 6;
+
 // Store: one backend's whole surface.
 class Store : public ClientStore,
               public KeyStore,

@@ -243,8 +243,10 @@ class Server:
         self.address = None
         self.issuer = None
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True)
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        threading.Thread(target=self._read_stdout, daemon=True).start()
+        self._readers = [threading.Thread(target=self._read_stderr, daemon=True),
+                         threading.Thread(target=self._read_stdout, daemon=True)]
+        for reader in self._readers:
+            reader.start()
         if wait:
             self.wait_started()
 
@@ -279,7 +281,14 @@ class Server:
         return "".join(self.lines) + "".join(self.stdout)
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
-        return stop_process(self.proc, sig, timeout)
+        code = stop_process(self.proc, sig, timeout)
+        # The readers end at the pipes' EOF, having kept every line; then the pipes are closed.
+        for reader in self._readers:
+            reader.join(5)
+        if not any(reader.is_alive() for reader in self._readers):
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        return code
 
 
 def cli(*args, data_dir, stdin=None, check=True, env=None):

@@ -53,7 +53,7 @@ constexpr int64_t kSigningKeysLockKey = 0x6c6b2d6b65797321;
 // Every string of a record is BYTEA, not TEXT: the store keeps every byte as given (records may
 // hold NUL bytes and invalid UTF-8, which TEXT in a UTF8 database refuses) and orders byte-wise
 // (no collation). List fields are JSON arrays of strings, as in SQLite. Booleans are BOOLEAN.
-constexpr std::array<std::string_view, 6> kMigrations = {
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   client_id BYTEA PRIMARY KEY,

@@ -45,7 +45,7 @@ constexpr std::size_t kMaxIdleConnections = 8;
 // kMigrations: the schema, as an ordered list. Entry i brings the schema to version i + 1. Append
 // only: never edit or reorder an entry that has shipped. List fields are JSON arrays of strings
 // (every byte survives: JSON escapes quotes, control characters and NUL).
-constexpr std::array<std::string_view, 6> kMigrations = {
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   client_id TEXT PRIMARY KEY NOT NULL,
