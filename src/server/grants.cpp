@@ -201,6 +201,42 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
   if (!presented) return oauth::MakeError(oauth::ErrorCode::kInvalidRequest, "refresh_token is required");
   const std::string token_hash = crypto::Sha256(*presented);
   const int64_t now = clock_.NowSeconds();
+  // RFC 9700 §4.14.2: rotate on every use. The successor's value is derived from the presented one,
+  // so a retry within the grace window gets the same successor.
+  std::string successor_value = oauth::RefreshTokenSuccessor(rotation_key_, *presented);
+  std::string successor_hash = crypto::Sha256(successor_value);
+
+  // Tokens for `user` from the rotated `current` (OIDC Core §12.2: a refreshed ID Token keeps
+  // auth_time and carries no nonce).
+  auto issue = [&](const store::RefreshTokenRecord& current, const store::UserRecord& user,
+                   std::vector<std::string> scope, bool retried) -> oauth::Result<oauth::TokenResponse> {
+    UserGrant grant;
+    grant.scope = std::move(scope);
+    grant.auth_time = current.auth_time;
+    grant.amr = current.amr;
+    grant.acr = current.acr;
+    grant.session_id_hash = current.session_id_hash;
+    grant.family_id = current.family_id;
+    auto issued = UserTokens(client, snapshot, user, grant);
+    if (!issued) return issued;
+    issued->refresh_token = std::move(successor_value);
+    if (!retried) {
+      Audit("token_refreshed", http_request, {{"client_id", client.client_id}, {"user_id", user.user_id}});
+    }
+    return issued;
+  };
+
+  // The common case in one step (one round trip on PostgreSQL): a current token of this client,
+  // whose user is active, refreshed with its whole scope. Anything else, or a request that narrows
+  // the scope, takes the general path below, which tells the cases apart.
+  if (!auth.request.params.Has("scope")) {
+    auto rotated = store_.RotateCurrentRefreshToken(
+        {token_hash, client.client_id, successor_hash, now, config_.refresh_token_idle_lifetime});
+    if (rotated) {
+      return issue(rotated->token, rotated->user, common::SplitSpaces(rotated->token.scope), false);
+    }
+    if (rotated.error() != store::Error::kNotFound) return StoreUnavailable();
+  }
 
   // The token and its user in one read (one round trip on PostgreSQL). A token whose user is gone
   // is gone too (deleting a user deletes their refresh tokens).
@@ -216,17 +252,10 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
   auto user = ActiveUser(std::move(read->user));
   if (!user) return user.error();
 
-  // RFC 9700 §4.14.2: rotate on every use. The successor keeps the original scope (RFC 6749 §6);
-  // only the access token is narrowed.
-  std::string successor_value = oauth::RefreshTokenSuccessor(rotation_key_, *presented);
-  store::RefreshTokenRecord successor = current;
-  successor.token_hash = crypto::Sha256(successor_value);
-  successor.created_at = now;
-  successor.expires_at = std::min(now + config_.refresh_token_idle_lifetime, current.family_expires_at);
-  successor.rotated_at = 0;
-  successor.successor_hash.clear();
-  successor.revoked = false;
-  auto rotated = store_.RotateRefreshToken(token_hash, successor, now, config_.refresh_token_grace_period);
+  // The successor keeps the original scope (RFC 6749 §6); only the access token is narrowed.
+  auto rotated = store_.RotateRefreshToken(
+      token_hash, store::SuccessorOf(current, successor_hash, now, config_.refresh_token_idle_lifetime), now,
+      config_.refresh_token_grace_period);
   if (!rotated) {
     if (rotated.error() == store::Error::kConflict) {
       // Reuse of a rotated token: either the legitimate client or an attacker holds a stolen copy.
@@ -242,22 +271,7 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
       return InvalidGrant("the refresh token is invalid or expired");
     return StoreUnavailable();
   }
-
-  // OIDC Core §12.2: a refreshed ID Token keeps auth_time and carries no nonce.
-  UserGrant grant;
-  grant.scope = std::move(*scope);
-  grant.auth_time = current.auth_time;
-  grant.amr = current.amr;
-  grant.acr = current.acr;
-  grant.session_id_hash = current.session_id_hash;
-  grant.family_id = current.family_id;
-  auto issued = UserTokens(client, snapshot, *user, grant);
-  if (!issued) return issued;
-  issued->refresh_token = std::move(successor_value);
-  if (!rotated->retried) {
-    Audit("token_refreshed", http_request, {{"client_id", client.client_id}, {"user_id", user->user_id}});
-  }
-  return issued;
+  return issue(current, *user, std::move(*scope), rotated->retried);
 }
 
 http::Response Provider::UserInfo(const http::Request& request) {

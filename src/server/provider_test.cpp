@@ -919,6 +919,43 @@ TEST_F(StoreOutageTest, ReplayedCodeIsRefusedAndRevokesItsGrant) {
   EXPECT_EQ(ErrorOf(refreshed), "invalid_grant") << "the replay did not revoke the grant";
 }
 
+// A refresh token is spent only by a rotation that answers with its successor: presented by another
+// client, or answered 503 because the store failed, it still works for its own client afterwards.
+// A request that narrows the scope (RFC 6749 §6) rotates it as one without scope does.
+TEST_F(StoreOutageTest, RefreshTokenIsSpentOnlyByARotationThatAnswers) {
+  auto first = Redeem("web", NewCode("web"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  std::string refresh = Field(first, "refresh_token");
+  ASSERT_FALSE(refresh.empty());
+
+  auto stolen = Token("web-opaque", "grant_type=refresh_token&refresh_token=" + refresh);
+  EXPECT_EQ(ErrorOf(stolen), "invalid_grant") << stolen.body;
+  for (const char* failing : {"GetRefreshToken", "GetUser", "RotateRefreshToken"}) {
+    store_->failing = {failing};
+    auto r = Token("web", "grant_type=refresh_token&refresh_token=" + refresh);
+    store_->failing.clear();
+    EXPECT_EQ(r.status, 503) << failing << ": " << r.body;
+    EXPECT_EQ(ErrorOf(r), "temporarily_unavailable") << failing;
+  }
+  auto rotated = Token("web", "grant_type=refresh_token&refresh_token=" + refresh);
+  ASSERT_EQ(rotated.status, 200) << "spent without an answer: " << rotated.body;
+  EXPECT_EQ(Field(rotated, "scope"), "openid profile");
+  const std::string successor = Field(rotated, "refresh_token");
+  ASSERT_FALSE(successor.empty());
+  EXPECT_NE(successor, refresh);
+
+  auto narrowed = Token("web", "grant_type=refresh_token&scope=openid&refresh_token=" + successor);
+  ASSERT_EQ(narrowed.status, 200) << narrowed.body;
+  EXPECT_EQ(Field(narrowed, "scope"), "openid");
+  const std::string third = Field(narrowed, "refresh_token");
+  ASSERT_FALSE(third.empty());
+  // The successor keeps the whole grant; the one it replaced is spent.
+  auto whole = Token("web", "grant_type=refresh_token&refresh_token=" + third);
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_EQ(Field(whole, "scope"), "openid profile");
+  EXPECT_EQ(ErrorOf(Token("web", "grant_type=refresh_token&refresh_token=" + successor)), "invalid_grant");
+}
+
 // Two redemptions of one code at once: the one that spends it second finds it spent (another node
 // won between its read and its write), answers invalid_grant like a replay and revokes the grant,
 // the refresh token it created itself included.

@@ -7,6 +7,7 @@
 // Thread safety: every method of every interface may be called from any thread concurrently.
 // Bounded deletes (DeleteExpired*, `limit`): a limit of 0 or less deletes nothing.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -290,6 +291,30 @@ struct RefreshTokenWithUser {
   UserRecord user;
 };
 
+// CurrentRotation: what Store::RotateCurrentRefreshToken is asked to do.
+struct CurrentRotation {
+  std::string token_hash;      // the presented token
+  std::string client_id;       // the authenticated client, which the token must have been issued to
+  std::string successor_hash;  // token_hash of its successor
+  int64_t now = 0;
+  int64_t idle_lifetime = 0;  // the successor expires idle_lifetime after now, or with its family
+};
+
+// SuccessorOf is the refresh token that replaces `current` (RFC 6749 §6: same family, user, client,
+// scope and session; the authentication it carries is the original one): issued at `now`, it
+// expires `idle_lifetime` later or when its family does, whichever is first.
+inline RefreshTokenRecord SuccessorOf(const RefreshTokenRecord& current, std::string successor_hash,
+                                      int64_t now, int64_t idle_lifetime) {
+  RefreshTokenRecord successor = current;
+  successor.token_hash = std::move(successor_hash);
+  successor.created_at = now;
+  successor.expires_at = std::min(now + idle_lifetime, current.family_expires_at);
+  successor.rotated_at = 0;
+  successor.successor_hash.clear();
+  successor.revoked = false;
+  return successor;
+}
+
 // RotationResult: what RotateRefreshToken found.
 struct RotationResult {
   RefreshTokenRecord previous;  // the presented token as it was before this call
@@ -552,6 +577,29 @@ class Store : public ClientStore,
     auto user = GetUser(token->user_id);
     if (!user) return user.error();
     return RefreshTokenWithUser{std::move(*token), std::move(*user)};
+  }
+
+  // RotateCurrentRefreshToken is the common refresh grant as one step: when r.token_hash is current
+  // (not rotated, not revoked, not expired), was issued to r.client_id, and its user is active, it
+  // rotates it as RotateRefreshToken does with SuccessorOf(token, r.successor_hash, r.now,
+  // r.idle_lifetime) and returns the token as it was with its user. In every other case it writes
+  // nothing and returns kNotFound; the caller then reads the token and tells the cases apart. Of two
+  // concurrent calls for one token, at most one succeeds. A backend whose every statement is a round
+  // trip to a server does it in one.
+  virtual Result<RefreshTokenWithUser> RotateCurrentRefreshToken(const CurrentRotation& r) {
+    auto read = GetRefreshTokenWithUser(r.token_hash);
+    if (!read) return read.error();
+    const RefreshTokenRecord& token = read->token;
+    if (token.client_id != r.client_id || read->user.status != "active" || token.rotated_at != 0 ||
+        token.revoked || token.expires_at <= r.now || token.family_expires_at <= r.now) {
+      return Error::kNotFound;
+    }
+    // No grace window: a rotation that won the race since the read is not this call's retry.
+    auto rotated =
+        RotateRefreshToken(r.token_hash, SuccessorOf(token, r.successor_hash, r.now, r.idle_lifetime), r.now,
+                           /*grace_seconds=*/0);
+    if (!rotated) return rotated.error() == Error::kConflict ? Error::kNotFound : rotated.error();
+    return RefreshTokenWithUser{std::move(rotated->previous), std::move(read->user)};
   }
 
   // Compact gives back space the backend still holds for data already deleted (SQLite: a TRUNCATE

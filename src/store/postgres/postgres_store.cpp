@@ -445,6 +445,25 @@ constexpr std::string_view kRotateCurrentRefreshToken =
     "successor_hash, revoked) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 "
     "FROM marked) "
     "SELECT * FROM marked";
+// kRotateCurrentRefreshTokenForClient is Store::RotateCurrentRefreshToken in one statement: the
+// checks of kRotateCurrentRefreshToken, plus the client ($2) and an active user, joined in; the
+// successor ($3) is built from the row as SuccessorOf builds it ($4 now, $5 idle lifetime). It
+// returns the token as it was (kSelectRefreshTokenWithUser's columns), or nothing, having written
+// nothing. Racing calls for one token: as for kRotateCurrentRefreshToken, exactly one gets the row.
+constexpr std::string_view kRotateCurrentRefreshTokenForClient =
+    "WITH marked AS (UPDATE refresh_tokens t SET rotated_at = $4, successor_hash = $3 FROM users u "
+    "WHERE t.token_hash = $1 AND t.client_id = $2 AND u.user_id = t.user_id AND u.status = 'active'::BYTEA "
+    "AND t.rotated_at = 0 AND t.revoked = false AND t.expires_at > $4 AND t.family_expires_at > $4 "
+    "RETURNING t.token_hash, t.family_id, t.client_id, t.user_id, t.scope, t.session_id_hash, t.auth_time, "
+    "t.amr, t.acr, t.created_at, t.expires_at, t.family_expires_at, 0::BIGINT, ''::BYTEA, t.revoked, "
+    "u.user_id AS u_user_id, u.username, u.password_hash, u.status, u.name, u.given_name, u.family_name, "
+    "u.preferred_username, u.email, u.email_verified, u.phone_number, u.phone_number_verified, "
+    "u.address_json, u.picture, u.locale, u.zoneinfo, u.created_at AS u_created_at, u.updated_at), "
+    "inserted AS (INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, "
+    "session_id_hash, auth_time, amr, acr, created_at, expires_at, family_expires_at, rotated_at, "
+    "successor_hash, revoked) SELECT $3, family_id, client_id, user_id, scope, session_id_hash, auth_time, "
+    "amr, acr, $4, LEAST($4 + $5, family_expires_at), family_expires_at, 0, ''::BYTEA, false FROM marked) "
+    "SELECT * FROM marked";
 constexpr std::string_view kRevokeRefreshFamily =
     "UPDATE refresh_tokens SET revoked = true WHERE family_id = $1 AND revoked = false";
 // kRevokeRefreshTokens revokes and lists in one statement (an empty $2 or $3 matches any client or
@@ -808,6 +827,15 @@ Result<RefreshTokenRecord> ReadRefreshToken(const Row& row) {
   return r;
 }
 
+// ReadRefreshTokenWithUser reads a refresh token's columns followed by its user's.
+Result<RefreshTokenWithUser> ReadRefreshTokenWithUser(const Row& row) {
+  auto token = ReadRefreshToken(row);
+  if (!token) return token.error();
+  auto user = ReadUser(row.From(kRefreshTokenColumns));
+  if (!user) return user.error();
+  return RefreshTokenWithUser{std::move(*token), std::move(*user)};
+}
+
 Params RefreshTokenParams(const RefreshTokenRecord& r) {
   Params p;
   p.Bytes(r.token_hash).Bytes(r.family_id).Bytes(r.client_id).Bytes(r.user_id).Bytes(r.scope);
@@ -1168,14 +1196,20 @@ class PostgresStore final : public Store {
   Result<RefreshTokenWithUser> GetRefreshTokenWithUser(const std::string& token_hash) override {
     return WithConnection([&](Connection& conn) {
       return QueryOne(conn, kSelectRefreshTokenWithUser, {token_hash}, "get refresh token and user",
-                      [](const Row& row) -> Result<RefreshTokenWithUser> {
-                        auto token = ReadRefreshToken(row);
-                        if (!token) return token.error();
-                        auto user = ReadUser(row.From(kRefreshTokenColumns));
-                        if (!user) return user.error();
-                        return RefreshTokenWithUser{std::move(*token), std::move(*user)};
-                      });
+                      ReadRefreshTokenWithUser);
     });
+  }
+
+  Result<RefreshTokenWithUser> RotateCurrentRefreshToken(const CurrentRotation& r) override {
+    auto rotated = WithConnection([&](Connection& conn) {
+      Params params{r.token_hash, r.client_id, r.successor_hash};
+      params.Int(r.now).Int(r.idle_lifetime);
+      return QueryOne(conn, kRotateCurrentRefreshTokenForClient, params, "rotate current refresh token",
+                      ReadRefreshTokenWithUser);
+    });
+    // A successor that exists already failed the whole statement: nothing was written.
+    if (!rotated && rotated.error() == Error::kConflict) return Error::kNotFound;
+    return rotated;
   }
 
   // RotateRefreshToken first tries the common case, a current token, in one statement

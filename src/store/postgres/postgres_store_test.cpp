@@ -96,19 +96,12 @@ TEST(PostgresStoreTest, ConcurrentFirstOpensMigrateOnce) {
   const std::string conninfo = FreshSchema();
   ASSERT_FALSE(conninfo.empty());
   std::atomic<int> opened{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> nodes;
-  for (int i = 0; i < kNodes; ++i) {
-    nodes.emplace_back([&] {
-      while (!go.load()) std::this_thread::yield();
-      PostgresOptions options;
-      options.conninfo = conninfo;
-      options.pool_size = 1;
-      if (OpenPostgresStore(options).has_value()) ++opened;
-    });
-  }
-  go.store(true);
-  for (auto& node : nodes) node.join();
+  AllAtOnce(kNodes, [&](int /*i*/) {
+    PostgresOptions options;
+    options.conninfo = conninfo;
+    options.pool_size = 1;
+    if (OpenPostgresStore(options).has_value()) ++opened;
+  });
   EXPECT_EQ(opened.load(), kNodes);
   EXPECT_EQ(QueryOrFail(conninfo, "SELECT version FROM schema_migrations ORDER BY version"), kAllVersions);
   EXPECT_EQ(QueryOrFail(conninfo, "SELECT count(*) FROM meta"), std::vector<std::string>{"1"});

@@ -567,24 +567,17 @@ TEST(SqliteStoreTest, RedemptionsRacingOnTwoInstancesHaveExactlyOneWinner) {
     std::atomic<int> wins{0};
     std::atomic<int> conflicts{0};
     std::atomic<int> others{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 2 * kThreadsPerInstance; ++t) {
+    AllAtOnce(2 * kThreadsPerInstance, [&](int t) {
       Store* store = t % 2 == 0 ? one.get() : two.get();
-      threads.emplace_back([&, store] {
-        while (!go.load()) std::this_thread::yield();
-        auto r = store->RedeemCode(c.code_hash, 1000);
-        if (r.has_value()) {
-          ++wins;
-        } else if (r.error() == Error::kConflict) {
-          ++conflicts;
-        } else {
-          ++others;
-        }
-      });
-    }
-    go.store(true);
-    for (auto& th : threads) th.join();
+      auto r = store->RedeemCode(c.code_hash, 1000);
+      if (r.has_value()) {
+        ++wins;
+      } else if (r.error() == Error::kConflict) {
+        ++conflicts;
+      } else {
+        ++others;
+      }
+    });
     EXPECT_EQ(wins.load(), 1) << "round " << round;
     EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
     EXPECT_EQ(others.load(), 0) << "round " << round;
@@ -782,26 +775,19 @@ TEST(SqliteStoreTest, RotationsRacingOnTwoInstancesHaveExactlyOneWinner) {
     std::atomic<int> conflicts{0};
     std::atomic<int> others{0};
     std::atomic<int> winner{-1};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 2 * kThreadsPerInstance; ++t) {
+    AllAtOnce(2 * kThreadsPerInstance, [&](int t) {
       Store* store = t % 2 == 0 ? one.get() : two.get();
-      threads.emplace_back([&, store, t] {
-        while (!go.load()) std::this_thread::yield();
-        auto result = store->RotateRefreshToken(
-            current.token_hash, MakeRefreshToken(r + "-" + std::to_string(t), "u", "fam" + r), 1500, 30);
-        if (result.has_value() && !result->retried) {
-          ++wins;
-          winner.store(t);
-        } else if (!result.has_value() && result.error() == Error::kConflict) {
-          ++conflicts;
-        } else {
-          ++others;
-        }
-      });
-    }
-    go.store(true);
-    for (auto& th : threads) th.join();
+      auto result = store->RotateRefreshToken(
+          current.token_hash, MakeRefreshToken(r + "-" + std::to_string(t), "u", "fam" + r), 1500, 30);
+      if (result.has_value() && !result->retried) {
+        ++wins;
+        winner.store(t);
+      } else if (!result.has_value() && result.error() == Error::kConflict) {
+        ++conflicts;
+      } else {
+        ++others;
+      }
+    });
     ASSERT_EQ(wins.load(), 1) << "round " << round;
     EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
     EXPECT_EQ(others.load(), 0) << "round " << round;
@@ -981,26 +967,19 @@ TEST(SqliteStoreTest, PollsRacingOnTwoInstancesHaveExactlyOneWinner) {
     std::atomic<int> won{0};
     std::atomic<int> lost{0};
     std::atomic<int> others{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 2 * kThreadsPerInstance; ++t) {
+    AllAtOnce(2 * kThreadsPerInstance, [&](int t) {
       Store* store = t % 2 == 0 ? one.get() : two.get();
-      threads.emplace_back([&, store] {
-        while (!go.load()) std::this_thread::yield();
-        auto r = store->PollDeviceCode(d.device_code_hash, 1010);
-        if (r.has_value() && r->last_polled_at == 0) ++first_polls;
-        auto consumed = store->ConsumeDeviceCode(d.device_code_hash, 1010);
-        if (consumed.has_value()) {
-          ++won;
-        } else if (consumed.error() == Error::kConflict) {
-          ++lost;
-        } else {
-          ++others;
-        }
-      });
-    }
-    go.store(true);
-    for (auto& th : threads) th.join();
+      auto r = store->PollDeviceCode(d.device_code_hash, 1010);
+      if (r.has_value() && r->last_polled_at == 0) ++first_polls;
+      auto consumed = store->ConsumeDeviceCode(d.device_code_hash, 1010);
+      if (consumed.has_value()) {
+        ++won;
+      } else if (consumed.error() == Error::kConflict) {
+        ++lost;
+      } else {
+        ++others;
+      }
+    });
     EXPECT_EQ(first_polls.load(), 1) << "round " << round;
     EXPECT_EQ(won.load(), 1) << "round " << round;
     EXPECT_EQ(lost.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
@@ -1028,25 +1007,18 @@ TEST(SqliteStoreTest, DecisionsRacingOnTwoInstancesHaveExactlyOneWinner) {
     std::atomic<int> wins{0};
     std::atomic<int> conflicts{0};
     std::atomic<int> others{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 2 * kThreadsPerInstance; ++t) {
+    AllAtOnce(2 * kThreadsPerInstance, [&](int t) {
       Store* store = t % 2 == 0 ? one.get() : two.get();
-      threads.emplace_back([&, store, t] {
-        while (!go.load()) std::this_thread::yield();
-        auto r =
-            store->DecideDeviceCode(d.user_code_hash, t % 4 < 2, MakeDecision(t % 4 < 2 ? "u" : "v"), 1000);
-        if (r.has_value()) {
-          ++wins;
-        } else if (r.error() == Error::kConflict) {
-          ++conflicts;
-        } else {
-          ++others;
-        }
-      });
-    }
-    go.store(true);
-    for (auto& th : threads) th.join();
+      auto r =
+          store->DecideDeviceCode(d.user_code_hash, t % 4 < 2, MakeDecision(t % 4 < 2 ? "u" : "v"), 1000);
+      if (r.has_value()) {
+        ++wins;
+      } else if (r.error() == Error::kConflict) {
+        ++conflicts;
+      } else {
+        ++others;
+      }
+    });
     EXPECT_EQ(wins.load(), 1) << "round " << round;
     EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
     EXPECT_EQ(others.load(), 0) << "round " << round;

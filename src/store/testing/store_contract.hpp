@@ -139,6 +139,22 @@ inline UserRecord MakeAwkwardUser() {
   return u;
 }
 
+// AllAtOnce runs body(0) .. body(threads - 1) on as many threads, released together so that their
+// store calls race, and returns when all have finished.
+inline void AllAtOnce(int threads, const std::function<void(int)>& body) {
+  std::atomic<bool> go{false};
+  std::vector<std::thread> running;
+  running.reserve(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&, t] {
+      while (!go.load()) std::this_thread::yield();
+      body(t);
+    });
+  }
+  go.store(true);
+  for (auto& th : running) th.join();
+}
+
 // Hash returns a 32-byte stand-in for a SHA-256 digest that differs per `seed` and contains NUL
 // bytes (at the start, in the middle and at the end), as real digests may.
 inline std::string Hash(const std::string& seed) {
@@ -598,21 +614,14 @@ TYPED_TEST_P(StoreContractTest, ConcurrentActivationsHaveExactlyOneWinner) {
     ASSERT_TRUE(this->store().AddSigningKey({"n" + alg, alg, "pem", "next", 2, 2}).has_value());
     std::atomic<int> wins{0};
     std::atomic<int> conflicts{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        while (!go.load()) std::this_thread::yield();
-        auto r = this->store().ActivateSigningKey("n" + alg, 100 + t);
-        if (r.has_value()) {
-          ++wins;
-        } else if (r.error() == Error::kConflict) {
-          ++conflicts;
-        }
-      });
-    }
-    go.store(true);
-    for (auto& th : threads) th.join();
+    AllAtOnce(kThreads, [&](int t) {
+      auto r = this->store().ActivateSigningKey("n" + alg, 100 + t);
+      if (r.has_value()) {
+        ++wins;
+      } else if (r.error() == Error::kConflict) {
+        ++conflicts;
+      }
+    });
     EXPECT_EQ(wins.load(), 1) << "round " << round;
     EXPECT_EQ(conflicts.load(), kThreads - 1) << "round " << round;
     auto keys = this->store().ListSigningKeys();
@@ -1160,24 +1169,17 @@ TYPED_TEST_P(StoreContractTest, ConcurrentRedemptionsHaveExactlyOneWinner) {
     std::atomic<int> wins{0};
     std::atomic<int> conflicts{0};
     std::atomic<int> others{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&] {
-        while (!go.load()) std::this_thread::yield();
-        auto r = this->store().RedeemCode(c.code_hash, 1000);
-        if (r.has_value()) {
-          ++wins;
-          if (!(*r == c)) ++others;
-        } else if (r.error() == Error::kConflict) {
-          ++conflicts;
-        } else {
-          ++others;
-        }
-      });
-    }
-    go.store(true);
-    for (auto& th : threads) th.join();
+    AllAtOnce(kThreads, [&](int /*t*/) {
+      auto r = this->store().RedeemCode(c.code_hash, 1000);
+      if (r.has_value()) {
+        ++wins;
+        if (!(*r == c)) ++others;
+      } else if (r.error() == Error::kConflict) {
+        ++conflicts;
+      } else {
+        ++others;
+      }
+    });
     EXPECT_EQ(wins.load(), 1) << "round " << round;
     EXPECT_EQ(conflicts.load(), kThreads - 1) << "round " << round;
     EXPECT_EQ(others.load(), 0) << "round " << round;
@@ -1600,30 +1602,23 @@ TYPED_TEST_P(StoreContractTest, ConcurrentRotationsHaveExactlyOneWinner) {
     std::atomic<int> winner{-1};
     std::vector<std::atomic<int>> retried(2);
     std::vector<std::atomic<int>> conflicts(2);
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        while (!go.load()) std::this_thread::yield();
-        const int which = t % 2;
-        auto result = this->store().RotateRefreshToken(current.token_hash, successors[which], 1500, 30);
-        if (!result.has_value()) {
-          if (result.error() == Error::kConflict) {
-            ++conflicts[which];
-          } else {
-            ++others;
-          }
-        } else if (result->retried) {
-          ++retried[which];
+    AllAtOnce(kThreads, [&](int t) {
+      const int which = t % 2;
+      auto result = this->store().RotateRefreshToken(current.token_hash, successors[which], 1500, 30);
+      if (!result.has_value()) {
+        if (result.error() == Error::kConflict) {
+          ++conflicts[which];
         } else {
-          ++wins;
-          winner.store(which);
-          if (!(result->previous == current)) ++others;
+          ++others;
         }
-      });
-    }
-    go.store(true);
-    for (auto& th : threads) th.join();
+      } else if (result->retried) {
+        ++retried[which];
+      } else {
+        ++wins;
+        winner.store(which);
+        if (!(result->previous == current)) ++others;
+      }
+    });
     ASSERT_EQ(wins.load(), 1) << "round " << round;
     EXPECT_EQ(others.load(), 0) << "round " << round;
     const int w = winner.load();
@@ -1639,6 +1634,104 @@ TYPED_TEST_P(StoreContractTest, ConcurrentRotationsHaveExactlyOneWinner) {
     EXPECT_EQ(stored->successor_hash, successors[w].token_hash);
     EXPECT_EQ(*this->store().GetRefreshToken(successors[w].token_hash), successors[w]);
     EXPECT_EQ(this->store().GetRefreshToken(successors[1 - w].token_hash).error(), Error::kNotFound);
+  }
+}
+
+// RotateCurrentRefreshToken rotates only a current token of the named client whose user is active,
+// building the successor as SuccessorOf does; in every other case it writes nothing (kNotFound).
+TYPED_TEST_P(StoreContractTest, RotateCurrentRefreshTokenOnlyForACurrentTokenOfThatClientAndAnActiveUser) {
+  UserRecord disabled = MakeUser("d");
+  disabled.status = "disabled";
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  ASSERT_TRUE(this->store().CreateUser(disabled).has_value());
+  const RefreshTokenRecord current = MakeRefreshToken("cur", "u", "fam", 2000, 5000);
+  RefreshTokenRecord rotated = MakeRefreshToken("rot", "u");
+  rotated.rotated_at = 1200;
+  rotated.successor_hash = Hash("rt-somewhere");
+  RefreshTokenRecord revoked = MakeRefreshToken("rev", "u");
+  revoked.revoked = true;
+  const RefreshTokenRecord expired = MakeRefreshToken("exp", "u", "fam", 1500);
+  const RefreshTokenRecord family_expired = MakeRefreshToken("fexp", "u", "fam", 2000, 1500);
+  const RefreshTokenRecord of_disabled = MakeRefreshToken("dis", "d");
+  const RefreshTokenRecord taken = MakeRefreshToken("taken", "u", "other family");
+  const std::vector<RefreshTokenRecord> all = {current,        rotated,     revoked, expired,
+                                               family_expired, of_disabled, taken};
+  for (const auto& t : all) ASSERT_TRUE(this->store().CreateRefreshToken(t).has_value());
+
+  const std::string client = current.client_id;
+  auto ask = [&](const RefreshTokenRecord& t, const std::string& client_id, const std::string& successor) {
+    return this->store().RotateCurrentRefreshToken({t.token_hash, client_id, successor, 1500, 1000});
+  };
+  EXPECT_EQ(ask(current, "another client", Hash("rt-next")).error(), Error::kNotFound);
+  EXPECT_EQ(ask(current, "", Hash("rt-next")).error(), Error::kNotFound);
+  EXPECT_EQ(ask(current, client, taken.token_hash).error(), Error::kNotFound) << "successor exists";
+  for (const auto& t : {rotated, revoked, expired, family_expired, of_disabled}) {
+    EXPECT_EQ(ask(t, client, Hash("rt-next")).error(), Error::kNotFound) << t.token_hash;
+  }
+  EXPECT_EQ(this->store()
+                .RotateCurrentRefreshToken({Hash("rt-missing"), client, Hash("rt-next"), 1500, 1000})
+                .error(),
+            Error::kNotFound);
+  for (const auto& t : all) EXPECT_EQ(*this->store().GetRefreshToken(t.token_hash), t) << "nothing written";
+  EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-next")).error(), Error::kNotFound);
+
+  // The current token: rotated at `now`, its successor expires after the idle lifetime...
+  auto won = ask(current, client, Hash("rt-next"));
+  ASSERT_TRUE(won.has_value());
+  EXPECT_EQ(won->token, current) << "the token as it was before";
+  EXPECT_EQ(won->user, *this->store().GetUser("u"));
+  RefreshTokenRecord current_after = current;
+  current_after.rotated_at = 1500;
+  current_after.successor_hash = Hash("rt-next");
+  EXPECT_EQ(*this->store().GetRefreshToken(current.token_hash), current_after);
+  const RefreshTokenRecord next = SuccessorOf(current, Hash("rt-next"), 1500, 1000);
+  EXPECT_EQ(next.expires_at, 2500);
+  EXPECT_EQ(*this->store().GetRefreshToken(Hash("rt-next")), next);
+  // ...once: it is no longer current.
+  EXPECT_EQ(ask(current, client, Hash("rt-next")).error(), Error::kNotFound);
+  EXPECT_EQ(ask(current, client, Hash("rt-other")).error(), Error::kNotFound);
+  EXPECT_EQ(*this->store().GetRefreshToken(current.token_hash), current_after);
+
+  // ...or with its family, when that comes first.
+  auto again =
+      this->store().RotateCurrentRefreshToken({next.token_hash, client, Hash("rt-last"), 2000, 86400});
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->token, next);
+  EXPECT_EQ(this->store().GetRefreshToken(Hash("rt-last"))->expires_at, 5000);
+  EXPECT_EQ(*this->store().GetRefreshToken(Hash("rt-last")), SuccessorOf(next, Hash("rt-last"), 2000, 86400));
+}
+
+TYPED_TEST_P(StoreContractTest, ConcurrentCurrentRotationsHaveExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 10;
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string r = std::to_string(round);
+    const RefreshTokenRecord current = MakeRefreshToken("race" + r, "u", "fam" + r);
+    ASSERT_TRUE(this->store().CreateRefreshToken(current).has_value());
+    std::atomic<int> wins{0};
+    std::atomic<int> not_found{0};
+    std::atomic<int> winner{-1};
+    AllAtOnce(kThreads, [&](int t) {
+      auto result = this->store().RotateCurrentRefreshToken(
+          {current.token_hash, current.client_id, Hash("next" + r + "-" + std::to_string(t)), 1500, 1000});
+      if (result.has_value()) {
+        ++wins;
+        winner.store(t);
+      } else if (result.error() == Error::kNotFound) {
+        ++not_found;
+      }
+    });
+    ASSERT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(not_found.load(), kThreads - 1) << "round " << round;
+    // Exactly one successor exists, and it is the one the token links to.
+    for (int t = 0; t < kThreads; ++t) {
+      const std::string successor = Hash("next" + r + "-" + std::to_string(t));
+      EXPECT_EQ(this->store().GetRefreshToken(successor).has_value(), t == winner.load())
+          << "round " << round;
+    }
+    EXPECT_EQ(this->store().GetRefreshToken(current.token_hash)->successor_hash,
+              Hash("next" + r + "-" + std::to_string(winner.load())));
   }
 }
 
@@ -2179,25 +2272,18 @@ TYPED_TEST_P(StoreContractTest, ConcurrentConsumptionsOfAnApprovedCodeHaveExactl
     std::atomic<int> won{0};
     std::atomic<int> lost{0};
     std::atomic<int> others{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&] {
-        while (!go.load()) std::this_thread::yield();
-        auto r = this->store().PollDeviceCode(d.device_code_hash, 1010);
-        if (r.has_value() && r->last_polled_at == 0) ++first_polls;
-        auto consumed = this->store().ConsumeDeviceCode(d.device_code_hash, 1010);
-        if (consumed.has_value()) {
-          ++won;
-        } else if (consumed.error() == Error::kConflict) {
-          ++lost;
-        } else {
-          ++others;
-        }
-      });
-    }
-    go.store(true);
-    for (auto& th : threads) th.join();
+    AllAtOnce(kThreads, [&](int /*t*/) {
+      auto r = this->store().PollDeviceCode(d.device_code_hash, 1010);
+      if (r.has_value() && r->last_polled_at == 0) ++first_polls;
+      auto consumed = this->store().ConsumeDeviceCode(d.device_code_hash, 1010);
+      if (consumed.has_value()) {
+        ++won;
+      } else if (consumed.error() == Error::kConflict) {
+        ++lost;
+      } else {
+        ++others;
+      }
+    });
     EXPECT_EQ(first_polls.load(), 1) << "round " << round << ": one poll finds the interval respected";
     EXPECT_EQ(won.load(), 1) << "round " << round;
     EXPECT_EQ(lost.load(), kThreads - 1) << "round " << round;
@@ -2219,23 +2305,16 @@ TYPED_TEST_P(StoreContractTest, ConcurrentDecisionsHaveExactlyOneWinner) {
   std::atomic<int> wins{0};
   std::atomic<int> conflicts{0};
   std::atomic<int> winner{-1};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      while (!go.load()) std::this_thread::yield();
-      auto r =
-          this->store().DecideDeviceCode(d.user_code_hash, t % 2 == 0, MakeDecision(t % 2 ? "v" : "u"), 1000);
-      if (r.has_value()) {
-        ++wins;
-        winner.store(t);
-      } else if (r.error() == Error::kConflict) {
-        ++conflicts;
-      }
-    });
-  }
-  go.store(true);
-  for (auto& th : threads) th.join();
+  AllAtOnce(kThreads, [&](int t) {
+    auto r =
+        this->store().DecideDeviceCode(d.user_code_hash, t % 2 == 0, MakeDecision(t % 2 ? "v" : "u"), 1000);
+    if (r.has_value()) {
+      ++wins;
+      winner.store(t);
+    } else if (r.error() == Error::kConflict) {
+      ++conflicts;
+    }
+  });
   ASSERT_EQ(wins.load(), 1);
   EXPECT_EQ(conflicts.load(), kThreads - 1);
   const int w = winner.load();
@@ -2380,7 +2459,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     ReuseOfARotatedRefreshTokenIsConflict, RetryAfterTheSuccessorWasUsedRevokedOrDeletedIsConflict,
     RevokeRefreshFamilyCountsNewlyRevoked, RevokeRefreshTokensFiltersAndReturnsNewlyRevokedFamilies,
     RevokeRefreshTokensWithBothFiltersEmptyRevokesEveryToken, DeleteExpiredRefreshTokensByEitherClock,
-    ConcurrentRotationsHaveExactlyOneWinner, ConsentPutGetAndReplaceKeepsCreatedAt,
+    ConcurrentRotationsHaveExactlyOneWinner,
+    RotateCurrentRefreshTokenOnlyForACurrentTokenOfThatClientAndAnActiveUser,
+    ConcurrentCurrentRotationsHaveExactlyOneWinner, ConsentPutGetAndReplaceKeepsCreatedAt,
     ListUserConsentsIsOrderedByClientIdAndDeleteRemovesOne, DeletingAUserDeletesTheirRefreshTokensAndConsents,
     RefreshTokenAndConsentWritesLeaveRevisionUnchanged, EnsureSecretKeepsTheFirstValueStored,
     ConcurrentEnsureSecretAgreesOnOneValue, NewClientFieldsHaveDefaultsAndRoundTrip,
