@@ -137,29 +137,32 @@ oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClien
     return StoreUnavailable();
   };
 
-  auto stored = store_.GetCode(code_hash);
-  if (!stored) {
-    if (stored.error() == store::Error::kNotFound) return InvalidGrant("the code is invalid or expired");
+  // The code and its user in one read (one round trip on PostgreSQL). A code whose user is gone is
+  // gone too (deleting a user deletes their codes).
+  auto read = store_.GetCodeWithUser(code_hash);
+  if (!read) {
+    if (read.error() == store::Error::kNotFound) return InvalidGrant("the code is invalid or expired");
     return StoreUnavailable();
   }
-  if (stored->used) return replayed();
-  if (stored->expires_at <= now) return InvalidGrant("the code is invalid or expired");
-  if (auto checked = oauth::CheckCodeRedemption(auth.request, client, *stored); !checked)
+  const store::AuthorizationCodeRecord& stored = read->code;
+  if (stored.used) return replayed();
+  if (stored.expires_at <= now) return InvalidGrant("the code is invalid or expired");
+  if (auto checked = oauth::CheckCodeRedemption(auth.request, client, stored); !checked)
     return refuse(checked.error());
 
-  auto user = ActiveUser(store_, stored->user_id);
+  auto user = ActiveUser(std::move(read->user));
   if (!user) {
     if (user.error().code == oauth::ErrorCode::kInvalidGrant) return refuse(user.error());
     return user.error();
   }
 
   UserGrant grant;
-  grant.scope = common::SplitSpaces(stored->scope);
-  grant.auth_time = stored->auth_time;
-  grant.amr = stored->amr;
-  grant.acr = stored->acr;
-  grant.nonce = stored->nonce;
-  grant.session_id_hash = stored->session_id_hash;
+  grant.scope = common::SplitSpaces(stored.scope);
+  grant.auth_time = stored.auth_time;
+  grant.amr = stored.amr;
+  grant.acr = stored.acr;
+  grant.nonce = stored.nonce;
+  grant.session_id_hash = stored.session_id_hash;
   grant.family_id = family_id;
   // Writes the first refresh token of the family. An attempt that fails after this and is retried
   // leaves that token behind; nobody holds it (the response carrying it was never sent), and it

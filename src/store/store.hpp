@@ -291,6 +291,13 @@ struct RefreshTokenWithUser {
   UserRecord user;
 };
 
+// CodeWithUser: an authorization code as stored and the user it was issued to
+// (Store::GetCodeWithUser).
+struct CodeWithUser {
+  AuthorizationCodeRecord code;
+  UserRecord user;
+};
+
 // CurrentRotation: what Store::RotateCurrentRefreshToken is asked to do.
 struct CurrentRotation {
   std::string token_hash;      // the presented token
@@ -577,6 +584,16 @@ class Store : public ClientStore,
     auto user = GetUser(token->user_id);
     if (!user) return user.error();
     return RefreshTokenWithUser{std::move(*token), std::move(*user)};
+  }
+
+  // GetCodeWithUser returns GetCode(code_hash) and GetUser of its user_id, read together: kNotFound
+  // when either is absent.
+  virtual Result<CodeWithUser> GetCodeWithUser(const std::string& code_hash) {
+    auto code = GetCode(code_hash);
+    if (!code) return code.error();
+    auto user = GetUser(code->user_id);
+    if (!user) return user.error();
+    return CodeWithUser{std::move(*code), std::move(*user)};
   }
 
   // RotateCurrentRefreshToken is the common refresh grant as one step: when r.token_hash is current

@@ -375,6 +375,15 @@ constexpr std::string_view kSelectCode =
     "SELECT code_hash, client_id, user_id, session_id_hash, redirect_uri, redirect_uri_sent, scope, nonce, "
     "code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, used "
     "FROM authorization_codes WHERE code_hash = $1";
+// kSelectCodeWithUser: kSelectCode's columns, then kSelectUser's, in one round trip.
+constexpr std::string_view kSelectCodeWithUser =
+    "SELECT c.code_hash, c.client_id, c.user_id, c.session_id_hash, c.redirect_uri, c.redirect_uri_sent, "
+    "c.scope, c.nonce, c.code_challenge, c.code_challenge_method, c.auth_time, c.amr, c.acr, c.created_at, "
+    "c.expires_at, c.used, u.user_id, u.username, u.password_hash, u.status, u.name, u.given_name, "
+    "u.family_name, u.preferred_username, u.email, u.email_verified, u.phone_number, "
+    "u.phone_number_verified, u.address_json, u.picture, u.locale, u.zoneinfo, u.created_at, u.updated_at "
+    "FROM authorization_codes c JOIN users u ON u.user_id = c.user_id WHERE c.code_hash = $1";
+constexpr int kCodeColumns = 16;
 constexpr std::string_view kInsertCode =
     "INSERT INTO authorization_codes (code_hash, client_id, user_id, session_id_hash, redirect_uri, "
     "redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, "
@@ -1175,6 +1184,19 @@ class PostgresStore final : public Store {
   Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) override {
     return WithConnection(
         [&](Connection& conn) { return QueryOne(conn, kSelectCode, {code_hash}, "get code", ReadCode); });
+  }
+
+  Result<CodeWithUser> GetCodeWithUser(const std::string& code_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectCodeWithUser, {code_hash}, "get code and user",
+                      [](const Row& row) -> Result<CodeWithUser> {
+                        auto code = ReadCode(row);
+                        if (!code) return code.error();
+                        auto user = ReadUser(row.From(kCodeColumns));
+                        if (!user) return user.error();
+                        return CodeWithUser{std::move(*code), std::move(*user)};
+                      });
+    });
   }
 
   Result<int64_t> DeleteExpiredCodes(int64_t now, int64_t limit) override {

@@ -1286,6 +1286,35 @@ TYPED_TEST_P(StoreContractTest, RefreshTokenWithUserIsBothRecordsAsStored) {
   EXPECT_EQ(this->store().GetRefreshTokenWithUser(other.token_hash).error(), Error::kNotFound);
 }
 
+// GetCodeWithUser is GetCode and GetUser read together: every field of both, the code in whatever
+// state, and kNotFound for an absent code or one whose user was deleted.
+TYPED_TEST_P(StoreContractTest, CodeWithUserIsBothRecordsAsStored) {
+  UserRecord u = MakeUser("u");
+  u.status = "disabled";
+  u.address_json = R"({"country":"\u00e9"})";
+  ASSERT_TRUE(this->store().CreateUser(u).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  AuthorizationCodeRecord spent = MakeCode("a", "u", -5);
+  spent.used = true;
+  const AuthorizationCodeRecord other = MakeCode("b", "v");
+  ASSERT_TRUE(this->store().CreateCode(spent).has_value());
+  ASSERT_TRUE(this->store().CreateCode(other).has_value());
+
+  auto got = this->store().GetCodeWithUser(spent.code_hash);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->code, spent);
+  EXPECT_EQ(got->user, *this->store().GetUser("u"));
+  EXPECT_EQ(got->user.status, "disabled");
+  auto got_other = this->store().GetCodeWithUser(other.code_hash);
+  ASSERT_TRUE(got_other.has_value());
+  EXPECT_EQ(got_other->code, other);
+  EXPECT_EQ(got_other->user, MakeUser("v"));
+
+  EXPECT_EQ(this->store().GetCodeWithUser(Hash("missing")).error(), Error::kNotFound);
+  ASSERT_TRUE(this->store().DeleteUser("v").has_value());
+  EXPECT_EQ(this->store().GetCodeWithUser(other.code_hash).error(), Error::kNotFound);
+}
+
 TYPED_TEST_P(StoreContractTest, RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor) {
   ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
   const RefreshTokenRecord first = MakeRefreshToken("1", "u");
@@ -2453,7 +2482,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     RedeemExpiredOrUnknownCodeIsNotFound, DeleteExpiredCodesCountsAndKeepsLiveOnes,
     ConcurrentRedemptionsHaveExactlyOneWinner, DeletingAUserDeletesTheirSessionsAndCodes,
     SessionAndCodeWritesLeaveRevisionUnchanged, RefreshTokenRoundTripsEveryFieldAndDuplicateIsConflict,
-    RefreshTokenWithUserIsBothRecordsAsStored, RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor,
+    RefreshTokenWithUserIsBothRecordsAsStored, CodeWithUserIsBothRecordsAsStored,
+    RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor,
     RotationWhoseSuccessorCannotBeInsertedWritesNothing,
     RotatingAnUnknownRevokedOrExpiredRefreshTokenIsNotFound, RotationRetryInsideTheGraceWindowWritesNothing,
     ReuseOfARotatedRefreshTokenIsConflict, RetryAfterTheSuccessorWasUsedRevokedOrDeletedIsConflict,
