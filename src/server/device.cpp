@@ -204,8 +204,14 @@ http::Response Provider::Device(const http::Request& request) {
   const int64_t now = clock_.NowSeconds();
   const std::string ip_key = "device:" + request.remote_address;
 
-  // RFC 8628 §5.1: user codes are short, so guessing is limited per address.
-  if (int64_t wait = device_throttle_.RetryAfter(ip_key, now); wait > 0) {
+  // RFC 8628 §5.1: user codes are short, so guessing is limited per address (counted in the store,
+  // across nodes; without the count no guess is let through).
+  const auto unavailable = [&] {
+    return ErrorPage(503, "Unavailable", "Please try again in a moment.", "temporarily_unavailable");
+  };
+  auto retry_after = device_throttle_.RetryAfter(ip_key, now);
+  if (!retry_after) return unavailable();
+  if (int64_t wait = *retry_after; wait > 0) {
     Audit("device_code_throttled", request, {{"retry_after", wait}});
     http::Response r =
         entry(429, typed, "Too many wrong codes. Wait " + std::to_string(wait) + " seconds, then try again.");
@@ -216,14 +222,13 @@ http::Response Provider::Device(const http::Request& request) {
   std::optional<store::DeviceCodeRecord> device;
   if (code) {
     auto found = store_.GetDeviceCodeByUserCode(crypto::Sha256(*code));
-    if (!found && found.error() != store::Error::kNotFound) {
-      return ErrorPage(503, "Unavailable", "Please try again in a moment.", "temporarily_unavailable");
-    }
+    if (!found && found.error() != store::Error::kNotFound) return unavailable();
     if (found && found->status == "pending" && found->expires_at > now) device = std::move(*found);
   }
   if (!device) {
-    const int64_t wait = device_throttle_.RecordFailure(ip_key, now);
-    Audit("device_code_rejected", request, {{"retry_after", wait}});
+    auto locks = device_throttle_.RecordFailure(ip_key, now);
+    if (!locks) return unavailable();
+    Audit("device_code_rejected", request, {{"retry_after", *locks}});
     return entry(code ? 404 : 400, typed,
                  "That code is not valid or has expired. Check the code on your device and try again.");
   }
@@ -236,7 +241,7 @@ http::Response Provider::Device(const http::Request& request) {
   auto current = CurrentSession(request);
   if (!current) {
     // Whether anyone is signed in is unknown: not the login page, as if the person were signed out.
-    return ErrorPage(503, "Unavailable", "Please try again in a moment.", "temporarily_unavailable");
+    return unavailable();
   }
   const std::optional<ActiveSession>& session = *current;
   if (!session) {
@@ -270,11 +275,12 @@ http::Response Provider::Device(const http::Request& request) {
   auto decided = store_.DecideDeviceCode(crypto::Sha256(*code), approve, who, now);
   if (!decided) {
     if (decided.error() == store::Error::kUnavailable || decided.error() == store::Error::kCorrupt) {
-      return ErrorPage(503, "Unavailable", "Please try again in a moment.", "temporarily_unavailable");
+      return unavailable();
     }
     return entry(409, "", "That code was already used or has expired. Start again on your device.");
   }
-  device_throttle_.RecordSuccess(ip_key);
+  (void)device_throttle_.RecordSuccess(
+      ip_key);  // failing, earlier wrong codes stay counted until they expire
   Audit(approve ? "device_approved" : "device_denied", request,
         {{"client_id", device->client_id}, {"user_id", session->user.user_id}});
   ui::DeviceDoneView done;

@@ -20,7 +20,7 @@ int64_t InBatches(int64_t batch, DeleteBatch delete_batch) {
 
 int64_t HousekeepingReport::Total() const {
   int64_t total = 0;
-  for (int64_t n : {codes, device_codes, sessions, refresh_tokens, access_tokens, revocations}) {
+  for (int64_t n : {codes, device_codes, sessions, refresh_tokens, access_tokens, revocations, throttles}) {
     if (n > 0) total += n;
   }
   return total;
@@ -45,13 +45,15 @@ HousekeepingReport RunHousekeeping(store::Store& store, const HousekeepingPolicy
   r.access_tokens =
       InBatches(batch, [&](int64_t limit) { return store.DeleteExpiredAccessTokens(now, limit); });
   r.revocations = InBatches(batch, [&](int64_t limit) { return store.DeleteExpiredRevocations(now, limit); });
+  r.throttles = InBatches(batch, [&](int64_t limit) { return store.DeleteExpiredThrottles(now, limit); });
   bool failed = false;
   const std::pair<const char*, int64_t> kinds[] = {{"codes", r.codes},
                                                    {"device_codes", r.device_codes},
                                                    {"sessions", r.sessions},
                                                    {"refresh_tokens", r.refresh_tokens},
                                                    {"access_tokens", r.access_tokens},
-                                                   {"revocations", r.revocations}};
+                                                   {"revocations", r.revocations},
+                                                   {"throttles", r.throttles}};
   for (const auto& [kind, n] : kinds) {
     if (n < 0) failed = true;
     if (n > 0)

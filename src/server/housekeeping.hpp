@@ -1,8 +1,8 @@
 #pragma once
 
 // Housekeeping: deletes what can no longer be used (expired codes, device codes, sessions, access
-// and refresh tokens, denylist entries) in bounded batches, so the store does not grow without
-// limit and a large backlog never holds the database's write lock for long.
+// and refresh tokens, denylist entries, forgotten throttle counts) in bounded batches, so the store does not
+// grow without limit and a large backlog never holds the database's write lock for long.
 
 #include <cstdint>
 
@@ -20,7 +20,8 @@ struct HousekeepingPolicy {
 // HousekeepingReport: rows deleted per kind in one run; -1 when a batch of that kind failed (the
 // rest is retried at the next run).
 struct HousekeepingReport {
-  int64_t codes = 0, device_codes = 0, sessions = 0, refresh_tokens = 0, access_tokens = 0, revocations = 0;
+  int64_t codes = 0, device_codes = 0, sessions = 0, refresh_tokens = 0, access_tokens = 0, revocations = 0,
+          throttles = 0;
   int64_t Total() const;
 };
 

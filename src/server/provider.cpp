@@ -32,12 +32,12 @@ Provider::Provider(const Config& config, store::Store& store, const common::Cloc
       random_(random),
       metrics_(metrics),
       vault_(vault),
-      account_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_account_free_failures), 1,
-                                                 config.login_max_lockout}),
-      ip_throttle_(identity::ThrottlePolicy{static_cast<int>(config.login_ip_free_failures), 1,
-                                            config.login_max_lockout}),
-      device_throttle_(identity::ThrottlePolicy{static_cast<int>(config.device_free_failures), 1,
-                                                config.login_max_lockout}),
+      account_throttle_(
+          identity::ThrottlePolicy{config.login_account_free_failures, 1, config.login_max_lockout}, store),
+      ip_throttle_(identity::ThrottlePolicy{config.login_ip_free_failures, 1, config.login_max_lockout},
+                   store),
+      device_throttle_(identity::ThrottlePolicy{config.device_free_failures, 1, config.login_max_lockout},
+                       store),
       token_cache_(static_cast<std::size_t>(config.introspection_cache_size)) {
   policy_.issuer = config.issuer;
   policy_.audience = config.access_token_audience.empty() ? config.issuer : config.access_token_audience;

@@ -478,6 +478,19 @@ class OutageStore final : public store::Store {
   Result<int64_t> DeleteExpiredRevocations(int64_t now, int64_t limit) override {
     return Call("DeleteExpiredRevocations", [&] { return inner_->DeleteExpiredRevocations(now, limit); });
   }
+  Result<store::ThrottleRecord> GetThrottle(const std::string& key) override {
+    return Call("GetThrottle", [&] { return inner_->GetThrottle(key); });
+  }
+  Result<store::ThrottleRecord> CountThrottleFailure(const std::string& key, int64_t now,
+                                                     int64_t forget_at) override {
+    return Call("CountThrottleFailure", [&] { return inner_->CountThrottleFailure(key, now, forget_at); });
+  }
+  Result<void> DeleteThrottle(const std::string& key) override {
+    return Call("DeleteThrottle", [&] { return inner_->DeleteThrottle(key); });
+  }
+  Result<int64_t> DeleteExpiredThrottles(int64_t now, int64_t limit) override {
+    return Call("DeleteExpiredThrottles", [&] { return inner_->DeleteExpiredThrottles(now, limit); });
+  }
   Result<void> CreateDeviceCode(const store::DeviceCodeRecord& d) override {
     return Call("CreateDeviceCode", [&] { return inner_->CreateDeviceCode(d); });
   }
@@ -830,6 +843,24 @@ TEST_F(StoreOutageTest, DevicePageWhileTheSessionCannotBeReadIs503) {
   auto r = provider_->Device(Browser("GET", "/device", "user_code=WDJB-MJHT"));
   EXPECT_EQ(r.status, 503) << r.body.substr(0, 300);
   EXPECT_NE(r.body.find("temporarily_unavailable"), std::string::npos);
+}
+
+// Wrong user codes at the device page are counted in the store (RFC 8628 §5.1): while the count
+// cannot be read or written, a guess gets 503, never an answer that tells whether it was right.
+TEST_F(StoreOutageTest, DeviceCodeGuessesAreNeverAnsweredUncounted) {
+  const std::string key = "device:192.0.2.1";
+  for (const char* failing : {"GetThrottle", "CountThrottleFailure"}) {
+    store_->failing = {failing};
+    auto r = provider_->Device(Browser("GET", "/device", "user_code=BCDF-GHJK"));
+    store_->failing.clear();
+    EXPECT_EQ(r.status, 503) << failing << ": " << r.body.substr(0, 300);
+    EXPECT_NE(r.body.find("temporarily_unavailable"), std::string::npos) << failing;
+    EXPECT_EQ(store_->Inner().GetThrottle(key).error(), store::Error::kNotFound) << failing;
+  }
+  auto wrong = provider_->Device(Browser("GET", "/device", "user_code=BCDF-GHJK"));
+  EXPECT_EQ(wrong.status, 404) << wrong.body.substr(0, 300);
+  ASSERT_TRUE(store_->Inner().GetThrottle(key).has_value());
+  EXPECT_EQ(store_->Inner().GetThrottle(key)->failures, 1);
 }
 
 // Logout (RP-Initiated Logout §2) while the session cannot be read: 503. Answering "signed out"

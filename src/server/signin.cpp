@@ -397,10 +397,17 @@ http::Response Provider::Login(const http::Request& request) {
   const std::string ip_key = "ip:" + request.remote_address;
   const int64_t now = clock_.NowSeconds();
 
-  // Per-account and per-address backoff (OWASP Authentication Cheat Sheet; NIST SP 800-63B §5.2.2).
-  int64_t wait =
-      std::max(account_throttle_.RetryAfter(account_key, now), ip_throttle_.RetryAfter(ip_key, now));
-  if (wait > 0) {
+  // Per-account and per-address backoff (OWASP Authentication Cheat Sheet; NIST SP 800-63B §5.2.2),
+  // counted in the store so that every node counts the same failures. Without the counts no
+  // attempt is let through: it could not be counted either.
+  const auto unavailable = [&] {
+    return ErrorPage(503, "Sign-in is unavailable", "Please try again in a moment.",
+                     "temporarily_unavailable");
+  };
+  auto account_wait = account_throttle_.RetryAfter(account_key, now);
+  auto ip_wait = ip_throttle_.RetryAfter(ip_key, now);
+  if (!account_wait || !ip_wait) return unavailable();
+  if (int64_t wait = std::max(*account_wait, *ip_wait); wait > 0) {
     Audit("login_throttled", request, {{"username", username}, {"retry_after", wait}});
     http::Response r = LoginPage(
         request, *interaction, 429,
@@ -411,10 +418,7 @@ http::Response Provider::Login(const http::Request& request) {
   }
 
   auto user = store_.GetUserByUsername(username);
-  if (!user && user.error() != store::Error::kNotFound) {
-    return ErrorPage(503, "Sign-in is unavailable", "Please try again in a moment.",
-                     "temporarily_unavailable");
-  }
+  if (!user && user.error() != store::Error::kNotFound) return unavailable();
   bool ok = false;
   std::string reason = "wrong_password";
   if (user && user->status == "active" && !user->password_hash.empty()) {
@@ -426,17 +430,19 @@ http::Response Provider::Login(const http::Request& request) {
     reason = !user ? "unknown_user" : (user->status != "active" ? "disabled" : "no_password");
   }
   if (!ok) {
-    int64_t account_wait = account_throttle_.RecordFailure(account_key, now);
-    int64_t ip_wait = ip_throttle_.RecordFailure(ip_key, now);
+    auto account_locks = account_throttle_.RecordFailure(account_key, now);
+    auto ip_locks = ip_throttle_.RecordFailure(ip_key, now);
     Audit("login_failed", request,
           {{"username", username},
            {"reason", reason},
            {"client_id", interaction->request.client_id},
-           {"retry_after", std::max(account_wait, ip_wait)}});
+           {"retry_after", std::max(account_locks ? *account_locks : 0, ip_locks ? *ip_locks : 0)}});
+    if (!account_locks || !ip_locks) return unavailable();
     // One message for every failure (OWASP): it must not tell which part was wrong.
     return LoginPage(request, *interaction, 401, "Incorrect username or password.", {}, typed_username);
   }
-  account_throttle_.RecordSuccess(account_key);
+  // A failure to forget only leaves the account's earlier failures counted until they expire.
+  (void)account_throttle_.RecordSuccess(account_key);
 
   // Parameters raised since the hash was made: upgrade it now that the password is known.
   if (identity::NeedsRehash(user->password_hash, password_params_)) {

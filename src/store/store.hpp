@@ -543,10 +543,42 @@ class SecretStore {
   virtual Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) = 0;
 };
 
+// ThrottleRecord: the failed attempts counted under one throttle key (a sign-in account, the address
+// a sign-in or a device code came from), shared by every process on the database so that guesses
+// spread over several nodes are counted together. What the counts mean (how long a key is locked)
+// is the caller's policy (identity/throttle.hpp).
+struct ThrottleRecord {
+  std::string key;
+  int64_t failures = 0;
+  int64_t last_failure = 0;  // when the last failure was counted
+  int64_t forget_at = 0;     // from then on the entry counts as absent and may be deleted
+
+  bool operator==(const ThrottleRecord&) const = default;
+};
+
+// ThrottleStore: failure counters for login and device-code throttling.
+class ThrottleStore {
+ public:
+  virtual ~ThrottleStore() = default;
+  // GetThrottle returns the entry of `key` as stored (also when its forget_at has passed):
+  // kNotFound when absent.
+  virtual Result<ThrottleRecord> GetThrottle(const std::string& key) = 0;
+  // CountThrottleFailure counts one failure of `key` at `now` in one atomic step: failures becomes 1
+  // when there is no entry or its forget_at <= now, else failures + 1; last_failure and forget_at
+  // become the larger of the stored and the given values. Returns the entry as written. Concurrent
+  // calls for one key (threads or processes) each count once.
+  virtual Result<ThrottleRecord> CountThrottleFailure(const std::string& key, int64_t now,
+                                                      int64_t forget_at) = 0;
+  // DeleteThrottle forgets `key`; nothing to do (no error) when absent.
+  virtual Result<void> DeleteThrottle(const std::string& key) = 0;
+  // DeleteExpiredThrottles deletes at most `limit` entries with forget_at <= now, returns how many.
+  virtual Result<int64_t> DeleteExpiredThrottles(int64_t now, int64_t limit) = 0;
+};
+
 // kSchemaVersion: the schema version this build's stores migrate every database to (each backend's
 // list of migrations has this many entries). Opening a store leaves its database at exactly this
 // version, or fails.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 // Store: one backend's whole surface.
 class Store : public ClientStore,
@@ -559,13 +591,14 @@ class Store : public ClientStore,
               public RevocationStore,
               public DeviceCodeStore,
               public ConsentStore,
-              public SecretStore {
+              public SecretStore,
+              public ThrottleStore {
  public:
   // Revision returns a number that changes whenever any client or key is written, by this
   // process or another one sharing the database (how a running server notices admin commands).
-  // User, session, code, token, revocation, device code and consent writes do NOT change it: the server
-  // caches clients and keys, but reads the rest from the store on every request, so bumping it would only
-  // make the server reload clients and keys.
+  // User, session, code, token, revocation, device code, consent and throttle writes do NOT change it: the
+  // server caches clients and keys, but reads the rest from the store on every request, so bumping it would
+  // only make the server reload clients and keys.
   virtual Result<int64_t> Revision() = 0;
 
   // RevocationRevision returns a number that changes whenever anything that can end an access

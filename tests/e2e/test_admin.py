@@ -235,9 +235,9 @@ class BackupAndMigrate(ServerTestCase):
     def test_migrate_reports_a_current_schema(self):
         code, out, err = cli("migrate", data_dir=self.data_dir)
         self.assertEqual(code, 0, err)
-        self.assertEqual(out.strip(), "the database schema is current (version 6)")
+        self.assertEqual(out.strip(), "the database schema is current (version 7)")
         _, out, _ = cli("migrate", "--json", data_dir=self.data_dir)
-        self.assertEqual(json.loads(out), {"migrated": True, "schema_version": 6})
+        self.assertEqual(json.loads(out), {"migrated": True, "schema_version": 7})
         # The server goes on serving the migrated database.
         self.assertEqual(requests.get(self.url + "/readyz", timeout=10).status_code, 200)
 

@@ -9,7 +9,7 @@ node has its own data directory, as on two machines.
 What is shared must be shared: signing keys (both JWKS documents are the same, a token signed at
 one node verifies with the other's keys), clients (an admin command's client reaches both nodes
 within a bounded time: each node polls the database's revision counter every 0.5 s), codes,
-refresh tokens and browser sessions. One code redeemed at both nodes at the same moment, or one
+refresh tokens, browser sessions and the sign-in throttle's counts. One code redeemed at both nodes at the same moment, or one
 refresh token rotated at both: exactly one wins.
 
 The refresh-token grace window is 0 on both nodes, so that every second presentation of a rotated
@@ -379,6 +379,33 @@ class MultiNode(unittest.TestCase):
         self.assertFalse(self.signed_in(self.a, cookie))
         self.assertFalse(self.signed_in(self.b, cookie))
         self.assertIs(self.introspect(self.a, tokens["refresh_token"])["active"], False)
+
+    def failed_login(self, node, username):
+        """One sign-in at `node` with a wrong password; the status of POST /login (401 counted, 429
+        refused by the throttle) and the response."""
+        flow = self.flow(node)
+        params, _ = self.authorize_params()
+        page = flow.authorize(params)
+        self.assertEqual(page.status_code, 200, page.text[:300])
+        r = flow.login(page, username, "not-the-password")
+        return r.status_code, r
+
+    def test_failed_sign_ins_spread_over_both_nodes_are_counted_together(self):
+        # login.account_free_failures is 5 (the default): failures 1-5 are free, the 6th locks the
+        # account for 2 s. Alternating nodes, each node sees only 3 of them; the lock must still
+        # hold at both (the counts are in the database, not in each node's memory).
+        username = "ghost-" + os.urandom(4).hex()
+        nodes = [self.a, self.b]
+        for i in range(6):
+            status, r = self.failed_login(nodes[i % 2], username)
+            self.assertEqual(status, 401, f"failure {i + 1}: {r.text[:300]}")
+        for node in nodes:
+            status, r = self.failed_login(node, username)
+            self.assertEqual(status, 429, f"{node} let a locked account try again: {r.text[:300]}")
+            self.assertGreaterEqual(int(r.headers["Retry-After"]), 1)
+        # Another account is not locked (the address's own budget, 20, is not spent).
+        status, _ = self.failed_login(self.b, "other-" + os.urandom(4).hex())
+        self.assertEqual(status, 401)
 
     def test_racing_redemptions_of_one_code_at_both_nodes_have_one_winner(self):
         flow = self.flow(self.a)

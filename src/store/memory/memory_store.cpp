@@ -528,6 +528,35 @@ class MemoryStore final : public Store {
     return secrets_.try_emplace(name, candidate).first->second;
   }
 
+  Result<ThrottleRecord> GetThrottle(const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    auto it = throttles_.find(key);
+    if (it == throttles_.end()) return Error::kNotFound;
+    return it->second;
+  }
+
+  Result<ThrottleRecord> CountThrottleFailure(const std::string& key, int64_t now,
+                                              int64_t forget_at) override {
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = throttles_.try_emplace(key, ThrottleRecord{key, 0, now, forget_at});
+    ThrottleRecord& t = it->second;
+    t.failures = inserted || t.forget_at <= now ? 1 : t.failures + 1;
+    t.last_failure = std::max(t.last_failure, now);
+    t.forget_at = std::max(t.forget_at, forget_at);
+    return t;
+  }
+
+  Result<void> DeleteThrottle(const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    throttles_.erase(key);
+    return {};
+  }
+
+  Result<int64_t> DeleteExpiredThrottles(int64_t now, int64_t limit) override {
+    std::lock_guard lock(mutex_);
+    return EraseUpTo(throttles_, limit, [&](const ThrottleRecord& t) { return t.forget_at <= now; });
+  }
+
   Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) override {
     std::lock_guard lock(mutex_);
     auto it = consents_.find({user_id, client_id});
@@ -629,6 +658,7 @@ class MemoryStore final : public Store {
   std::map<std::string, std::string> device_hashes_by_user_code_;          // user_code_hash -> device
   std::map<std::pair<std::string, std::string>, ConsentRecord> consents_;  // by (user_id, client_id)
   std::map<std::string, std::string> secrets_;
+  std::map<std::string, ThrottleRecord> throttles_;
   int64_t revision_ = 0;
   int64_t revocation_revision_ = 0;  // see Store::RevocationRevision
 };

@@ -92,7 +92,7 @@ std::string QueryOne(const std::string& conninfo, const std::string& sql) {
 const std::vector<std::string> kTables = {
     "clients",        "signing_keys", "meta",    "users",           "sessions",      "authorization_codes",
     "refresh_tokens", "consents",     "secrets", "session_clients", "access_tokens", "revocations",
-    "device_codes"};
+    "device_codes",   "throttles"};
 
 // RowCounts returns "table=count" for every table of the target, meta's revision row included.
 std::vector<std::string> RowCounts(const std::string& conninfo) {
@@ -112,6 +112,7 @@ std::vector<std::string> EmptyCounts() {
 const UserRecord kAlice = MakeUser("alice");
 const UserRecord kAwkward = MakeAwkwardUser();
 const std::string kSecretName = "refresh-\0key\xff"s;
+const std::string kThrottleKey = "user:\xc3\xa9lise \"x\"";
 const std::string kSecretValue = "\0\xff\xfe secret \0"s;
 const std::vector<std::string> kSessionSeeds = {"s-live", "s-revoked"};
 const std::vector<std::string> kCodeSeeds = {"c-fresh", "c-used"};
@@ -166,6 +167,9 @@ void Fill(Store& s) {
   ASSERT_TRUE(s.PutConsent(MakeConsent(kAwkward.user_id, kAwkwardClientOfConsent, "openid \n\xff")));
 
   ASSERT_TRUE(s.EnsureSecret(kSecretName, kSecretValue));
+
+  ASSERT_TRUE(s.CountThrottleFailure(kThrottleKey, 100, 3700));
+  ASSERT_TRUE(s.CountThrottleFailure(kThrottleKey, 110, 3710));
 }
 
 // ExpectSameRecords reads every record Fill wrote from both stores and compares them.
@@ -213,6 +217,7 @@ void ExpectSameRecords(Store& sqlite, Store& pg) {
   EXPECT_EQ(*pg.LatestRevocation({kRevocationKeys[1]}), 30);
   // The stored secret wins over a new candidate: it was copied, not re-created.
   EXPECT_EQ(*pg.EnsureSecret(kSecretName, "another candidate"), kSecretValue);
+  EXPECT_EQ(*pg.GetThrottle(kThrottleKey), (ThrottleRecord{kThrottleKey, 2, 110, 3710}));
 }
 
 int64_t Count(const ImportReport& report, const std::string& table) {
@@ -260,6 +265,7 @@ TEST(ImportSqliteTest, CopiesEveryRecordExactly) {
   EXPECT_EQ(Count(*report, "device_codes"), 2);
   EXPECT_EQ(Count(*report, "consents"), 2);
   EXPECT_EQ(Count(*report, "secrets"), 1);
+  EXPECT_EQ(Count(*report, "throttles"), 1);
   // Parents first.
   EXPECT_LT(Position(*report, "users"), Position(*report, "sessions"));
   EXPECT_LT(Position(*report, "sessions"), Position(*report, "session_clients"));
@@ -317,11 +323,11 @@ TEST(ImportSqliteTest, RefusesMismatchedSchemaVersions) {
   // A target one version behind (as if migrated by an older binary).
   const std::string conninfo = FreshConnInfo();
   ASSERT_NE(OpenPostgresOrFail(conninfo), nullptr);
-  QueryOne(conninfo, "DELETE FROM schema_migrations WHERE version = 6; SELECT 1");
+  QueryOne(conninfo, "DELETE FROM schema_migrations WHERE version = 7; SELECT 1");
   auto report = ImportSqliteDatabase(dir.Db(), Options(conninfo));
   ASSERT_FALSE(report.has_value());
   EXPECT_EQ(report.error().code, ImportErrc::kSchemaMismatch);
-  EXPECT_NE(report.error().message.find("version 6"), std::string::npos) << report.error().message;
+  EXPECT_NE(report.error().message.find("version 7"), std::string::npos) << report.error().message;
   EXPECT_NE(report.error().message.find("latchkey migrate"), std::string::npos) << report.error().message;
   EXPECT_EQ(RowCounts(conninfo), EmptyCounts());
 }

@@ -248,6 +248,16 @@ ALTER TABLE signing_keys ADD COLUMN active_from BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE signing_keys ADD COLUMN retired_at BIGINT NOT NULL DEFAULT 0;
 UPDATE signing_keys SET active_from = created_at WHERE state = 'active'::bytea;
 )sql",
+    // 7: sign-in and device-code throttle counters, as SQLite's 7.
+    R"sql(
+CREATE TABLE throttles (
+  key BYTEA PRIMARY KEY,
+  failures BIGINT NOT NULL DEFAULT 0,
+  last_failure BIGINT NOT NULL DEFAULT 0,
+  forget_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX throttles_by_forget_at ON throttles (forget_at);
+)sql",
 };
 
 constexpr std::string_view kLockMigrations = "SELECT pg_advisory_xact_lock($1)";
@@ -512,6 +522,20 @@ constexpr std::string_view kLatestRevocation =
     "$8)";
 constexpr std::string_view kDeleteExpiredRevocations =
     "DELETE FROM revocations WHERE key IN (SELECT key FROM revocations WHERE expires_at <= $1 LIMIT $2)";
+
+// The throttle statements list the columns in ThrottleRecord order. kCountThrottleFailure is one
+// UPSERT: concurrent failures of one key, from any node, each count once (the row lock of ON
+// CONFLICT DO UPDATE); an entry whose forget_at has passed starts again from one failure.
+constexpr std::string_view kSelectThrottle =
+    "SELECT key, failures, last_failure, forget_at FROM throttles WHERE key = $1";
+constexpr std::string_view kCountThrottleFailure =
+    "INSERT INTO throttles AS t (key, failures, last_failure, forget_at) VALUES ($1, 1, $2, $3) "
+    "ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN t.forget_at <= excluded.last_failure THEN 1 "
+    "ELSE t.failures + 1 END, last_failure = GREATEST(t.last_failure, excluded.last_failure), "
+    "forget_at = GREATEST(t.forget_at, excluded.forget_at) RETURNING key, failures, last_failure, forget_at";
+constexpr std::string_view kDeleteThrottle = "DELETE FROM throttles WHERE key = $1";
+constexpr std::string_view kDeleteExpiredThrottles =
+    "DELETE FROM throttles WHERE key IN (SELECT key FROM throttles WHERE forget_at <= $1 LIMIT $2)";
 
 // The device code statements list the columns in DeviceCodeRecord order. An empty user_id is stored
 // as NULL (undecided: no user yet).
@@ -907,6 +931,10 @@ Params DeviceCodeParams(const DeviceCodeRecord& d) {
 
 Result<ConsentRecord> ReadConsent(const Row& row) {
   return ConsentRecord{row.Bytes(0), row.Bytes(1), row.Bytes(2), row.Int(3), row.Int(4)};
+}
+
+Result<ThrottleRecord> ReadThrottle(const Row& row) {
+  return ThrottleRecord{row.Bytes(0), row.Int(1), row.Int(2), row.Int(3)};
 }
 
 Result<std::string> ReadFirstBytes(const Row& row) { return row.Bytes(0); }
@@ -1473,6 +1501,31 @@ class PostgresStore final : public Store {
     return WithConnection([&](Connection& conn) {
       return Updated(Command(conn, kDeleteConsent, {user_id, client_id}, "delete consent"));
     });
+  }
+
+  Result<ThrottleRecord> GetThrottle(const std::string& key) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectThrottle, {key}, "get throttle", ReadThrottle);
+    });
+  }
+
+  Result<ThrottleRecord> CountThrottleFailure(const std::string& key, int64_t now,
+                                              int64_t forget_at) override {
+    return WithConnection([&](Connection& conn) -> Result<ThrottleRecord> {
+      auto counted = QueryOne(conn, kCountThrottleFailure, Params{key}.Int(now).Int(forget_at),
+                              "count throttle failure", ReadThrottle);
+      if (!counted && counted.error() == Error::kNotFound) return Error::kCorrupt;  // RETURNING gives one row
+      return counted;
+    });
+  }
+
+  Result<void> DeleteThrottle(const std::string& key) override {
+    return WithConnection(
+        [&](Connection& conn) { return Done(Command(conn, kDeleteThrottle, {key}, "delete throttle")); });
+  }
+
+  Result<int64_t> DeleteExpiredThrottles(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredThrottles, {now}, limit, "delete expired throttles");
   }
 
   // EnsureSecret: see kInsertSecret for why two statements give every concurrent caller the one

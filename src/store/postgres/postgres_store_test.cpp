@@ -77,7 +77,7 @@ std::vector<std::string> QueryOrFail(const std::string& conninfo, const std::str
   return rows ? *rows : std::vector<std::string>{};
 }
 
-const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5", "6"};
+const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5", "6", "7"};
 
 TEST(PostgresStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   const std::string conninfo = FreshSchema();
@@ -120,6 +120,7 @@ TEST(PostgresStoreTest, UpgradingAVersion5DatabaseDatesTheActiveKeys) {
   }
   QueryOrFail(
       conninfo,
+      "DELETE FROM schema_migrations WHERE version = 7; DROP TABLE throttles; "
       "DELETE FROM schema_migrations WHERE version = 6; ALTER TABLE signing_keys DROP COLUMN active_from; "
       "ALTER TABLE signing_keys DROP COLUMN retired_at");
   auto store = OpenOrFail(conninfo);

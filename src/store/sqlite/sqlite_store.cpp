@@ -250,6 +250,16 @@ ALTER TABLE signing_keys ADD COLUMN active_from INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE signing_keys ADD COLUMN retired_at INTEGER NOT NULL DEFAULT 0;
 UPDATE signing_keys SET active_from = created_at WHERE state = 'active';
 )sql",
+    // 7: sign-in and device-code throttle counters, shared by every process on the database.
+    R"sql(
+CREATE TABLE throttles (
+  key TEXT PRIMARY KEY NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0,
+  last_failure INTEGER NOT NULL DEFAULT 0,
+  forget_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX throttles_by_forget_at ON throttles (forget_at);
+)sql",
 };
 
 constexpr std::string_view kCreateMigrationsTable =
@@ -493,6 +503,17 @@ constexpr std::string_view kInsertSecret =
     "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 constexpr std::string_view kSelectSecret = "SELECT value FROM secrets WHERE name = ?1";
 constexpr std::string_view kDeleteConsent = "DELETE FROM consents WHERE user_id = ?1 AND client_id = ?2";
+// The throttle statements list the columns in ThrottleRecord order. kCountThrottleFailure starts an
+// entry whose forget_at has passed again from one failure (Store::CountThrottleFailure).
+constexpr std::string_view kSelectThrottle =
+    "SELECT key, failures, last_failure, forget_at FROM throttles WHERE key = ?1";
+constexpr std::string_view kCountThrottleFailure =
+    "INSERT INTO throttles (key, failures, last_failure, forget_at) VALUES (?1, 1, ?2, ?3) ON CONFLICT (key) "
+    "DO UPDATE SET failures = CASE WHEN forget_at <= excluded.last_failure THEN 1 ELSE failures + 1 END, "
+    "last_failure = max(last_failure, excluded.last_failure), forget_at = max(forget_at, excluded.forget_at)";
+constexpr std::string_view kDeleteThrottle = "DELETE FROM throttles WHERE key = ?1";
+constexpr std::string_view kDeleteExpiredThrottles =
+    "DELETE FROM throttles WHERE rowid IN (SELECT rowid FROM throttles WHERE forget_at <= ?1 LIMIT ?2)";
 
 // MapError translates a SQLite result code into the store's error. A lock held by another
 // connection or process, or an I/O failure, is transient (kUnavailable: the caller answers 503);
@@ -1837,6 +1858,48 @@ class SqliteStore final : public Store {
     return value;
   }
 
+  Result<ThrottleRecord> GetThrottle(const std::string& key) override {
+    auto lease = pool_.Acquire();
+    if (!lease) return lease.error();
+    return SelectThrottle(**lease, key);
+  }
+
+  Result<ThrottleRecord> CountThrottleFailure(const std::string& key, int64_t now,
+                                              int64_t forget_at) override {
+    ThrottleRecord counted;
+    auto r = InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kCountThrottleFailure);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      int rc = s.BindText(1, key);
+      if (rc == SQLITE_OK) rc = s.BindInt64(2, now);
+      if (rc == SQLITE_OK) rc = s.BindInt64(3, forget_at);
+      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "count throttle failure");
+      auto read = SelectThrottle(conn, key);
+      if (!read) return read.error() == Error::kNotFound ? Error::kCorrupt : read.error();  // written above
+      counted = std::move(*read);
+      return {};
+    });
+    if (!r) return r.error();
+    return counted;
+  }
+
+  Result<void> DeleteThrottle(const std::string& key) override {
+    return InTransaction([&](Connection& conn) -> Result<void> {
+      auto stmt = conn.Prepare(kDeleteThrottle);
+      if (!stmt) return stmt.error();
+      Statement s(*stmt);
+      if (int rc = s.BindText(1, key); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "delete throttle");
+      return {};
+    });
+  }
+
+  Result<int64_t> DeleteExpiredThrottles(int64_t now, int64_t limit) override {
+    return DeleteBounded(kDeleteExpiredThrottles, {now}, limit, "delete expired throttles");
+  }
+
   Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) override {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
@@ -2023,6 +2086,19 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get user");
     return ReadUser(s);
+  }
+
+  // SelectThrottle reads one throttle entry on `conn` (inside or outside a transaction): kNotFound
+  // when absent.
+  static Result<ThrottleRecord> SelectThrottle(Connection& conn, const std::string& key) {
+    auto stmt = conn.Prepare(kSelectThrottle);
+    if (!stmt) return stmt.error();
+    Statement s(*stmt);
+    if (int rc = s.BindText(1, key); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    int rc = s.Step();
+    if (rc == SQLITE_DONE) return Error::kNotFound;
+    if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get throttle");
+    return ThrottleRecord{s.ColumnString(0), s.ColumnInt64(1), s.ColumnInt64(2), s.ColumnInt64(3)};
   }
 
   // ReadCodeIn reads one code on `conn` (inside or outside a transaction): kNotFound when absent.

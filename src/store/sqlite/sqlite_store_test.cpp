@@ -165,6 +165,15 @@ class TempFileStore final : public Store {
   Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) override {
     return inner_->EnsureSecret(name, candidate);
   }
+  Result<ThrottleRecord> GetThrottle(const std::string& key) override { return inner_->GetThrottle(key); }
+  Result<ThrottleRecord> CountThrottleFailure(const std::string& key, int64_t now,
+                                              int64_t forget_at) override {
+    return inner_->CountThrottleFailure(key, now, forget_at);
+  }
+  Result<void> DeleteThrottle(const std::string& key) override { return inner_->DeleteThrottle(key); }
+  Result<int64_t> DeleteExpiredThrottles(int64_t now, int64_t limit) override {
+    return inner_->DeleteExpiredThrottles(now, limit);
+  }
   Result<std::vector<ConsentRecord>> ListUserConsents(const std::string& user_id) override {
     return inner_->ListUserConsents(user_id);
   }
@@ -204,11 +213,12 @@ std::unique_ptr<Store> OpenOrDie(const std::string& path) {
 }
 
 // kAllVersions: what schema_migrations lists once every migration has run.
-const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5", "6"};
+const std::vector<std::string> kAllVersions = {"1", "2", "3", "4", "5", "6", "7"};
 
-// kBackToVersion5 turns a current file back into what a version-5 binary left: migration 6's
-// signing-key columns gone, and its row in schema_migrations.
+// kBackToVersion5 turns a current file back into what a version-5 binary left: migration 7's
+// throttle table and migration 6's signing-key columns gone, and their rows in schema_migrations.
 constexpr const char* kBackToVersion5 =
+    "DELETE FROM schema_migrations WHERE version = 7; DROP TABLE throttles; "
     "DELETE FROM schema_migrations WHERE version = 6; ALTER TABLE signing_keys DROP COLUMN active_from; "
     "ALTER TABLE signing_keys DROP COLUMN retired_at; ";
 

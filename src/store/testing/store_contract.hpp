@@ -1780,6 +1780,49 @@ TYPED_TEST_P(StoreContractTest, EnsureSecretKeepsTheFirstValueStored) {
   EXPECT_EQ(*this->store().Revision(), *before);
 }
 
+// Throttle counts (identity::LoginThrottle): shared by every node on the database.
+TYPED_TEST_P(StoreContractTest, ThrottleCountsFailuresAndStartsAfreshOnceForgotten) {
+  auto& s = this->store();
+  EXPECT_EQ(s.GetThrottle("user:alice").error(), Error::kNotFound);
+  auto first = s.CountThrottleFailure("user:alice", 100, 3700);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, (ThrottleRecord{"user:alice", 1, 100, 3700}));
+  EXPECT_EQ(*s.GetThrottle("user:alice"), *first);
+  // Counted again; times only move forward (a node whose clock lags lowers neither).
+  EXPECT_EQ(*s.CountThrottleFailure("user:alice", 200, 3800), (ThrottleRecord{"user:alice", 2, 200, 3800}));
+  EXPECT_EQ(*s.CountThrottleFailure("user:alice", 150, 3750), (ThrottleRecord{"user:alice", 3, 200, 3800}));
+  EXPECT_EQ(*s.GetThrottle("user:alice"), (ThrottleRecord{"user:alice", 3, 200, 3800}));
+  // Keys are independent and compared exactly.
+  EXPECT_EQ(*s.CountThrottleFailure("user:Alice", 200, 3800), (ThrottleRecord{"user:Alice", 1, 200, 3800}));
+  // At forget_at the count starts again from one.
+  EXPECT_EQ(*s.CountThrottleFailure("user:alice", 3800, 7400), (ThrottleRecord{"user:alice", 1, 3800, 7400}));
+  // Deleting forgets it (and deleting an absent key is no error); the other key stays.
+  ASSERT_TRUE(s.DeleteThrottle("user:alice").has_value());
+  EXPECT_EQ(s.GetThrottle("user:alice").error(), Error::kNotFound);
+  EXPECT_TRUE(s.DeleteThrottle("user:alice").has_value());
+  EXPECT_EQ(s.GetThrottle("user:Alice")->failures, 1);
+  EXPECT_EQ(*s.CountThrottleFailure("user:alice", 4000, 7600), (ThrottleRecord{"user:alice", 1, 4000, 7600}));
+  // Not a client or key write.
+  auto before = s.Revision();
+  ASSERT_TRUE(before.has_value());
+  ASSERT_TRUE(s.CountThrottleFailure("ip:192.0.2.1", 4000, 7600).has_value());
+  ASSERT_TRUE(s.DeleteThrottle("ip:192.0.2.1").has_value());
+  EXPECT_EQ(*s.Revision(), *before);
+}
+
+TYPED_TEST_P(StoreContractTest, ConcurrentThrottleFailuresAreEachCountedOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kEach = 25;
+  std::atomic<int> failed{0};
+  AllAtOnce(kThreads, [&](int) {
+    for (int i = 0; i < kEach; ++i) {
+      if (!this->store().CountThrottleFailure("user:alice", 100, 3700)) ++failed;
+    }
+  });
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(this->store().GetThrottle("user:alice")->failures, kThreads * kEach);
+}
+
 TYPED_TEST_P(StoreContractTest, ConcurrentEnsureSecretAgreesOnOneValue) {
   std::vector<std::string> got(8);
   std::vector<std::thread> threads;
@@ -2000,6 +2043,7 @@ TYPED_TEST_P(StoreContractTest, EveryDeleteExpiredHonoursTheLimit) {
         this->store().CreateAccessToken(MakeAccessToken("a" + n, i % 2 ? "u" : "", expires_at)).has_value());
     ASSERT_TRUE(this->store().PutRevocation({"jti:" + n, 50, expires_at}).has_value());
     ASSERT_TRUE(this->store().CreateDeviceCode(MakeDeviceCode("d" + n, expires_at)).has_value());
+    ASSERT_TRUE(this->store().CountThrottleFailure("t" + n, 50, expires_at).has_value());
   }
   struct Kind {
     const char* name;
@@ -2012,6 +2056,7 @@ TYPED_TEST_P(StoreContractTest, EveryDeleteExpiredHonoursTheLimit) {
       {"access tokens", [&](int64_t limit) { return store.DeleteExpiredAccessTokens(100, limit); }},
       {"revocations", [&](int64_t limit) { return store.DeleteExpiredRevocations(100, limit); }},
       {"device codes", [&](int64_t limit) { return store.DeleteExpiredDeviceCodes(100, limit); }},
+      {"throttles", [&](int64_t limit) { return store.DeleteExpiredThrottles(100, limit); }},
   };
   for (const auto& kind : kinds) {
     SCOPED_TRACE(kind.name);
@@ -2025,6 +2070,7 @@ TYPED_TEST_P(StoreContractTest, EveryDeleteExpiredHonoursTheLimit) {
     EXPECT_EQ(store.GetRefreshToken(Hash("rt-r" + n)).error(), Error::kNotFound);
     EXPECT_EQ(store.GetAccessToken(Hash("at-a" + n)).error(), Error::kNotFound);
     EXPECT_EQ(store.GetDeviceCodeByUserCode(Hash("uc-d" + n)).error(), Error::kNotFound);
+    EXPECT_EQ(store.GetThrottle("t" + n).error(), Error::kNotFound);
   }
   EXPECT_EQ(*store.LatestRevocation({"jti:0", "jti:1", "jti:2", "jti:3", "jti:4"}), 0);
   EXPECT_EQ(*store.GetCode(Hash("c5")), MakeCode("c5", "u", 101));
@@ -2032,6 +2078,7 @@ TYPED_TEST_P(StoreContractTest, EveryDeleteExpiredHonoursTheLimit) {
   EXPECT_EQ(*store.GetAccessToken(Hash("at-a5")), MakeAccessToken("a5", "u", 101));
   EXPECT_EQ(*store.LatestRevocation({"jti:5"}), 50);
   EXPECT_EQ(*store.GetDeviceCodeByUserCode(Hash("uc-d5")), MakeDeviceCode("d5", 101));
+  EXPECT_EQ(*store.GetThrottle("t5"), (ThrottleRecord{"t5", 1, 50, 101}));
 }
 
 TYPED_TEST_P(StoreContractTest, AccessTokenRoundTripsEveryFieldAndDuplicateIsConflict) {
@@ -2505,6 +2552,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ConcurrentConsumptionsOfAnApprovedCodeHaveExactlyOneWinner, ConcurrentDecisionsHaveExactlyOneWinner,
     DeletingAUserDeletesTheirAccessTokensDeviceCodesAndSessionClients,
     TokenRevocationDeviceCodeAndSessionClientWritesLeaveRevisionUnchanged,
-    RevocationRevisionChangesAfterEveryRevocationWrite);
+    RevocationRevisionChangesAfterEveryRevocationWrite, ThrottleCountsFailuresAndStartsAfreshOnceForgotten,
+    ConcurrentThrottleFailuresAreEachCountedOnce);
 
 }  // namespace latchkey::store::testing
