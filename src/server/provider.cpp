@@ -66,6 +66,8 @@ Provider::Provider(const Config& config, store::Store& store, const common::Cloc
   backchannel_ = NewBackchannelQueue();
   metrics_.Describe("latchkey_oauth_errors_total", "counter",
                     "OAuth error responses, by endpoint and error code.");
+  metrics_.Describe("latchkey_reload_failures_total", "counter",
+                    "Failed attempts to load clients and signing keys after they changed in the store.");
 }
 
 common::Result<std::shared_ptr<const Provider::Snapshot>, std::string> Provider::BuildSnapshot() {
@@ -134,6 +136,9 @@ bool Provider::ReloadIfChanged() {
   if (*revision == revision_.load()) return true;
   auto snapshot = BuildSnapshot();
   if (!snapshot) {
+    metrics_.Increment("latchkey_reload_failures_total", {});
+    int64_t not_yet = 0;
+    reload_failing_since_.compare_exchange_strong(not_yet, clock_.NowSeconds());
     // Retried at every poll (500 ms) until it works, but said once per revision and reason: a node
     // whose KEK cannot open a key another node stored would otherwise warn twice a second.
     std::lock_guard lock(reload_failure_mutex_);
@@ -149,6 +154,7 @@ bool Provider::ReloadIfChanged() {
     snapshot_ = std::move(*snapshot);
   }
   revision_.store(*revision);
+  reload_failing_since_.store(0);
   common::LogInfo("configuration reloaded", {{"revision", *revision}});
   return true;
 }
@@ -319,6 +325,15 @@ http::Response Provider::Healthz(const http::Request&) const {
 http::Response Provider::Readyz(const http::Request&) {
   if (!store_.Revision())
     return http::Response::Json(503, R"({"status":"unavailable","store":"unreachable"})");
+  // A node that cannot load what changed (most often a key sealed under a KEK it was not given)
+  // still serves with what it has, so it stays ready: the same cause on every node (a record no
+  // node can read) would otherwise take them all out at once. It says so here and in
+  // latchkey_reload_failures_total, for a check or an alert that wants to act on it.
+  if (const int64_t since = reload_failing_since_.load(); since != 0) {
+    return http::Response::Json(
+        200, boost::json::serialize(boost::json::object{
+                 {"status", "ready"}, {"reload", "failing"}, {"reload_failing_since", since}}));
+  }
   return http::Response::Json(200, R"({"status":"ready"})");
 }
 

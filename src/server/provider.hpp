@@ -243,6 +243,7 @@ class Provider {
   std::atomic<int64_t> revision_{-1};
   std::atomic<int64_t> revocation_revision_{-1};
   // The last reload that failed (ReloadIfChanged): warned about once, retried quietly.
+  std::atomic<int64_t> reload_failing_since_{0};  // when reloads began to fail (epoch seconds); 0: they work
   std::mutex reload_failure_mutex_;
   int64_t failed_revision_ = -1;
   std::string failed_reason_;

@@ -232,20 +232,41 @@ class Encryption(KeyTestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn(out["kek_id"], proc.stderr)
 
+    def reload_failures(self, server):
+        """latchkey_reload_failures_total from /metrics (0 before the first failure)."""
+        text = self.http.get(server.url + "/metrics", timeout=5).text
+        lines = [line for line in text.splitlines() if line.startswith("latchkey_reload_failures_total")]
+        return int(float(lines[0].split()[-1])) if lines else 0
+
     def test_a_node_without_the_new_kek_keeps_its_keys_and_warns_once(self):
         old = new_kek()
         server = self.start({"LATCHKEY_KEK": old})
         before = self.jwks_kids(server)
         svc = self.client(server)
+        ready = self.http.get(server.url + "/readyz", timeout=5)
+        self.assertEqual((ready.status_code, ready.json()), (200, {"status": "ready"}))
+        self.assertEqual(self.reload_failures(server), 0)
         # Re-wrapped under a KEK this running node was not given: its reloads fail from now on.
-        self.keys_json("rewrap", env={"LATCHKEY_KEK": new_kek(), "LATCHKEY_KEK_PREVIOUS": old})
+        other = new_kek()
+        self.keys_json("rewrap", env={"LATCHKEY_KEK": other, "LATCHKEY_KEK_PREVIOUS": old})
         self.assertTrue(wait_until(lambda: "reload failed" in server.log_text(), timeout=10), server.log_text())
         time.sleep(2.5)  # five more revision polls
         failures = [line for line in server.log_text().splitlines() if '"reload failed"' in line]
         self.assertEqual(len(failures), 1, failures)
-        # It keeps serving with the keys it had.
+        # It keeps serving with the keys it had, and stays ready, but says that its reloads fail:
+        # in /readyz (since when) and in a counter that grows at every poll.
         self.assertEqual(self.jwks_kids(server), before)
         self.assertIn(self.mint(server, *svc), before)
+        ready = self.http.get(server.url + "/readyz", timeout=5)
+        self.assertEqual(ready.status_code, 200, ready.text)
+        body = ready.json()
+        self.assertEqual((body["status"], body["reload"]), ("ready", "failing"), body)
+        self.assertLessEqual(abs(body["reload_failing_since"] - time.time()), 30, body)
+        self.assertGreaterEqual(self.reload_failures(server), 5)
+        # Wrapped back under the KEK it has: the next poll loads, and /readyz says plain ready.
+        self.keys_json("rewrap", env={"LATCHKEY_KEK": old, "LATCHKEY_KEK_PREVIOUS": other})
+        self.assertTrue(wait_until(lambda: self.http.get(server.url + "/readyz", timeout=5).json()
+                                   == {"status": "ready"}, timeout=10), server.log_text()[-2000:])
 
     def test_bare_pem_from_before_sealing_is_sealed_at_start(self):
         kek = new_kek()
