@@ -574,23 +574,12 @@ TEST(SqliteStoreTest, RedemptionsRacingOnTwoInstancesHaveExactlyOneWinner) {
   for (int round = 0; round < kRounds; ++round) {
     const AuthorizationCodeRecord c = MakeCode("race" + std::to_string(round), "u", 2000);
     ASSERT_TRUE(one->CreateCode(c).has_value());
-    std::atomic<int> wins{0};
-    std::atomic<int> conflicts{0};
-    std::atomic<int> others{0};
+    Race race;
     AllAtOnce(2 * kThreadsPerInstance, [&](int t) {
       Store* store = t % 2 == 0 ? one.get() : two.get();
-      auto r = store->RedeemCode(c.code_hash, 1000);
-      if (r.has_value()) {
-        ++wins;
-      } else if (r.error() == Error::kConflict) {
-        ++conflicts;
-      } else {
-        ++others;
-      }
+      race.Count(t, store->RedeemCode(c.code_hash, 1000), Error::kConflict);
     });
-    EXPECT_EQ(wins.load(), 1) << "round " << round;
-    EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
-    EXPECT_EQ(others.load(), 0) << "round " << round;
+    EXPECT_TRUE(race.OneWinner(2 * kThreadsPerInstance)) << "round " << round;
     EXPECT_TRUE(two->GetCode(c.code_hash)->used);
   }
 }
@@ -781,28 +770,20 @@ TEST(SqliteStoreTest, RotationsRacingOnTwoInstancesHaveExactlyOneWinner) {
     const std::string r = std::to_string(round);
     const RefreshTokenRecord current = MakeRefreshToken("race" + r, "u", "fam" + r);
     ASSERT_TRUE(one->CreateRefreshToken(current).has_value());
-    std::atomic<int> wins{0};
-    std::atomic<int> conflicts{0};
-    std::atomic<int> others{0};
-    std::atomic<int> winner{-1};
+    Race race;
     AllAtOnce(2 * kThreadsPerInstance, [&](int t) {
       Store* store = t % 2 == 0 ? one.get() : two.get();
       auto result = store->RotateRefreshToken(
           current.token_hash, MakeRefreshToken(r + "-" + std::to_string(t), "u", "fam" + r), 1500, 30);
-      if (result.has_value() && !result->retried) {
-        ++wins;
-        winner.store(t);
-      } else if (!result.has_value() && result.error() == Error::kConflict) {
-        ++conflicts;
+      if (result.has_value() && result->retried) {
+        ++race.others;  // each thread presents its own successor: none is a retry
       } else {
-        ++others;
+        race.Count(t, result, Error::kConflict);
       }
     });
-    ASSERT_EQ(wins.load(), 1) << "round " << round;
-    EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
-    EXPECT_EQ(others.load(), 0) << "round " << round;
+    ASSERT_TRUE(race.OneWinner(2 * kThreadsPerInstance)) << "round " << round;
     const std::string successor_hash =
-        MakeRefreshToken(r + "-" + std::to_string(winner.load()), "u").token_hash;
+        MakeRefreshToken(r + "-" + std::to_string(race.winner.load()), "u").token_hash;
     EXPECT_EQ(two->GetRefreshToken(current.token_hash)->successor_hash, successor_hash);
     auto family = sqlite::QueryFirstColumnForTesting(
         db.path(), "SELECT count(*) FROM refresh_tokens WHERE family_id = 'fam" + r + "'");
@@ -974,26 +955,15 @@ TEST(SqliteStoreTest, PollsRacingOnTwoInstancesHaveExactlyOneWinner) {
     ASSERT_TRUE(one->CreateDeviceCode(d).has_value());
     ASSERT_TRUE(two->DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1000).has_value());
     std::atomic<int> first_polls{0};
-    std::atomic<int> won{0};
-    std::atomic<int> lost{0};
-    std::atomic<int> others{0};
+    Race race;
     AllAtOnce(2 * kThreadsPerInstance, [&](int t) {
       Store* store = t % 2 == 0 ? one.get() : two.get();
       auto r = store->PollDeviceCode(d.device_code_hash, 1010);
       if (r.has_value() && r->last_polled_at == 0) ++first_polls;
-      auto consumed = store->ConsumeDeviceCode(d.device_code_hash, 1010);
-      if (consumed.has_value()) {
-        ++won;
-      } else if (consumed.error() == Error::kConflict) {
-        ++lost;
-      } else {
-        ++others;
-      }
+      race.Count(t, store->ConsumeDeviceCode(d.device_code_hash, 1010), Error::kConflict);
     });
     EXPECT_EQ(first_polls.load(), 1) << "round " << round;
-    EXPECT_EQ(won.load(), 1) << "round " << round;
-    EXPECT_EQ(lost.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
-    EXPECT_EQ(others.load(), 0) << "round " << round;
+    EXPECT_TRUE(race.OneWinner(2 * kThreadsPerInstance)) << "round " << round;
     auto after = one->GetDeviceCodeByUserCode(d.user_code_hash);
     ASSERT_TRUE(after.has_value());
     EXPECT_EQ(after->status, "consumed");
@@ -1014,24 +984,14 @@ TEST(SqliteStoreTest, DecisionsRacingOnTwoInstancesHaveExactlyOneWinner) {
   for (int round = 0; round < kRounds; ++round) {
     const DeviceCodeRecord d = MakeDeviceCode("race" + std::to_string(round), 2000);
     ASSERT_TRUE(one->CreateDeviceCode(d).has_value());
-    std::atomic<int> wins{0};
-    std::atomic<int> conflicts{0};
-    std::atomic<int> others{0};
+    Race race;
     AllAtOnce(2 * kThreadsPerInstance, [&](int t) {
       Store* store = t % 2 == 0 ? one.get() : two.get();
-      auto r =
-          store->DecideDeviceCode(d.user_code_hash, t % 4 < 2, MakeDecision(t % 4 < 2 ? "u" : "v"), 1000);
-      if (r.has_value()) {
-        ++wins;
-      } else if (r.error() == Error::kConflict) {
-        ++conflicts;
-      } else {
-        ++others;
-      }
+      race.Count(
+          t, store->DecideDeviceCode(d.user_code_hash, t % 4 < 2, MakeDecision(t % 4 < 2 ? "u" : "v"), 1000),
+          Error::kConflict);
     });
-    EXPECT_EQ(wins.load(), 1) << "round " << round;
-    EXPECT_EQ(conflicts.load(), 2 * kThreadsPerInstance - 1) << "round " << round;
-    EXPECT_EQ(others.load(), 0) << "round " << round;
+    EXPECT_TRUE(race.OneWinner(2 * kThreadsPerInstance)) << "round " << round;
   }
 }
 

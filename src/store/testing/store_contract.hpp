@@ -155,6 +155,36 @@ inline void AllAtOnce(int threads, const std::function<void(int)>& body) {
   for (auto& th : running) th.join();
 }
 
+// Race tallies the answers of calls that race (AllAtOnce): a call that succeeded won, one that
+// failed with the error a loser must get lost, and any other answer is wrong.
+struct Race {
+  std::atomic<int> won{0};
+  std::atomic<int> lost{0};
+  std::atomic<int> others{0};
+  std::atomic<int> winner{-1};  // the thread that won (the last one, if several did)
+
+  // Count tallies `r`, the answer of thread `t`; `losing` is the error a loser gets.
+  template <class T>
+  void Count(int t, const Result<T>& r, Error losing) {
+    if (r.has_value()) {
+      ++won;
+      winner.store(t);
+    } else if (r.error() == losing) {
+      ++lost;
+    } else {
+      ++others;
+    }
+  }
+
+  // OneWinner: of `threads` calls exactly one won and all the others lost.
+  ::testing::AssertionResult OneWinner(int threads) const {
+    if (won.load() == 1 && lost.load() == threads - 1 && others.load() == 0)
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << won.load() << " won, " << lost.load() << " lost and "
+                                         << others.load() << " answered otherwise, of " << threads;
+  }
+};
+
 // Hash returns a 32-byte stand-in for a SHA-256 digest that differs per `seed` and contains NUL
 // bytes (at the start, in the middle and at the end), as real digests may.
 inline std::string Hash(const std::string& seed) {
@@ -612,18 +642,11 @@ TYPED_TEST_P(StoreContractTest, ConcurrentActivationsHaveExactlyOneWinner) {
     const std::string alg = "ES" + std::to_string(round);
     ASSERT_TRUE(this->store().AddSigningKey({"a" + alg, alg, "pem", "active", 1, 1}).has_value());
     ASSERT_TRUE(this->store().AddSigningKey({"n" + alg, alg, "pem", "next", 2, 2}).has_value());
-    std::atomic<int> wins{0};
-    std::atomic<int> conflicts{0};
+    Race race;
     AllAtOnce(kThreads, [&](int t) {
-      auto r = this->store().ActivateSigningKey("n" + alg, 100 + t);
-      if (r.has_value()) {
-        ++wins;
-      } else if (r.error() == Error::kConflict) {
-        ++conflicts;
-      }
+      race.Count(t, this->store().ActivateSigningKey("n" + alg, 100 + t), Error::kConflict);
     });
-    EXPECT_EQ(wins.load(), 1) << "round " << round;
-    EXPECT_EQ(conflicts.load(), kThreads - 1) << "round " << round;
+    EXPECT_TRUE(race.OneWinner(kThreads)) << "round " << round;
     auto keys = this->store().ListSigningKeys();
     ASSERT_TRUE(keys.has_value());
     int active = 0;
@@ -1166,23 +1189,13 @@ TYPED_TEST_P(StoreContractTest, ConcurrentRedemptionsHaveExactlyOneWinner) {
   for (int round = 0; round < kRounds; ++round) {
     const AuthorizationCodeRecord c = MakeCode("race" + std::to_string(round), "u", 2000);
     ASSERT_TRUE(this->store().CreateCode(c).has_value());
-    std::atomic<int> wins{0};
-    std::atomic<int> conflicts{0};
-    std::atomic<int> others{0};
-    AllAtOnce(kThreads, [&](int /*t*/) {
+    Race race;
+    AllAtOnce(kThreads, [&](int t) {
       auto r = this->store().RedeemCode(c.code_hash, 1000);
-      if (r.has_value()) {
-        ++wins;
-        if (!(*r == c)) ++others;
-      } else if (r.error() == Error::kConflict) {
-        ++conflicts;
-      } else {
-        ++others;
-      }
+      race.Count(t, r, Error::kConflict);
+      if (r.has_value() && !(*r == c)) ++race.others;  // the winner gets the code as it was
     });
-    EXPECT_EQ(wins.load(), 1) << "round " << round;
-    EXPECT_EQ(conflicts.load(), kThreads - 1) << "round " << round;
-    EXPECT_EQ(others.load(), 0) << "round " << round;
+    EXPECT_TRUE(race.OneWinner(kThreads)) << "round " << round;
     EXPECT_TRUE(this->store().GetCode(c.code_hash)->used);
   }
 }
@@ -1738,29 +1751,23 @@ TYPED_TEST_P(StoreContractTest, ConcurrentCurrentRotationsHaveExactlyOneWinner) 
     const std::string r = std::to_string(round);
     const RefreshTokenRecord current = MakeRefreshToken("race" + r, "u", "fam" + r);
     ASSERT_TRUE(this->store().CreateRefreshToken(current).has_value());
-    std::atomic<int> wins{0};
-    std::atomic<int> not_found{0};
-    std::atomic<int> winner{-1};
+    Race race;
     AllAtOnce(kThreads, [&](int t) {
-      auto result = this->store().RotateCurrentRefreshToken(
-          {current.token_hash, current.client_id, Hash("next" + r + "-" + std::to_string(t)), 1500, 1000});
-      if (result.has_value()) {
-        ++wins;
-        winner.store(t);
-      } else if (result.error() == Error::kNotFound) {
-        ++not_found;
-      }
+      race.Count(
+          t,
+          this->store().RotateCurrentRefreshToken({current.token_hash, current.client_id,
+                                                   Hash("next" + r + "-" + std::to_string(t)), 1500, 1000}),
+          Error::kNotFound);
     });
-    ASSERT_EQ(wins.load(), 1) << "round " << round;
-    EXPECT_EQ(not_found.load(), kThreads - 1) << "round " << round;
+    ASSERT_TRUE(race.OneWinner(kThreads)) << "round " << round;
+    const int winner = race.winner.load();
     // Exactly one successor exists, and it is the one the token links to.
     for (int t = 0; t < kThreads; ++t) {
       const std::string successor = Hash("next" + r + "-" + std::to_string(t));
-      EXPECT_EQ(this->store().GetRefreshToken(successor).has_value(), t == winner.load())
-          << "round " << round;
+      EXPECT_EQ(this->store().GetRefreshToken(successor).has_value(), t == winner) << "round " << round;
     }
     EXPECT_EQ(this->store().GetRefreshToken(current.token_hash)->successor_hash,
-              Hash("next" + r + "-" + std::to_string(winner.load())));
+              Hash("next" + r + "-" + std::to_string(winner)));
   }
 }
 
@@ -2345,25 +2352,14 @@ TYPED_TEST_P(StoreContractTest, ConcurrentConsumptionsOfAnApprovedCodeHaveExactl
     ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
     ASSERT_TRUE(this->store().DecideDeviceCode(d.user_code_hash, true, MakeDecision("u"), 1001).has_value());
     std::atomic<int> first_polls{0};
-    std::atomic<int> won{0};
-    std::atomic<int> lost{0};
-    std::atomic<int> others{0};
-    AllAtOnce(kThreads, [&](int /*t*/) {
+    Race race;
+    AllAtOnce(kThreads, [&](int t) {
       auto r = this->store().PollDeviceCode(d.device_code_hash, 1010);
       if (r.has_value() && r->last_polled_at == 0) ++first_polls;
-      auto consumed = this->store().ConsumeDeviceCode(d.device_code_hash, 1010);
-      if (consumed.has_value()) {
-        ++won;
-      } else if (consumed.error() == Error::kConflict) {
-        ++lost;
-      } else {
-        ++others;
-      }
+      race.Count(t, this->store().ConsumeDeviceCode(d.device_code_hash, 1010), Error::kConflict);
     });
     EXPECT_EQ(first_polls.load(), 1) << "round " << round << ": one poll finds the interval respected";
-    EXPECT_EQ(won.load(), 1) << "round " << round;
-    EXPECT_EQ(lost.load(), kThreads - 1) << "round " << round;
-    EXPECT_EQ(others.load(), 0) << "round " << round;
+    EXPECT_TRUE(race.OneWinner(kThreads)) << "round " << round;
     // Every later poll came in the same second as the first: each one raised the interval once.
     auto after = this->store().GetDeviceCodeByUserCode(d.user_code_hash);
     ASSERT_TRUE(after.has_value());
@@ -2378,22 +2374,15 @@ TYPED_TEST_P(StoreContractTest, ConcurrentDecisionsHaveExactlyOneWinner) {
   ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
   const DeviceCodeRecord d = MakeDeviceCode("race", 2000);
   ASSERT_TRUE(this->store().CreateDeviceCode(d).has_value());
-  std::atomic<int> wins{0};
-  std::atomic<int> conflicts{0};
-  std::atomic<int> winner{-1};
+  Race race;
   AllAtOnce(kThreads, [&](int t) {
-    auto r =
-        this->store().DecideDeviceCode(d.user_code_hash, t % 2 == 0, MakeDecision(t % 2 ? "v" : "u"), 1000);
-    if (r.has_value()) {
-      ++wins;
-      winner.store(t);
-    } else if (r.error() == Error::kConflict) {
-      ++conflicts;
-    }
+    race.Count(
+        t,
+        this->store().DecideDeviceCode(d.user_code_hash, t % 2 == 0, MakeDecision(t % 2 ? "v" : "u"), 1000),
+        Error::kConflict);
   });
-  ASSERT_EQ(wins.load(), 1);
-  EXPECT_EQ(conflicts.load(), kThreads - 1);
-  const int w = winner.load();
+  ASSERT_TRUE(race.OneWinner(kThreads));
+  const int w = race.winner.load();
   EXPECT_EQ(*this->store().GetDeviceCodeByUserCode(d.user_code_hash),
             Decided(d, w % 2 == 0, MakeDecision(w % 2 ? "v" : "u")));
 }
