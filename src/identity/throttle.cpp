@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/base64.hpp"
+#include "crypto/digest.hpp"
+
 namespace latchkey::identity {
 
 int64_t LockSeconds(const ThrottlePolicy& policy, int64_t failures) {
@@ -36,8 +39,15 @@ int64_t Wait(const ThrottlePolicy& policy, const store::ThrottleRecord& t, int64
 
 }  // namespace
 
+std::string LoginThrottle::StoreKey(std::string_view key) {
+  const size_t colon = key.find(':');
+  const std::string_view kind =
+      colon == std::string_view::npos ? std::string_view() : key.substr(0, colon + 1);
+  return std::string(kind) + common::Base64UrlEncode(crypto::Sha256(key));
+}
+
 store::Result<int64_t> LoginThrottle::RetryAfter(const std::string& key, int64_t now) const {
-  auto t = store_.GetThrottle(key);
+  auto t = store_.GetThrottle(StoreKey(key));
   if (!t) return t.error() == store::Error::kNotFound ? store::Result<int64_t>(int64_t{0}) : t.error();
   return Wait(policy_, *t, now);
 }
@@ -46,14 +56,14 @@ store::Result<int64_t> LoginThrottle::RecordFailure(const std::string& key, int6
   // Forgotten no earlier than the end of the longest lock, so no lock is cut short.
   const int64_t keep = std::max(policy_.forget_after, policy_.max_delay);
   auto t = store_.CountThrottleFailure(
-      key, now,
+      StoreKey(key), now,
       now > std::numeric_limits<int64_t>::max() - keep ? std::numeric_limits<int64_t>::max() : now + keep);
   if (!t) return t.error();
   return Wait(policy_, *t, now);
 }
 
 store::Result<void> LoginThrottle::RecordSuccess(const std::string& key) {
-  return store_.DeleteThrottle(key);
+  return store_.DeleteThrottle(StoreKey(key));
 }
 
 }  // namespace latchkey::identity

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "store/store.hpp"
 
@@ -52,6 +53,11 @@ class LoginThrottle {
 
   // RecordSuccess forgets `key` (call it after a successful sign-in).
   store::Result<void> RecordSuccess(const std::string& key);
+
+  // StoreKey is what `key` is stored under: its kind (the text up to the first ':') and the
+  // base64url SHA-256 of the whole key. Fixed length, so a username of any length fits a database
+  // index, and no typed username is kept (people type passwords into that field too).
+  static std::string StoreKey(std::string_view key);
 
  private:
   const ThrottlePolicy policy_;

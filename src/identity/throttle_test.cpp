@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/base64.hpp"
+#include "crypto/digest.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace latchkey::identity {
@@ -57,7 +59,7 @@ TEST_F(ThrottleTest, BackoffSequenceNistSp800_63bSection5_2_2) {
   EXPECT_EQ(Wait(throttle, key, last + 61), 0);
   // Other keys are untouched, and the count is in the store.
   EXPECT_EQ(Wait(throttle, "user:bob", last), 0);
-  EXPECT_EQ(Unwrap(store_->GetThrottle(key)).failures, 11);
+  EXPECT_EQ(Unwrap(store_->GetThrottle(LoginThrottle::StoreKey(key))).failures, 11);
 }
 
 TEST_F(ThrottleTest, BaseDelayScalesAndDefaultPolicy) {
@@ -95,9 +97,9 @@ TEST_F(ThrottleTest, SuccessResets) {
   ASSERT_EQ(Wait(throttle, "user:alice", kT0), 8);
   ASSERT_TRUE(throttle.RecordSuccess("user:alice"));
   EXPECT_EQ(Wait(throttle, "user:alice", kT0), 0);
-  EXPECT_EQ(store_->GetThrottle("user:alice").error(), store::Error::kNotFound);
+  EXPECT_EQ(store_->GetThrottle(LoginThrottle::StoreKey("user:alice")).error(), store::Error::kNotFound);
   EXPECT_EQ(Wait(throttle, "user:bob", kT0), 0);
-  EXPECT_EQ(Unwrap(store_->GetThrottle("user:bob")).failures, 1);
+  EXPECT_EQ(Unwrap(store_->GetThrottle(LoginThrottle::StoreKey("user:bob"))).failures, 1);
   // Counting starts again from zero: two free failures, then 2 s.
   EXPECT_EQ(Fail(throttle, "user:alice", kT0 + 1), 0);
   EXPECT_EQ(Fail(throttle, "user:alice", kT0 + 1), 0);
@@ -129,7 +131,7 @@ TEST_F(ThrottleTest, LockOutlivesForgetAfter) {
   EXPECT_EQ(Fail(throttle, "k", kT0), 200);
   EXPECT_EQ(Wait(throttle, "k", kT0 + 150), 50);
   EXPECT_EQ(Wait(throttle, "k", kT0 + 200), 0);
-  EXPECT_EQ(Unwrap(store_->GetThrottle("k")).forget_at, kT0 + 1000);
+  EXPECT_EQ(Unwrap(store_->GetThrottle(LoginThrottle::StoreKey("k"))).forget_at, kT0 + 1000);
   EXPECT_EQ(Fail(throttle, "k", kT0 + 200), 400);  // still counted: the second failure
   // Past max_delay since the last failure: a fresh start.
   EXPECT_EQ(Fail(throttle, "k", kT0 + 1200), 200);
@@ -166,6 +168,23 @@ TEST_F(ThrottleTest, ConcurrentFailuresAreCountedExactly) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(Wait(throttle, "user:alice", kT0), 2);
+}
+
+// Keys are stored digested: a fixed length whatever was typed, its kind still readable, and the
+// typed text itself nowhere in the store.
+TEST_F(ThrottleTest, KeysAreStoredAsTheirKindAndADigest) {
+  EXPECT_EQ(LoginThrottle::StoreKey("user:alice"),
+            "user:" + common::Base64UrlEncode(crypto::Sha256("user:alice")));
+  EXPECT_EQ(LoginThrottle::StoreKey("no-kind"), common::Base64UrlEncode(crypto::Sha256("no-kind")));
+  EXPECT_NE(LoginThrottle::StoreKey("user:alice"), LoginThrottle::StoreKey("user:Alice"));
+  EXPECT_NE(LoginThrottle::StoreKey("user:alice"), LoginThrottle::StoreKey("ip:alice"));
+  const std::string typed = "user:" + std::string(100000, 'x');
+  EXPECT_EQ(LoginThrottle::StoreKey(typed).size(), 5u + 43u);
+  LoginThrottle throttle(ThrottlePolicy{.free_failures = 0}, *store_);
+  EXPECT_EQ(Fail(throttle, typed, kT0), 2);
+  EXPECT_EQ(Wait(throttle, typed, kT0), 2);
+  EXPECT_EQ(store_->GetThrottle(typed).error(), store::Error::kNotFound);
+  EXPECT_EQ(Unwrap(store_->GetThrottle(LoginThrottle::StoreKey(typed))).failures, 1);
 }
 
 TEST_F(ThrottleTest, BadPolicyAborts) {
