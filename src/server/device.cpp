@@ -279,8 +279,8 @@ http::Response Provider::Device(const http::Request& request) {
     }
     return entry(409, "", "That code was already used or has expired. Start again on your device.");
   }
-  (void)device_throttle_.RecordSuccess(
-      ip_key);  // failing, earlier wrong codes stay counted until they expire
+  // A failure to forget only leaves this address's earlier wrong codes counted until they expire.
+  (void)device_throttle_.RecordSuccess(ip_key);
   Audit(approve ? "device_approved" : "device_denied", request,
         {{"client_id", device->client_id}, {"user_id", session->user.user_id}});
   ui::DeviceDoneView done;

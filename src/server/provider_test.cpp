@@ -847,7 +847,7 @@ TEST_F(StoreOutageTest, DevicePageWhileTheSessionCannotBeReadIs503) {
 
 // Wrong user codes at the device page are counted in the store (RFC 8628 §5.1): while the count
 // cannot be read or written, a guess gets 503, never an answer that tells whether it was right.
-TEST_F(StoreOutageTest, DeviceCodeGuessesAreNeverAnsweredUncounted) {
+TEST_F(StoreOutageTest, DeviceCodeGuessesAreNeverAnsweredUncountedRfc8628Section5_1) {
   const std::string key = identity::LoginThrottle::StoreKey("device:192.0.2.1");
   for (const char* failing : {"GetThrottle", "CountThrottleFailure"}) {
     store_->failing = {failing};
