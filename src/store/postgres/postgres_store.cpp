@@ -28,6 +28,7 @@
 
 #include "common/log.hpp"
 #include "store/postgres/connection.hpp"
+#include "store/sql_statements.hpp"
 
 namespace latchkey::store::postgres {
 namespace {
@@ -268,47 +269,11 @@ constexpr std::string_view kSelectSchemaVersion =
 constexpr std::string_view kInsertMigration =
     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)";
 
-constexpr std::string_view kBumpRevision = "UPDATE meta SET value = value + 1 WHERE key = 'revision'";
-constexpr std::string_view kSelectRevision = "SELECT value FROM meta WHERE key = 'revision'";
 // The 'revocations' row (Store::RevocationRevision) is made by its first bump: databases written
 // before it existed need no migration.
-constexpr std::string_view kBumpRevocationRevision =
-    "INSERT INTO meta (key, value) VALUES ('revocations', 1) "
-    "ON CONFLICT (key) DO UPDATE SET value = meta.value + 1";
 constexpr std::string_view kSelectRevocationRevision =
     "SELECT COALESCE((SELECT value FROM meta WHERE key = 'revocations'), 0)::BIGINT";
 
-// The client statements list the columns in ClientRecord order; ReadClient and ClientParams use the
-// same order.
-constexpr std::string_view kSelectClient =
-    "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
-    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
-    "backchannel_logout_session_required, introspect_any, created_at, updated_at "
-    "FROM clients WHERE client_id = $1";
-constexpr std::string_view kSelectAllClients =
-    "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
-    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
-    "backchannel_logout_session_required, introspect_any, created_at, updated_at "
-    "FROM clients ORDER BY client_id";
-constexpr std::string_view kInsertClient =
-    "INSERT INTO clients (client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, "
-    "grant_types, scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
-    "backchannel_logout_session_required, introspect_any, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
-constexpr std::string_view kUpdateClient =
-    "UPDATE clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, "
-    "redirect_uris = $5, grant_types = $6, scopes = $7, post_logout_redirect_uris = $8, "
-    "access_token_lifetime = $9, access_token_alg = $10, id_token_signed_response_alg = $11, "
-    "access_token_format = $12, backchannel_logout_uri = $13, backchannel_logout_session_required = $14, "
-    "introspect_any = $15, created_at = $16, updated_at = $17 WHERE client_id = $1";
-constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id = $1";
-
-constexpr std::string_view kSelectAllKeys =
-    "SELECT kid, alg, private_pem, state, created_at, active_from, retired_at FROM signing_keys "
-    "ORDER BY created_at, kid";
 // Every signing-key write runs under kSigningKeysLockKey: without it two READ COMMITTED
 // transactions could both find no active (or next) key of an alg and both insert one.
 constexpr std::string_view kInsertKey =
@@ -328,64 +293,14 @@ constexpr std::string_view kRetireKey =
     "state <> 'retired'::bytea";
 constexpr std::string_view kDeleteKey =
     "DELETE FROM signing_keys WHERE kid = $1 AND state = 'retired'::bytea";
-constexpr std::string_view kResealKey =
-    "UPDATE signing_keys SET private_pem = $3 WHERE kid = $1 AND private_pem = $2";
-constexpr std::string_view kKeyExists = "SELECT 1 FROM signing_keys WHERE kid = $1";
 
-// The user statements list the columns in UserRecord order; ReadUser and UserParams use the same order.
-constexpr std::string_view kSelectUser =
-    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
-    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
-    "created_at, updated_at FROM users WHERE user_id = $1";
-constexpr std::string_view kSelectUserByUsername =
-    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
-    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
-    "created_at, updated_at FROM users WHERE username = $1";
-constexpr std::string_view kSelectAllUsers =
-    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
-    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
-    "created_at, updated_at FROM users ORDER BY username";
-constexpr std::string_view kInsertUser =
-    "INSERT INTO users (user_id, username, password_hash, status, name, given_name, family_name, "
-    "preferred_username, email, email_verified, phone_number, phone_number_verified, address_json, picture, "
-    "locale, zoneinfo, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-    "$13, $14, $15, $16, $17, $18)";
-constexpr std::string_view kUpdateUser =
-    "UPDATE users SET username = $2, password_hash = $3, status = $4, name = $5, given_name = $6, "
-    "family_name = $7, preferred_username = $8, email = $9, email_verified = $10, phone_number = $11, "
-    "phone_number_verified = $12, address_json = $13, picture = $14, locale = $15, zoneinfo = $16, "
-    "created_at = $17, updated_at = $18 WHERE user_id = $1";
-constexpr std::string_view kDeleteUser = "DELETE FROM users WHERE user_id = $1";
-
-// The session statements list the columns in SessionRecord order.
-constexpr std::string_view kSelectSession =
-    "SELECT id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked FROM sessions "
-    "WHERE id_hash = $1";
-constexpr std::string_view kSelectUserSessions =
-    "SELECT id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked FROM sessions "
-    "WHERE user_id = $1 ORDER BY created_at, id_hash";
-constexpr std::string_view kInsertSession =
-    "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-constexpr std::string_view kTouchSession = "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1";
 constexpr std::string_view kRevokeSession = "UPDATE sessions SET revoked = true WHERE id_hash = $1";
 // The bounded deletes pick at most $N keys first, so one call stays short however large the
 // backlog (the caller repeats). Session clients go by the cascade.
 constexpr std::string_view kDeleteExpiredSessions =
     "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE created_at < $1 OR "
     "last_seen_at < $2 LIMIT $3)";
-// kAddSessionClient: a repeat is a no-op; a missing session fails the foreign key (kNotFound).
-constexpr std::string_view kAddSessionClient =
-    "INSERT INTO session_clients (id_hash, client_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-constexpr std::string_view kSelectSessionClients =
-    "SELECT client_id FROM session_clients WHERE id_hash = $1 ORDER BY client_id";
-
-// The code statements list the columns in AuthorizationCodeRecord order.
-constexpr std::string_view kSelectCode =
-    "SELECT code_hash, client_id, user_id, session_id_hash, redirect_uri, redirect_uri_sent, scope, nonce, "
-    "code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, used "
-    "FROM authorization_codes WHERE code_hash = $1";
-// kSelectCodeWithUser: kSelectCode's columns, then kSelectUser's, in one round trip.
+// kSelectCodeWithUser: sql::kSelectCode's columns, then sql::kSelectUser's, in one round trip.
 constexpr std::string_view kSelectCodeWithUser =
     "SELECT c.code_hash, c.client_id, c.user_id, c.session_id_hash, c.redirect_uri, c.redirect_uri_sent, "
     "c.scope, c.nonce, c.code_challenge, c.code_challenge_method, c.auth_time, c.amr, c.acr, c.created_at, "
@@ -394,11 +309,6 @@ constexpr std::string_view kSelectCodeWithUser =
     "u.phone_number_verified, u.address_json, u.picture, u.locale, u.zoneinfo, u.created_at, u.updated_at "
     "FROM authorization_codes c JOIN users u ON u.user_id = c.user_id WHERE c.code_hash = $1";
 constexpr int kCodeColumns = 16;
-constexpr std::string_view kInsertCode =
-    "INSERT INTO authorization_codes (code_hash, client_id, user_id, session_id_hash, redirect_uri, "
-    "redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, "
-    "created_at, expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-    "$15, $16)";
 // kRedeemCode is the single-use check and the mark in one statement (RFC 6749 §4.1.2, §10.5: a code
 // is used at most once). Of two concurrent redemptions, the second blocks on the first's row lock
 // and then re-evaluates `used = false` against the row the first committed (READ COMMITTED's
@@ -411,12 +321,8 @@ constexpr std::string_view kDeleteExpiredCodes =
     "DELETE FROM authorization_codes WHERE code_hash IN (SELECT code_hash FROM authorization_codes WHERE "
     "expires_at <= $1 LIMIT $2)";
 
-// The refresh token statements list the columns in RefreshTokenRecord order.
-constexpr std::string_view kSelectRefreshToken =
-    "SELECT token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
-    "created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked FROM refresh_tokens "
-    "WHERE token_hash = $1";
-// kSelectRefreshTokenWithUser: kSelectRefreshToken's columns, then kSelectUser's, in one round trip.
+// kSelectRefreshTokenWithUser: sql::kSelectRefreshToken's columns, then sql::kSelectUser's, in one round
+// trip.
 constexpr std::string_view kSelectRefreshTokenWithUser =
     "SELECT t.token_hash, t.family_id, t.client_id, t.user_id, t.scope, t.session_id_hash, t.auth_time, "
     "t.amr, t.acr, t.created_at, t.expires_at, t.family_expires_at, t.rotated_at, t.successor_hash, "
@@ -439,14 +345,6 @@ constexpr std::string_view kShareRefreshToken =
     "SELECT token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
     "created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked FROM refresh_tokens "
     "WHERE token_hash = $1 FOR SHARE";
-constexpr std::string_view kInsertRefreshToken =
-    "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, session_id_hash, "
-    "auth_time, amr, acr, created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
-// kMarkRefreshTokenRotated keeps the rotated_at = 0 condition although the row is locked: a token
-// is superseded at most once, whatever else goes wrong.
-constexpr std::string_view kMarkRefreshTokenRotated =
-    "UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3 WHERE token_hash = $1 AND rotated_at = 0";
 // kRotateCurrentRefreshToken is the common case of RotateRefreshToken in one statement (one round
 // trip, its own transaction): it marks the presented token rotated only while it is current, live
 // and unrevoked, and inserts the successor ($1..$15, RefreshTokenParams order) only when it did.
@@ -494,11 +392,7 @@ constexpr std::string_view kDeleteExpiredRefreshTokens =
     "DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens WHERE "
     "expires_at <= $1 OR family_expires_at <= $1 LIMIT $2)";
 
-// The access token statements list the columns in AccessTokenRecord order. An empty user_id is
-// stored as NULL (no user to reference).
-constexpr std::string_view kSelectAccessToken =
-    "SELECT token_hash, client_id, subject, user_id, scope, audience, grant_id, auth_time, created_at, "
-    "expires_at, revoked FROM access_tokens WHERE token_hash = $1";
+// kInsertAccessToken stores an empty user_id as NULL (no user to reference).
 constexpr std::string_view kInsertAccessToken =
     "INSERT INTO access_tokens (token_hash, client_id, subject, user_id, scope, audience, grant_id, "
     "auth_time, created_at, expires_at, revoked) VALUES ($1, $2, $3, NULLIF($4, ''::BYTEA), $5, $6, $7, $8, "
@@ -523,30 +417,16 @@ constexpr std::string_view kLatestRevocation =
 constexpr std::string_view kDeleteExpiredRevocations =
     "DELETE FROM revocations WHERE key IN (SELECT key FROM revocations WHERE expires_at <= $1 LIMIT $2)";
 
-// The throttle statements list the columns in ThrottleRecord order. kCountThrottleFailure is one
-// UPSERT: concurrent failures of one key, from any node, each count once (the row lock of ON
-// CONFLICT DO UPDATE); an entry whose forget_at has passed starts again from one failure.
-constexpr std::string_view kSelectThrottle =
-    "SELECT key, failures, last_failure, forget_at FROM throttles WHERE key = $1";
+// kCountThrottleFailure is one UPSERT: concurrent failures of one key, from any node, each count once (the
+// row lock of ON CONFLICT DO UPDATE); an entry whose forget_at has passed starts again from one failure.
 constexpr std::string_view kCountThrottleFailure =
     "INSERT INTO throttles AS t (key, failures, last_failure, forget_at) VALUES ($1, 1, $2, $3) "
     "ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN t.forget_at <= excluded.last_failure THEN 1 "
     "ELSE t.failures + 1 END, last_failure = GREATEST(t.last_failure, excluded.last_failure), "
     "forget_at = GREATEST(t.forget_at, excluded.forget_at) RETURNING key, failures, last_failure, forget_at";
-constexpr std::string_view kDeleteThrottle = "DELETE FROM throttles WHERE key = $1";
 constexpr std::string_view kDeleteExpiredThrottles =
     "DELETE FROM throttles WHERE key IN (SELECT key FROM throttles WHERE forget_at <= $1 LIMIT $2)";
 
-// The device code statements list the columns in DeviceCodeRecord order. An empty user_id is stored
-// as NULL (undecided: no user yet).
-constexpr std::string_view kSelectDeviceCodeByUserCode =
-    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
-    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
-    "WHERE user_code_hash = $1";
-constexpr std::string_view kSelectDeviceCode =
-    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
-    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
-    "WHERE device_code_hash = $1";
 // kLockDeviceCodeByUserCode / kLockDeviceCode read a device code and lock its row until the
 // transaction ends, so decisions and polls of one code are applied one after the other.
 constexpr std::string_view kLockDeviceCodeByUserCode =
@@ -557,6 +437,7 @@ constexpr std::string_view kLockDeviceCode =
     "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
     "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
     "WHERE device_code_hash = $1 FOR UPDATE";
+// kInsertDeviceCode stores an empty user_id as NULL (undecided: no user yet).
 constexpr std::string_view kInsertDeviceCode =
     "INSERT INTO device_codes (device_code_hash, user_code_hash, client_id, scope, device_info, created_at, "
     "expires_at, poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr) "
@@ -567,34 +448,12 @@ constexpr std::string_view kInsertDeviceCode =
 constexpr std::string_view kDecideDeviceCode =
     "UPDATE device_codes SET status = $2, user_id = $3, session_id_hash = $4, auth_time = $5, amr = $6, "
     "acr = $7 WHERE user_code_hash = $1 AND status = 'pending'::BYTEA AND expires_at > $8";
-constexpr std::string_view kPollDeviceCode =
-    "UPDATE device_codes SET poll_interval = $2, last_polled_at = $3 WHERE device_code_hash = $1";
 constexpr std::string_view kConsumeDeviceCode =
     "UPDATE device_codes SET status = 'consumed'::BYTEA WHERE device_code_hash = $1 AND "
     "status = 'approved'::BYTEA AND expires_at > $2";
 constexpr std::string_view kDeleteExpiredDeviceCodes =
     "DELETE FROM device_codes WHERE device_code_hash IN (SELECT device_code_hash FROM device_codes WHERE "
     "expires_at <= $1 LIMIT $2)";
-
-// The consent statements list the columns in ConsentRecord order.
-constexpr std::string_view kSelectConsent =
-    "SELECT user_id, client_id, scope, created_at, updated_at FROM consents WHERE user_id = $1 AND "
-    "client_id = $2";
-constexpr std::string_view kSelectUserConsents =
-    "SELECT user_id, client_id, scope, created_at, updated_at FROM consents WHERE user_id = $1 ORDER BY "
-    "client_id";
-// kPutConsent: an UPSERT, so a replacement keeps the row's created_at; a missing user fails the
-// foreign key on the INSERT branch (kNotFound).
-constexpr std::string_view kPutConsent =
-    "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) "
-    "ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
-constexpr std::string_view kDeleteConsent = "DELETE FROM consents WHERE user_id = $1 AND client_id = $2";
-// kInsertSecret then kSelectSecret, as two statements outside a transaction: a concurrent first
-// insert makes this one wait on the key and then do nothing; the SELECT that follows takes a new
-// snapshot and sees the row that won (one statement would not: its snapshot predates that row).
-constexpr std::string_view kInsertSecret =
-    "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-constexpr std::string_view kSelectSecret = "SELECT value FROM secrets WHERE name = $1";
 
 // Pool holds at most `size` connections, opened on demand and handed out exclusively;
 // thread-safe. A connection found broken is closed instead of returned, together with the idle
@@ -1030,36 +889,38 @@ class PostgresStore final : public Store {
 
   Result<ClientRecord> GetClient(const std::string& client_id) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kSelectClient, {client_id}, "get client", ReadClient);
+      return QueryOne(conn, sql::kSelectClient, {client_id}, "get client", ReadClient);
     });
   }
 
   Result<std::vector<ClientRecord>> ListClients() override {
-    return WithConnection(
-        [&](Connection& conn) { return QueryAll(conn, kSelectAllClients, {}, "list clients", ReadClient); });
+    return WithConnection([&](Connection& conn) {
+      return QueryAll(conn, sql::kSelectAllClients, {}, "list clients", ReadClient);
+    });
   }
 
   Result<void> CreateClient(const ClientRecord& client) override {
     return Write([&](Connection& conn) {
-      return Done(Command(conn, kInsertClient, ClientParams(client), "create client"));
+      return Done(Command(conn, sql::kInsertClient, ClientParams(client), "create client"));
     });
   }
 
   Result<void> UpdateClient(const ClientRecord& client) override {
     return Write([&](Connection& conn) {
-      return Updated(Command(conn, kUpdateClient, ClientParams(client), "update client"));
+      return Updated(Command(conn, sql::kUpdateClient, ClientParams(client), "update client"));
     });
   }
 
   Result<void> DeleteClient(const std::string& client_id) override {
     return Write([&](Connection& conn) {
-      return Updated(Command(conn, kDeleteClient, {client_id}, "delete client"));
+      return Updated(Command(conn, sql::kDeleteClient, {client_id}, "delete client"));
     });
   }
 
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
-    return WithConnection(
-        [&](Connection& conn) { return QueryAll(conn, kSelectAllKeys, {}, "list signing keys", ReadKey); });
+    return WithConnection([&](Connection& conn) {
+      return QueryAll(conn, sql::kSelectAllKeys, {}, "list signing keys", ReadKey);
+    });
   }
 
   Result<void> AddSigningKey(const SigningKeyRecord& key) override {
@@ -1098,61 +959,62 @@ class PostgresStore final : public Store {
   Result<void> ResealSigningKey(const std::string& kid, const std::string& expected,
                                 const std::string& replacement) override {
     return KeyWrite(kid, [&](Connection& conn) {
-      return Command(conn, kResealKey, {kid, expected, replacement}, "reseal signing key");
+      return Command(conn, sql::kResealKey, {kid, expected, replacement}, "reseal signing key");
     });
   }
 
   Result<UserRecord> GetUser(const std::string& user_id) override {
     return WithConnection(
-        [&](Connection& conn) { return QueryOne(conn, kSelectUser, {user_id}, "get user", ReadUser); });
+        [&](Connection& conn) { return QueryOne(conn, sql::kSelectUser, {user_id}, "get user", ReadUser); });
   }
 
   Result<UserRecord> GetUserByUsername(const std::string& username) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kSelectUserByUsername, {username}, "get user by username", ReadUser);
+      return QueryOne(conn, sql::kSelectUserByUsername, {username}, "get user by username", ReadUser);
     });
   }
 
   Result<std::vector<UserRecord>> ListUsers() override {
     return WithConnection(
-        [&](Connection& conn) { return QueryAll(conn, kSelectAllUsers, {}, "list users", ReadUser); });
+        [&](Connection& conn) { return QueryAll(conn, sql::kSelectAllUsers, {}, "list users", ReadUser); });
   }
 
   // CreateUser: the primary key and the UNIQUE username both fail with unique_violation
   // (kConflict); one statement, so nothing is written then.
   Result<void> CreateUser(const UserRecord& user) override {
-    return WithConnection(
-        [&](Connection& conn) { return Done(Command(conn, kInsertUser, UserParams(user), "create user")); });
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, sql::kInsertUser, UserParams(user), "create user"));
+    });
   }
 
   // UpdateUser: a rename onto another user's username fails on the UNIQUE constraint (kConflict);
   // an absent user_id matches no row (kNotFound), whatever the username.
   Result<void> UpdateUser(const UserRecord& user) override {
     return RevocationWrite([&](Connection& conn) {
-      return Updated(Command(conn, kUpdateUser, UserParams(user), "update user"));
+      return Updated(Command(conn, sql::kUpdateUser, UserParams(user), "update user"));
     });
   }
 
   Result<void> DeleteUser(const std::string& user_id) override {
     return RevocationWrite(
-        [&](Connection& conn) { return Updated(Command(conn, kDeleteUser, {user_id}, "delete user")); });
+        [&](Connection& conn) { return Updated(Command(conn, sql::kDeleteUser, {user_id}, "delete user")); });
   }
 
   Result<void> CreateSession(const SessionRecord& session) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, kInsertSession, SessionParams(session), "create session"));
+      return Done(Command(conn, sql::kInsertSession, SessionParams(session), "create session"));
     });
   }
 
   Result<SessionRecord> GetSession(const std::string& id_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kSelectSession, {id_hash}, "get session", ReadSession);
+      return QueryOne(conn, sql::kSelectSession, {id_hash}, "get session", ReadSession);
     });
   }
 
   Result<void> TouchSession(const std::string& id_hash, int64_t now) override {
     return WithConnection([&](Connection& conn) {
-      return Updated(Command(conn, kTouchSession, Params{id_hash}.Int(now), "touch session"));
+      return Updated(Command(conn, sql::kTouchSession, Params{id_hash}.Int(now), "touch session"));
     });
   }
 
@@ -1165,7 +1027,7 @@ class PostgresStore final : public Store {
 
   Result<std::vector<SessionRecord>> ListUserSessions(const std::string& user_id) override {
     return WithConnection([&](Connection& conn) {
-      return QueryAll(conn, kSelectUserSessions, {user_id}, "list user sessions", ReadSession);
+      return QueryAll(conn, sql::kSelectUserSessions, {user_id}, "list user sessions", ReadSession);
     });
   }
 
@@ -1177,19 +1039,20 @@ class PostgresStore final : public Store {
   // AddSessionClient: the foreign key names the session: a missing one is kNotFound.
   Result<void> AddSessionClient(const std::string& id_hash, const std::string& client_id) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, kAddSessionClient, {id_hash, client_id}, "add session client"));
+      return Done(Command(conn, sql::kAddSessionClient, {id_hash, client_id}, "add session client"));
     });
   }
 
   Result<std::vector<std::string>> ListSessionClients(const std::string& id_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryAll(conn, kSelectSessionClients, {id_hash}, "list session clients", ReadFirstBytes);
+      return QueryAll(conn, sql::kSelectSessionClients, {id_hash}, "list session clients", ReadFirstBytes);
     });
   }
 
   Result<void> CreateCode(const AuthorizationCodeRecord& code) override {
-    return WithConnection(
-        [&](Connection& conn) { return Done(Command(conn, kInsertCode, CodeParams(code), "create code")); });
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, sql::kInsertCode, CodeParams(code), "create code"));
+    });
   }
 
   // RedeemCode: the conditional UPDATE decides the winner in one statement (see kRedeemCode). When
@@ -1203,15 +1066,16 @@ class PostgresStore final : public Store {
         return redeemed;
       }
       if (redeemed.error() != Error::kNotFound) return redeemed.error();
-      auto code = QueryOne(conn, kSelectCode, {code_hash}, "get code", ReadCode);
+      auto code = QueryOne(conn, sql::kSelectCode, {code_hash}, "get code", ReadCode);
       if (!code) return code.error();
       return code->used ? Error::kConflict : Error::kNotFound;
     });
   }
 
   Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) override {
-    return WithConnection(
-        [&](Connection& conn) { return QueryOne(conn, kSelectCode, {code_hash}, "get code", ReadCode); });
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, sql::kSelectCode, {code_hash}, "get code", ReadCode);
+    });
   }
 
   Result<CodeWithUser> GetCodeWithUser(const std::string& code_hash) override {
@@ -1233,13 +1097,13 @@ class PostgresStore final : public Store {
 
   Result<void> CreateRefreshToken(const RefreshTokenRecord& token) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, kInsertRefreshToken, RefreshTokenParams(token), "create refresh token"));
+      return Done(Command(conn, sql::kInsertRefreshToken, RefreshTokenParams(token), "create refresh token"));
     });
   }
 
   Result<RefreshTokenRecord> GetRefreshToken(const std::string& token_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kSelectRefreshToken, {token_hash}, "get refresh token", ReadRefreshToken);
+      return QueryOne(conn, sql::kSelectRefreshToken, {token_hash}, "get refresh token", ReadRefreshToken);
     });
   }
 
@@ -1287,12 +1151,12 @@ class PostgresStore final : public Store {
         return Error::kNotFound;
       }
       if (previous.rotated_at == 0) {
-        auto inserted = Command(conn, kInsertRefreshToken, RefreshTokenParams(successor),
+        auto inserted = Command(conn, sql::kInsertRefreshToken, RefreshTokenParams(successor),
                                 "insert successor refresh token");
         if (!inserted) return inserted.error();
         auto marked =
-            Command(conn, kMarkRefreshTokenRotated, Params{token_hash}.Int(now).Bytes(successor.token_hash),
-                    "rotate refresh token");
+            Command(conn, sql::kMarkRefreshTokenRotated,
+                    Params{token_hash}.Int(now).Bytes(successor.token_hash), "rotate refresh token");
         if (!marked) return marked.error();
         if (*marked != 1) {
           common::LogError("postgres store: locked refresh token changed");
@@ -1351,7 +1215,7 @@ class PostgresStore final : public Store {
 
   Result<AccessTokenRecord> GetAccessToken(const std::string& token_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kSelectAccessToken, {token_hash}, "get access token", ReadAccessToken);
+      return QueryOne(conn, sql::kSelectAccessToken, {token_hash}, "get access token", ReadAccessToken);
     });
   }
 
@@ -1408,7 +1272,8 @@ class PostgresStore final : public Store {
 
   Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& user_code_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kSelectDeviceCodeByUserCode, {user_code_hash}, "get device code", ReadDeviceCode);
+      return QueryOne(conn, sql::kSelectDeviceCodeByUserCode, {user_code_hash}, "get device code",
+                      ReadDeviceCode);
     });
   }
 
@@ -1450,7 +1315,8 @@ class PostgresStore final : public Store {
       const DeviceCodeRecord next = NextPollState(*found, now);
       Params p{device_code_hash};
       p.Int(next.interval).Int(next.last_polled_at);
-      if (auto polled = Command(conn, kPollDeviceCode, p, "poll device code"); !polled) return polled.error();
+      if (auto polled = Command(conn, sql::kPollDeviceCode, p, "poll device code"); !polled)
+        return polled.error();
       before = std::move(*found);
       return {};
     });
@@ -1466,7 +1332,8 @@ class PostgresStore final : public Store {
           Command(conn, kConsumeDeviceCode, Params{device_code_hash}.Int(now), "consume device code");
       if (!consumed) return consumed.error();
       if (*consumed == 1) return {};
-      auto found = QueryOne(conn, kSelectDeviceCode, {device_code_hash}, "get device code", ReadDeviceCode);
+      auto found =
+          QueryOne(conn, sql::kSelectDeviceCode, {device_code_hash}, "get device code", ReadDeviceCode);
       if (!found) return found.error();
       if (found->expires_at <= now) return Error::kNotFound;
       return Error::kConflict;
@@ -1479,7 +1346,7 @@ class PostgresStore final : public Store {
 
   Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kSelectConsent, {user_id, client_id}, "get consent", ReadConsent);
+      return QueryOne(conn, sql::kSelectConsent, {user_id, client_id}, "get consent", ReadConsent);
     });
   }
 
@@ -1487,25 +1354,25 @@ class PostgresStore final : public Store {
     return WithConnection([&](Connection& conn) {
       Params p{consent.user_id, consent.client_id, consent.scope};
       p.Int(consent.created_at).Int(consent.updated_at);
-      return Done(Command(conn, kPutConsent, p, "put consent"));
+      return Done(Command(conn, sql::kPutConsent, p, "put consent"));
     });
   }
 
   Result<std::vector<ConsentRecord>> ListUserConsents(const std::string& user_id) override {
     return WithConnection([&](Connection& conn) {
-      return QueryAll(conn, kSelectUserConsents, {user_id}, "list user consents", ReadConsent);
+      return QueryAll(conn, sql::kSelectUserConsents, {user_id}, "list user consents", ReadConsent);
     });
   }
 
   Result<void> DeleteConsent(const std::string& user_id, const std::string& client_id) override {
     return WithConnection([&](Connection& conn) {
-      return Updated(Command(conn, kDeleteConsent, {user_id, client_id}, "delete consent"));
+      return Updated(Command(conn, sql::kDeleteConsent, {user_id, client_id}, "delete consent"));
     });
   }
 
   Result<ThrottleRecord> GetThrottle(const std::string& key) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kSelectThrottle, {key}, "get throttle", ReadThrottle);
+      return QueryOne(conn, sql::kSelectThrottle, {key}, "get throttle", ReadThrottle);
     });
   }
 
@@ -1520,20 +1387,24 @@ class PostgresStore final : public Store {
   }
 
   Result<void> DeleteThrottle(const std::string& key) override {
-    return WithConnection(
-        [&](Connection& conn) { return Done(Command(conn, kDeleteThrottle, {key}, "delete throttle")); });
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, sql::kDeleteThrottle, {key}, "delete throttle"));
+    });
   }
 
   Result<int64_t> DeleteExpiredThrottles(int64_t now, int64_t limit) override {
     return DeleteBounded(kDeleteExpiredThrottles, {now}, limit, "delete expired throttles");
   }
 
-  // EnsureSecret: see kInsertSecret for why two statements give every concurrent caller the one
-  // stored value.
+  // EnsureSecret: sql::kInsertSecret then sql::kSelectSecret, as two statements outside a
+  // transaction: a concurrent first insert makes this one wait on the key and then do nothing; the
+  // SELECT that follows takes a new snapshot and sees the row that won (one statement would not: its
+  // snapshot predates that row).
   Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) override {
     return WithConnection([&](Connection& conn) -> Result<std::string> {
-      if (auto r = Command(conn, kInsertSecret, {name, candidate}, "insert secret"); !r) return r.error();
-      auto value = QueryOne(conn, kSelectSecret, {name}, "select secret", ReadFirstBytes);
+      if (auto r = Command(conn, sql::kInsertSecret, {name, candidate}, "insert secret"); !r)
+        return r.error();
+      auto value = QueryOne(conn, sql::kSelectSecret, {name}, "select secret", ReadFirstBytes);
       if (!value && value.error() == Error::kNotFound) return Error::kCorrupt;  // inserted or kept above
       return value;
     });
@@ -1541,7 +1412,7 @@ class PostgresStore final : public Store {
 
   Result<int64_t> Revision() override {
     return WithConnection([&](Connection& conn) -> Result<int64_t> {
-      auto revision = QueryOne(conn, kSelectRevision, {}, "revision", ReadFirstInt);
+      auto revision = QueryOne(conn, sql::kSelectRevision, {}, "revision", ReadFirstInt);
       if (!revision && revision.error() == Error::kNotFound) return Error::kCorrupt;
       return revision;
     });
@@ -1582,7 +1453,7 @@ class PostgresStore final : public Store {
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
       out.emplace(body(conn));
       if (!*out) return out->error();
-      if (auto bumped = Command(conn, kBumpRevocationRevision, {}, "bump revocation revision"); !bumped)
+      if (auto bumped = Command(conn, sql::kBumpRevocationRevision, {}, "bump revocation revision"); !bumped)
         return bumped.error();
       return {};
     });
@@ -1605,7 +1476,7 @@ class PostgresStore final : public Store {
       auto changed = body(conn);
       if (!changed) return changed.error();
       if (*changed > 0) return {};
-      auto exists = Command(conn, kKeyExists, {kid}, "find signing key");
+      auto exists = Command(conn, sql::kKeyExists, {kid}, "find signing key");
       if (!exists) return exists.error();
       return *exists > 0 ? Error::kConflict : Error::kNotFound;
     });
@@ -1615,7 +1486,7 @@ class PostgresStore final : public Store {
   Result<void> Write(Body&& body) {
     return InTransaction([&](Connection& conn) -> Result<void> {
       if (auto r = body(conn); !r) return r;
-      auto bumped = Command(conn, kBumpRevision, {}, "bump revision");
+      auto bumped = Command(conn, sql::kBumpRevision, {}, "bump revision");
       if (!bumped) return bumped.error();
       if (*bumped != 1) {
         common::LogError("postgres store: revision row missing");

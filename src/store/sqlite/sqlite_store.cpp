@@ -25,6 +25,7 @@
 #include <boost/json/value.hpp>
 
 #include "common/log.hpp"
+#include "store/sql_statements.hpp"
 #include "store/sqlite/sqlite_testing.hpp"
 
 namespace latchkey::store::sqlite {
@@ -271,48 +272,11 @@ constexpr std::string_view kInsertMigration =
 constexpr std::string_view kBeginImmediate = "BEGIN IMMEDIATE";
 constexpr std::string_view kCommit = "COMMIT";
 constexpr std::string_view kRollback = "ROLLBACK";
-constexpr std::string_view kBumpRevision = "UPDATE meta SET value = value + 1 WHERE key = 'revision'";
-constexpr std::string_view kSelectRevision = "SELECT value FROM meta WHERE key = 'revision'";
 // The 'revocations' row (Store::RevocationRevision) is made by its first bump: databases written
 // before it existed need no migration.
-constexpr std::string_view kBumpRevocationRevision =
-    "INSERT INTO meta (key, value) VALUES ('revocations', 1) "
-    "ON CONFLICT (key) DO UPDATE SET value = meta.value + 1";
 constexpr std::string_view kSelectRevocationRevision =
     "SELECT COALESCE((SELECT value FROM meta WHERE key = 'revocations'), 0)";
 
-// The client statements list the columns in ClientRecord order; ReadClient and BindClient use the
-// same order.
-constexpr std::string_view kSelectClient =
-    "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
-    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
-    "backchannel_logout_session_required, introspect_any, created_at, updated_at "
-    "FROM clients WHERE client_id = ?1";
-constexpr std::string_view kSelectAllClients =
-    "SELECT client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, grant_types, "
-    "scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
-    "backchannel_logout_session_required, introspect_any, created_at, updated_at "
-    "FROM clients ORDER BY client_id";
-constexpr std::string_view kInsertClient =
-    "INSERT INTO clients (client_id, client_name, secret_hash, token_endpoint_auth_method, redirect_uris, "
-    "grant_types, scopes, post_logout_redirect_uris, access_token_lifetime, access_token_alg, "
-    "id_token_signed_response_alg, access_token_format, backchannel_logout_uri, "
-    "backchannel_logout_session_required, introspect_any, created_at, updated_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
-constexpr std::string_view kUpdateClient =
-    "UPDATE clients SET client_name = ?2, secret_hash = ?3, token_endpoint_auth_method = ?4, "
-    "redirect_uris = ?5, grant_types = ?6, scopes = ?7, post_logout_redirect_uris = ?8, "
-    "access_token_lifetime = ?9, access_token_alg = ?10, id_token_signed_response_alg = ?11, "
-    "access_token_format = ?12, backchannel_logout_uri = ?13, backchannel_logout_session_required = ?14, "
-    "introspect_any = ?15, created_at = ?16, updated_at = ?17 "
-    "WHERE client_id = ?1";
-constexpr std::string_view kDeleteClient = "DELETE FROM clients WHERE client_id = ?1";
-
-constexpr std::string_view kSelectAllKeys =
-    "SELECT kid, alg, private_pem, state, created_at, active_from, retired_at FROM signing_keys "
-    "ORDER BY created_at, kid";
 // One statement, so the check and the insert are one atomic write (Store::AddSigningKey).
 constexpr std::string_view kInsertKey =
     "INSERT INTO signing_keys (kid, alg, private_pem, state, created_at, active_from, retired_at) "
@@ -328,70 +292,13 @@ constexpr std::string_view kActivateKey =
 constexpr std::string_view kRetireKey =
     "UPDATE signing_keys SET state = 'retired', retired_at = ?2 WHERE kid = ?1 AND state <> 'retired'";
 constexpr std::string_view kDeleteKey = "DELETE FROM signing_keys WHERE kid = ?1 AND state = 'retired'";
-constexpr std::string_view kResealKey =
-    "UPDATE signing_keys SET private_pem = ?3 WHERE kid = ?1 AND private_pem = ?2";
-constexpr std::string_view kKeyExists = "SELECT 1 FROM signing_keys WHERE kid = ?1";
 
-// The user statements list the columns in UserRecord order; ReadUser and BindUser use the same order.
-constexpr std::string_view kSelectUser =
-    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
-    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
-    "created_at, updated_at FROM users WHERE user_id = ?1";
-constexpr std::string_view kSelectUserByUsername =
-    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
-    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
-    "created_at, updated_at FROM users WHERE username = ?1";
-constexpr std::string_view kSelectAllUsers =
-    "SELECT user_id, username, password_hash, status, name, given_name, family_name, preferred_username, "
-    "email, email_verified, phone_number, phone_number_verified, address_json, picture, locale, zoneinfo, "
-    "created_at, updated_at FROM users ORDER BY username";
-constexpr std::string_view kInsertUser =
-    "INSERT INTO users (user_id, username, password_hash, status, name, given_name, family_name, "
-    "preferred_username, email, email_verified, phone_number, phone_number_verified, address_json, picture, "
-    "locale, zoneinfo, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-    "?13, ?14, ?15, ?16, ?17, ?18)";
-constexpr std::string_view kUpdateUser =
-    "UPDATE users SET username = ?2, password_hash = ?3, status = ?4, name = ?5, given_name = ?6, "
-    "family_name = ?7, preferred_username = ?8, email = ?9, email_verified = ?10, phone_number = ?11, "
-    "phone_number_verified = ?12, address_json = ?13, picture = ?14, locale = ?15, zoneinfo = ?16, "
-    "created_at = ?17, updated_at = ?18 WHERE user_id = ?1";
-constexpr std::string_view kDeleteUser = "DELETE FROM users WHERE user_id = ?1";
-
-// The session statements list the columns in SessionRecord order; ReadSession and BindSession use
-// the same order.
-constexpr std::string_view kSelectSession =
-    "SELECT id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked FROM sessions "
-    "WHERE id_hash = ?1";
-constexpr std::string_view kSelectUserSessions =
-    "SELECT id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked FROM sessions "
-    "WHERE user_id = ?1 ORDER BY created_at, id_hash";
-constexpr std::string_view kInsertSession =
-    "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-constexpr std::string_view kTouchSession = "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1";
 constexpr std::string_view kRevokeSession = "UPDATE sessions SET revoked = 1 WHERE id_hash = ?1";
 // The bounded deletes pick at most ?N rowids first, so one call holds the write lock only briefly
 // however large the backlog (the caller repeats). Their session clients go by the cascade.
 constexpr std::string_view kDeleteExpiredSessions =
     "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE created_at < ?1 OR "
     "last_seen_at < ?2 LIMIT ?3)";
-// kAddSessionClient: a repeat is a no-op; a missing session fails the foreign key (kNotFound).
-constexpr std::string_view kAddSessionClient =
-    "INSERT INTO session_clients (id_hash, client_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
-constexpr std::string_view kSelectSessionClients =
-    "SELECT client_id FROM session_clients WHERE id_hash = ?1 ORDER BY client_id";
-
-// The code statements list the columns in AuthorizationCodeRecord order; ReadCode and BindCode use
-// the same order.
-constexpr std::string_view kSelectCode =
-    "SELECT code_hash, client_id, user_id, session_id_hash, redirect_uri, redirect_uri_sent, scope, nonce, "
-    "code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, used "
-    "FROM authorization_codes WHERE code_hash = ?1";
-constexpr std::string_view kInsertCode =
-    "INSERT INTO authorization_codes (code_hash, client_id, user_id, session_id_hash, redirect_uri, "
-    "redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, "
-    "created_at, expires_at, used) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-    "?15, ?16)";
 // kRedeemCode is the single-use check and the mark in one statement: of two redemptions, only the
 // first finds used = 0, whatever the interleaving (it also runs under BEGIN IMMEDIATE).
 constexpr std::string_view kRedeemCode =
@@ -400,20 +307,6 @@ constexpr std::string_view kDeleteExpiredCodes =
     "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE "
     "expires_at <= ?1 LIMIT ?2)";
 
-// The refresh token statements list the columns in RefreshTokenRecord order; ReadRefreshToken and
-// BindRefreshToken use the same order.
-constexpr std::string_view kSelectRefreshToken =
-    "SELECT token_hash, family_id, client_id, user_id, scope, session_id_hash, auth_time, amr, acr, "
-    "created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked FROM refresh_tokens "
-    "WHERE token_hash = ?1";
-constexpr std::string_view kInsertRefreshToken =
-    "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, session_id_hash, "
-    "auth_time, amr, acr, created_at, expires_at, family_expires_at, rotated_at, successor_hash, revoked) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-// kMarkRefreshTokenRotated keeps the rotated_at = 0 condition although RotateRefreshToken has just
-// read the row under BEGIN IMMEDIATE: a token is superseded at most once, whatever else goes wrong.
-constexpr std::string_view kMarkRefreshTokenRotated =
-    "UPDATE refresh_tokens SET rotated_at = ?2, successor_hash = ?3 WHERE token_hash = ?1 AND rotated_at = 0";
 constexpr std::string_view kRevokeRefreshFamily =
     "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?1 AND revoked = 0";
 // kSelectRefreshFamiliesToRevoke and kRevokeRefreshTokens share one filter (an empty ?2 or ?3
@@ -430,11 +323,7 @@ constexpr std::string_view kDeleteExpiredRefreshTokens =
     "DELETE FROM refresh_tokens WHERE rowid IN (SELECT rowid FROM refresh_tokens WHERE expires_at <= ?1 "
     "OR family_expires_at <= ?1 LIMIT ?2)";
 
-// The access token statements list the columns in AccessTokenRecord order; ReadAccessToken and
-// BindAccessToken use the same order. An empty user_id is stored as NULL (no user to reference).
-constexpr std::string_view kSelectAccessToken =
-    "SELECT token_hash, client_id, subject, user_id, scope, audience, grant_id, auth_time, created_at, "
-    "expires_at, revoked FROM access_tokens WHERE token_hash = ?1";
+// kInsertAccessToken stores an empty user_id as NULL (no user to reference).
 constexpr std::string_view kInsertAccessToken =
     "INSERT INTO access_tokens (token_hash, client_id, subject, user_id, scope, audience, grant_id, "
     "auth_time, created_at, expires_at, revoked) VALUES (?1, ?2, ?3, NULLIF(?4, ''), ?5, ?6, ?7, ?8, ?9, "
@@ -458,16 +347,7 @@ constexpr std::string_view kLatestRevocation =
 constexpr std::string_view kDeleteExpiredRevocations =
     "DELETE FROM revocations WHERE rowid IN (SELECT rowid FROM revocations WHERE expires_at <= ?1 LIMIT ?2)";
 
-// The device code statements list the columns in DeviceCodeRecord order; ReadDeviceCode and
-// BindDeviceCode use the same order. An empty user_id is stored as NULL (undecided: no user yet).
-constexpr std::string_view kSelectDeviceCodeByUserCode =
-    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
-    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
-    "WHERE user_code_hash = ?1";
-constexpr std::string_view kSelectDeviceCode =
-    "SELECT device_code_hash, user_code_hash, client_id, scope, device_info, created_at, expires_at, "
-    "poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr FROM device_codes "
-    "WHERE device_code_hash = ?1";
+// kInsertDeviceCode stores an empty user_id as NULL (undecided: no user yet).
 constexpr std::string_view kInsertDeviceCode =
     "INSERT INTO device_codes (device_code_hash, user_code_hash, client_id, scope, device_info, created_at, "
     "expires_at, poll_interval, last_polled_at, status, user_id, session_id_hash, auth_time, amr, acr) "
@@ -478,8 +358,6 @@ constexpr std::string_view kInsertDeviceCode =
 constexpr std::string_view kDecideDeviceCode =
     "UPDATE device_codes SET status = ?2, user_id = ?3, session_id_hash = ?4, auth_time = ?5, amr = ?6, "
     "acr = ?7 WHERE user_code_hash = ?1 AND status = 'pending' AND expires_at > ?8";
-constexpr std::string_view kPollDeviceCode =
-    "UPDATE device_codes SET poll_interval = ?2, last_polled_at = ?3 WHERE device_code_hash = ?1";
 constexpr std::string_view kConsumeDeviceCode =
     "UPDATE device_codes SET status = 'consumed' WHERE device_code_hash = ?1 AND status = 'approved' AND "
     "expires_at > ?2";
@@ -487,31 +365,12 @@ constexpr std::string_view kDeleteExpiredDeviceCodes =
     "DELETE FROM device_codes WHERE rowid IN (SELECT rowid FROM device_codes WHERE expires_at <= ?1 LIMIT "
     "?2)";
 
-// The consent statements list the columns in ConsentRecord order; ReadConsent uses the same order.
-constexpr std::string_view kSelectConsent =
-    "SELECT user_id, client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 AND client_id "
-    "= ?2";
-constexpr std::string_view kSelectUserConsents =
-    "SELECT user_id, client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 ORDER BY "
-    "client_id";
-// kPutConsent: an UPSERT, so a replacement keeps the row's created_at; a missing user fails the
-// foreign key on the INSERT branch (an existing row implies an existing user, by the cascade).
-constexpr std::string_view kPutConsent =
-    "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
-    "ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
-constexpr std::string_view kInsertSecret =
-    "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
-constexpr std::string_view kSelectSecret = "SELECT value FROM secrets WHERE name = ?1";
-constexpr std::string_view kDeleteConsent = "DELETE FROM consents WHERE user_id = ?1 AND client_id = ?2";
-// The throttle statements list the columns in ThrottleRecord order. kCountThrottleFailure starts an
+// kCountThrottleFailure starts an
 // entry whose forget_at has passed again from one failure (Store::CountThrottleFailure).
-constexpr std::string_view kSelectThrottle =
-    "SELECT key, failures, last_failure, forget_at FROM throttles WHERE key = ?1";
 constexpr std::string_view kCountThrottleFailure =
     "INSERT INTO throttles (key, failures, last_failure, forget_at) VALUES (?1, 1, ?2, ?3) ON CONFLICT (key) "
     "DO UPDATE SET failures = CASE WHEN forget_at <= excluded.last_failure THEN 1 ELSE failures + 1 END, "
     "last_failure = max(last_failure, excluded.last_failure), forget_at = max(forget_at, excluded.forget_at)";
-constexpr std::string_view kDeleteThrottle = "DELETE FROM throttles WHERE key = ?1";
 constexpr std::string_view kDeleteExpiredThrottles =
     "DELETE FROM throttles WHERE rowid IN (SELECT rowid FROM throttles WHERE forget_at <= ?1 LIMIT ?2)";
 
@@ -547,6 +406,17 @@ Error Fail(sqlite3* db, int rc, std::string_view what) {
   return error;
 }
 
+// SqlitePlaceholders returns `sql` with every $N (a '$' followed by a digit) written ?N. SQLite
+// would read $1 as a named parameter numbered by first appearance, not as parameter 1. The shared
+// statements hold no string literal with a '$' in it.
+std::string SqlitePlaceholders(std::string_view sql) {
+  std::string text(sql);
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] == '$' && text[i + 1] >= '0' && text[i + 1] <= '9') text[i] = '?';
+  }
+  return text;
+}
+
 // Connection owns one sqlite3 handle and its prepared statements. Used by one thread at a time
 // (the pool hands it out exclusively).
 class Connection {
@@ -562,11 +432,14 @@ class Connection {
   sqlite3* Db() { return db_; }
 
   // Prepare returns the statement for `sql`, compiling it on first use and reusing it after.
-  // `sql` must outlive the connection (all callers pass the constants above).
+  // `sql` must outlive the connection (all callers pass the constants above or of
+  // store/sql_statements.hpp). Placeholders may be written $N, as PostgreSQL's: they are compiled
+  // as ?N, the same parameter.
   Result<sqlite3_stmt*> Prepare(std::string_view sql) {
     if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
+    const std::string text = SqlitePlaceholders(sql);
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+    int rc = sqlite3_prepare_v3(db_, text.data(), static_cast<int>(text.size()), SQLITE_PREPARE_PERSISTENT,
                                 &stmt, nullptr);
     if (rc != SQLITE_OK) {
       sqlite3_finalize(stmt);
@@ -659,7 +532,7 @@ Result<int64_t> KeyUpdate(Connection& conn, std::string_view sql, const std::str
 
 // MissingOrConflict: why a keyed signing-key statement changed nothing.
 Result<void> MissingOrConflict(Connection& conn, const std::string& kid) {
-  auto stmt = conn.Prepare(kKeyExists);
+  auto stmt = conn.Prepare(sql::kKeyExists);
   if (!stmt) return stmt.error();
   Statement s(*stmt);
   if (int rc = s.BindText(1, kid); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1185,7 +1058,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectClient);
+    auto stmt = conn.Prepare(sql::kSelectClient);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindText(1, client_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1199,7 +1072,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectAllClients);
+    auto stmt = conn.Prepare(sql::kSelectAllClients);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     std::vector<ClientRecord> out;
@@ -1215,7 +1088,7 @@ class SqliteStore final : public Store {
 
   Result<void> CreateClient(const ClientRecord& client) override {
     return Write([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kInsertClient);
+      auto stmt = conn.Prepare(sql::kInsertClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1226,7 +1099,7 @@ class SqliteStore final : public Store {
 
   Result<void> UpdateClient(const ClientRecord& client) override {
     return Write([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kUpdateClient);
+      auto stmt = conn.Prepare(sql::kUpdateClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1238,7 +1111,7 @@ class SqliteStore final : public Store {
 
   Result<void> DeleteClient(const std::string& client_id) override {
     return Write([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kDeleteClient);
+      auto stmt = conn.Prepare(sql::kDeleteClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = s.BindText(1, client_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1252,7 +1125,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectAllKeys);
+    auto stmt = conn.Prepare(sql::kSelectAllKeys);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     std::vector<SigningKeyRecord> out;
@@ -1319,23 +1192,25 @@ class SqliteStore final : public Store {
   Result<void> ResealSigningKey(const std::string& kid, const std::string& expected,
                                 const std::string& replacement) override {
     return Write([&](Connection& conn) -> Result<void> {
-      auto resealed = KeyUpdate(conn, kResealKey, kid, std::nullopt, {expected, replacement});
+      auto resealed = KeyUpdate(conn, sql::kResealKey, kid, std::nullopt, {expected, replacement});
       if (!resealed) return resealed.error();
       return *resealed ? Result<void>{} : MissingOrConflict(conn, kid);
     });
   }
 
-  Result<UserRecord> GetUser(const std::string& user_id) override { return GetOneUser(kSelectUser, user_id); }
+  Result<UserRecord> GetUser(const std::string& user_id) override {
+    return GetOneUser(sql::kSelectUser, user_id);
+  }
 
   Result<UserRecord> GetUserByUsername(const std::string& username) override {
-    return GetOneUser(kSelectUserByUsername, username);
+    return GetOneUser(sql::kSelectUserByUsername, username);
   }
 
   Result<std::vector<UserRecord>> ListUsers() override {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectAllUsers);
+    auto stmt = conn.Prepare(sql::kSelectAllUsers);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     std::vector<UserRecord> out;
@@ -1351,7 +1226,7 @@ class SqliteStore final : public Store {
   // MapError turns into kConflict.
   Result<void> CreateUser(const UserRecord& user) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kInsertUser);
+      auto stmt = conn.Prepare(sql::kInsertUser);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = BindUser(s, user); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1364,7 +1239,7 @@ class SqliteStore final : public Store {
   // an absent user_id matches no row (kNotFound), whatever the username.
   Result<void> UpdateUser(const UserRecord& user) override {
     return RevocationWrite([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kUpdateUser);
+      auto stmt = conn.Prepare(sql::kUpdateUser);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = BindUser(s, user); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1376,7 +1251,7 @@ class SqliteStore final : public Store {
 
   Result<void> DeleteUser(const std::string& user_id) override {
     return RevocationWrite([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kDeleteUser);
+      auto stmt = conn.Prepare(sql::kDeleteUser);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = s.BindText(1, user_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1388,7 +1263,7 @@ class SqliteStore final : public Store {
 
   Result<void> CreateSession(const SessionRecord& session) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kInsertSession);
+      auto stmt = conn.Prepare(sql::kInsertSession);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = BindSession(s, session); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1400,7 +1275,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectSession);
+    auto stmt = conn.Prepare(sql::kSelectSession);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindBlob(1, id_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1412,7 +1287,7 @@ class SqliteStore final : public Store {
 
   Result<void> TouchSession(const std::string& id_hash, int64_t now) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kTouchSession);
+      auto stmt = conn.Prepare(sql::kTouchSession);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       int rc = s.BindBlob(1, id_hash);
@@ -1441,7 +1316,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectUserSessions);
+    auto stmt = conn.Prepare(sql::kSelectUserSessions);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindText(1, user_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1461,7 +1336,7 @@ class SqliteStore final : public Store {
 
   Result<void> AddSessionClient(const std::string& id_hash, const std::string& client_id) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kAddSessionClient);
+      auto stmt = conn.Prepare(sql::kAddSessionClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       int rc = s.BindBlob(1, id_hash);
@@ -1476,7 +1351,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectSessionClients);
+    auto stmt = conn.Prepare(sql::kSelectSessionClients);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindBlob(1, id_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1491,7 +1366,7 @@ class SqliteStore final : public Store {
 
   Result<void> CreateCode(const AuthorizationCodeRecord& code) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kInsertCode);
+      auto stmt = conn.Prepare(sql::kInsertCode);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = BindCode(s, code); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1565,7 +1440,7 @@ class SqliteStore final : public Store {
       if (previous.rotated_at == 0) {
         // A failed insert returns before anything commits: the transaction rolls back.
         if (auto inserted = InsertRefreshTokenIn(conn, successor); !inserted) return inserted;
-        auto stmt = conn.Prepare(kMarkRefreshTokenRotated);
+        auto stmt = conn.Prepare(sql::kMarkRefreshTokenRotated);
         if (!stmt) return stmt.error();
         Statement s(*stmt);
         int rc = s.BindBlob(1, token_hash);
@@ -1668,7 +1543,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectAccessToken);
+    auto stmt = conn.Prepare(sql::kSelectAccessToken);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindBlob(1, token_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1748,7 +1623,7 @@ class SqliteStore final : public Store {
   Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& user_code_hash) override {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
-    return ReadDeviceCodeIn(**lease, kSelectDeviceCodeByUserCode, user_code_hash);
+    return ReadDeviceCodeIn(**lease, sql::kSelectDeviceCodeByUserCode, user_code_hash);
   }
 
   // DecideDeviceCode reads, checks and writes in one IMMEDIATE transaction, so of two approval
@@ -1757,7 +1632,7 @@ class SqliteStore final : public Store {
                                             const DeviceCodeRecord& decision, int64_t now) override {
     DeviceCodeRecord before;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto found = ReadDeviceCodeIn(conn, kSelectDeviceCodeByUserCode, user_code_hash);
+      auto found = ReadDeviceCodeIn(conn, sql::kSelectDeviceCodeByUserCode, user_code_hash);
       if (!found) return found.error();
       if (found->expires_at <= now) return Error::kNotFound;
       if (found->status != "pending") return Error::kConflict;
@@ -1793,10 +1668,10 @@ class SqliteStore final : public Store {
   Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) override {
     DeviceCodeRecord before;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto found = ReadDeviceCodeIn(conn, kSelectDeviceCode, device_code_hash);
+      auto found = ReadDeviceCodeIn(conn, sql::kSelectDeviceCode, device_code_hash);
       if (!found) return found.error();
       const DeviceCodeRecord next = NextPollState(*found, now);
-      auto stmt = conn.Prepare(kPollDeviceCode);
+      auto stmt = conn.Prepare(sql::kPollDeviceCode);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       int rc = s.BindBlob(1, device_code_hash);
@@ -1825,7 +1700,7 @@ class SqliteStore final : public Store {
         if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "consume device code");
         if (sqlite3_changes(conn.Db()) == 1) return {};
       }
-      auto found = ReadDeviceCodeIn(conn, kSelectDeviceCode, device_code_hash);
+      auto found = ReadDeviceCodeIn(conn, sql::kSelectDeviceCode, device_code_hash);
       if (!found) return found.error();
       if (found->expires_at <= now) return Error::kNotFound;
       return Error::kConflict;
@@ -1839,14 +1714,14 @@ class SqliteStore final : public Store {
   Result<std::string> EnsureSecret(const std::string& name, const std::string& candidate) override {
     std::string value;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto insert = conn.Prepare(kInsertSecret);
+      auto insert = conn.Prepare(sql::kInsertSecret);
       if (!insert) return insert.error();
       Statement ins(*insert);
       int rc = ins.BindText(1, name);
       if (rc == SQLITE_OK) rc = ins.BindBlob(2, candidate);
       if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (rc = ins.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "insert secret");
-      auto select = conn.Prepare(kSelectSecret);
+      auto select = conn.Prepare(sql::kSelectSecret);
       if (!select) return select.error();
       Statement sel(*select);
       if (rc = sel.BindText(1, name); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1887,7 +1762,7 @@ class SqliteStore final : public Store {
 
   Result<void> DeleteThrottle(const std::string& key) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kDeleteThrottle);
+      auto stmt = conn.Prepare(sql::kDeleteThrottle);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = s.BindText(1, key); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1904,7 +1779,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectConsent);
+    auto stmt = conn.Prepare(sql::kSelectConsent);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     int rc = s.BindText(1, user_id);
@@ -1918,7 +1793,7 @@ class SqliteStore final : public Store {
 
   Result<void> PutConsent(const ConsentRecord& consent) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kPutConsent);
+      auto stmt = conn.Prepare(sql::kPutConsent);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       int rc = s.BindText(1, consent.user_id);
@@ -1935,7 +1810,7 @@ class SqliteStore final : public Store {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
     Connection& conn = **lease;
-    auto stmt = conn.Prepare(kSelectUserConsents);
+    auto stmt = conn.Prepare(sql::kSelectUserConsents);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindText(1, user_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1950,7 +1825,7 @@ class SqliteStore final : public Store {
 
   Result<void> DeleteConsent(const std::string& user_id, const std::string& client_id) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kDeleteConsent);
+      auto stmt = conn.Prepare(sql::kDeleteConsent);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       int rc = s.BindText(1, user_id);
@@ -1965,7 +1840,7 @@ class SqliteStore final : public Store {
   Result<int64_t> Revision() override {
     auto lease = pool_.Acquire();
     if (!lease) return lease.error();
-    return QueryInt64(**lease, kSelectRevision);
+    return QueryInt64(**lease, sql::kSelectRevision);
   }
 
   Result<int64_t> RevocationRevision() override {
@@ -1998,7 +1873,7 @@ class SqliteStore final : public Store {
   Result<void> Write(Body&& body) {
     return InTransaction([&](Connection& conn) -> Result<void> {
       if (auto r = body(conn); !r) return r;
-      if (auto r = Run(conn, kBumpRevision); !r) return r;
+      if (auto r = Run(conn, sql::kBumpRevision); !r) return r;
       if (sqlite3_changes(conn.Db()) != 1) {
         common::LogError("sqlite store: revision row missing");
         return Error::kCorrupt;
@@ -2013,7 +1888,7 @@ class SqliteStore final : public Store {
   Result<void> RevocationWrite(Body&& body) {
     return InTransaction([&](Connection& conn) -> Result<void> {
       if (auto r = body(conn); !r) return r;
-      return Run(conn, kBumpRevocationRevision);
+      return Run(conn, sql::kBumpRevocationRevision);
     });
   }
 
@@ -2091,7 +1966,7 @@ class SqliteStore final : public Store {
   // SelectThrottle reads one throttle entry on `conn` (inside or outside a transaction): kNotFound
   // when absent.
   static Result<ThrottleRecord> SelectThrottle(Connection& conn, const std::string& key) {
-    auto stmt = conn.Prepare(kSelectThrottle);
+    auto stmt = conn.Prepare(sql::kSelectThrottle);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindText(1, key); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -2103,7 +1978,7 @@ class SqliteStore final : public Store {
 
   // ReadCodeIn reads one code on `conn` (inside or outside a transaction): kNotFound when absent.
   static Result<AuthorizationCodeRecord> ReadCodeIn(Connection& conn, const std::string& code_hash) {
-    auto stmt = conn.Prepare(kSelectCode);
+    auto stmt = conn.Prepare(sql::kSelectCode);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindBlob(1, code_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -2116,7 +1991,7 @@ class SqliteStore final : public Store {
   // InsertRefreshTokenIn inserts `token` on `conn` (inside a transaction): kConflict when the
   // token_hash exists, kNotFound when the user does not.
   static Result<void> InsertRefreshTokenIn(Connection& conn, const RefreshTokenRecord& token) {
-    auto stmt = conn.Prepare(kInsertRefreshToken);
+    auto stmt = conn.Prepare(sql::kInsertRefreshToken);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = BindRefreshToken(s, token); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -2126,7 +2001,7 @@ class SqliteStore final : public Store {
   // ReadRefreshTokenIn reads one refresh token on `conn` (inside or outside a transaction):
   // kNotFound when absent.
   static Result<RefreshTokenRecord> ReadRefreshTokenIn(Connection& conn, const std::string& token_hash) {
-    auto stmt = conn.Prepare(kSelectRefreshToken);
+    auto stmt = conn.Prepare(sql::kSelectRefreshToken);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
     if (int rc = s.BindBlob(1, token_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
