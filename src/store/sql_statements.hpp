@@ -2,7 +2,7 @@
 
 // The SQL statements that the SQLite and PostgreSQL stores send word for word, in PostgreSQL's
 // placeholder syntax ($1, $2, ...); the SQLite store rewrites each $N to ?N when it prepares a
-// statement. A statement whose dialects differ (booleans, casts, the rowid of the bounded deletes,
+// statement. A statement whose dialects differ (casts, the rowid of the bounded deletes, functions,
 // the locks, the one-statement grants) stays in its store.
 //
 // Each store reads a statement's result columns, and binds its parameters, in the order listed
@@ -93,6 +93,9 @@ constexpr std::string_view kInsertSession =
     "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, auth_time, amr, acr, revoked) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 constexpr std::string_view kTouchSession = "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1";
+// Booleans are written true and false: PostgreSQL's BOOLEAN columns; SQLite (3.23 and later) reads
+// them as 1 and 0, which its columns store.
+constexpr std::string_view kRevokeSession = "UPDATE sessions SET revoked = true WHERE id_hash = $1";
 
 // kAddSessionClient: a repeat is a no-op; a missing session fails the foreign key (kNotFound).
 constexpr std::string_view kAddSessionClient =
@@ -125,11 +128,15 @@ constexpr std::string_view kInsertRefreshToken =
 // lock: a token is superseded at most once, whatever else goes wrong.
 constexpr std::string_view kMarkRefreshTokenRotated =
     "UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3 WHERE token_hash = $1 AND rotated_at = 0";
+constexpr std::string_view kRevokeRefreshFamily =
+    "UPDATE refresh_tokens SET revoked = true WHERE family_id = $1 AND revoked = false";
 
 // The access token statements list the columns in AccessTokenRecord order.
 constexpr std::string_view kSelectAccessToken =
     "SELECT token_hash, client_id, subject, user_id, scope, audience, grant_id, auth_time, created_at, "
     "expires_at, revoked FROM access_tokens WHERE token_hash = $1";
+constexpr std::string_view kRevokeAccessToken =
+    "UPDATE access_tokens SET revoked = true WHERE token_hash = $1";
 
 // The throttle statements list the columns in ThrottleRecord order.
 constexpr std::string_view kSelectThrottle =

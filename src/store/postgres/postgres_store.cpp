@@ -294,7 +294,6 @@ constexpr std::string_view kRetireKey =
 constexpr std::string_view kDeleteKey =
     "DELETE FROM signing_keys WHERE kid = $1 AND state = 'retired'::bytea";
 
-constexpr std::string_view kRevokeSession = "UPDATE sessions SET revoked = true WHERE id_hash = $1";
 // The bounded deletes pick at most $N keys first, so one call stays short however large the
 // backlog (the caller repeats). Session clients go by the cascade.
 constexpr std::string_view kDeleteExpiredSessions =
@@ -381,8 +380,6 @@ constexpr std::string_view kRotateCurrentRefreshTokenForClient =
     "successor_hash, revoked) SELECT $3, family_id, client_id, user_id, scope, session_id_hash, auth_time, "
     "amr, acr, $4, LEAST($4 + $5, family_expires_at), family_expires_at, 0, ''::BYTEA, false FROM marked) "
     "SELECT * FROM marked";
-constexpr std::string_view kRevokeRefreshFamily =
-    "UPDATE refresh_tokens SET revoked = true WHERE family_id = $1 AND revoked = false";
 // kRevokeRefreshTokens revokes and lists in one statement (an empty $2 or $3 matches any client or
 // session): the families returned are exactly those of the rows this statement revoked.
 constexpr std::string_view kRevokeRefreshTokens =
@@ -397,8 +394,6 @@ constexpr std::string_view kInsertAccessToken =
     "INSERT INTO access_tokens (token_hash, client_id, subject, user_id, scope, audience, grant_id, "
     "auth_time, created_at, expires_at, revoked) VALUES ($1, $2, $3, NULLIF($4, ''::BYTEA), $5, $6, $7, $8, "
     "$9, $10, $11)";
-constexpr std::string_view kRevokeAccessToken =
-    "UPDATE access_tokens SET revoked = true WHERE token_hash = $1";
 constexpr std::string_view kDeleteExpiredAccessTokens =
     "DELETE FROM access_tokens WHERE token_hash IN (SELECT token_hash FROM access_tokens WHERE "
     "expires_at <= $1 LIMIT $2)";
@@ -1021,7 +1016,7 @@ class PostgresStore final : public Store {
   // RevokeSession: PostgreSQL counts matched rows, so revoking a revoked session is not kNotFound.
   Result<void> RevokeSession(const std::string& id_hash) override {
     return WithConnection([&](Connection& conn) {
-      return Updated(Command(conn, kRevokeSession, {id_hash}, "revoke session"));
+      return Updated(Command(conn, sql::kRevokeSession, {id_hash}, "revoke session"));
     });
   }
 
@@ -1185,7 +1180,7 @@ class PostgresStore final : public Store {
 
   Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
     return RevocationWrite([&](Connection& conn) {
-      return Command(conn, kRevokeRefreshFamily, {family_id}, "revoke refresh family");
+      return Command(conn, sql::kRevokeRefreshFamily, {family_id}, "revoke refresh family");
     });
   }
 
@@ -1221,7 +1216,7 @@ class PostgresStore final : public Store {
 
   Result<void> RevokeAccessToken(const std::string& token_hash) override {
     return RevocationWrite([&](Connection& conn) {
-      return Updated(Command(conn, kRevokeAccessToken, {token_hash}, "revoke access token"));
+      return Updated(Command(conn, sql::kRevokeAccessToken, {token_hash}, "revoke access token"));
     });
   }
 

@@ -293,7 +293,6 @@ constexpr std::string_view kRetireKey =
     "UPDATE signing_keys SET state = 'retired', retired_at = ?2 WHERE kid = ?1 AND state <> 'retired'";
 constexpr std::string_view kDeleteKey = "DELETE FROM signing_keys WHERE kid = ?1 AND state = 'retired'";
 
-constexpr std::string_view kRevokeSession = "UPDATE sessions SET revoked = 1 WHERE id_hash = ?1";
 // The bounded deletes pick at most ?N rowids first, so one call holds the write lock only briefly
 // however large the backlog (the caller repeats). Their session clients go by the cascade.
 constexpr std::string_view kDeleteExpiredSessions =
@@ -307,8 +306,6 @@ constexpr std::string_view kDeleteExpiredCodes =
     "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE "
     "expires_at <= ?1 LIMIT ?2)";
 
-constexpr std::string_view kRevokeRefreshFamily =
-    "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?1 AND revoked = 0";
 // kSelectRefreshFamiliesToRevoke and kRevokeRefreshTokens share one filter (an empty ?2 or ?3
 // matches any client or session); RevokeRefreshTokens runs both under one write lock, so the
 // families listed are exactly those of the rows the UPDATE revokes. The session hash is a blob:
@@ -328,7 +325,6 @@ constexpr std::string_view kInsertAccessToken =
     "INSERT INTO access_tokens (token_hash, client_id, subject, user_id, scope, audience, grant_id, "
     "auth_time, created_at, expires_at, revoked) VALUES (?1, ?2, ?3, NULLIF(?4, ''), ?5, ?6, ?7, ?8, ?9, "
     "?10, ?11)";
-constexpr std::string_view kRevokeAccessToken = "UPDATE access_tokens SET revoked = 1 WHERE token_hash = ?1";
 constexpr std::string_view kDeleteExpiredAccessTokens =
     "DELETE FROM access_tokens WHERE rowid IN (SELECT rowid FROM access_tokens WHERE expires_at <= ?1 "
     "LIMIT ?2)";
@@ -1301,7 +1297,7 @@ class SqliteStore final : public Store {
 
   Result<void> RevokeSession(const std::string& id_hash) override {
     return InTransaction([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kRevokeSession);
+      auto stmt = conn.Prepare(sql::kRevokeSession);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = s.BindBlob(1, id_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1475,7 +1471,7 @@ class SqliteStore final : public Store {
   Result<int64_t> RevokeRefreshFamily(const std::string& family_id) override {
     int64_t revoked = 0;
     auto r = RevocationWrite([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kRevokeRefreshFamily);
+      auto stmt = conn.Prepare(sql::kRevokeRefreshFamily);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = s.BindText(1, family_id); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
@@ -1555,7 +1551,7 @@ class SqliteStore final : public Store {
 
   Result<void> RevokeAccessToken(const std::string& token_hash) override {
     return RevocationWrite([&](Connection& conn) -> Result<void> {
-      auto stmt = conn.Prepare(kRevokeAccessToken);
+      auto stmt = conn.Prepare(sql::kRevokeAccessToken);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
       if (int rc = s.BindBlob(1, token_hash); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
