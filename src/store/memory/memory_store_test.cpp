@@ -7,12 +7,10 @@
 namespace latchkey::store::testing {
 namespace {
 
-struct MemoryStoreFactory {
-  static std::unique_ptr<Store> Make() { return memory::NewMemoryStore(); }
-};
+std::unique_ptr<Store> MakeMemoryStore() { return memory::NewMemoryStore(); }
 
 }  // namespace
 
-INSTANTIATE_TYPED_TEST_SUITE_P(Memory, StoreContractTest, MemoryStoreFactory);
+INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest, ::testing::Values(&MakeMemoryStore));
 
 }  // namespace latchkey::store::testing

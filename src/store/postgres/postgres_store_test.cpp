@@ -60,13 +60,11 @@ std::unique_ptr<Store> OpenOrFail(const std::string& conninfo, int pool_size = k
   return std::move(*store);
 }
 
-struct PostgresStoreFactory {
-  static std::unique_ptr<Store> Make() { return OpenOrFail(FreshSchema()); }
-};
+std::unique_ptr<Store> MakePostgresStore() { return OpenOrFail(FreshSchema()); }
 
 }  // namespace
 
-INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreContractTest, PostgresStoreFactory);
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest, ::testing::Values(&MakePostgresStore));
 
 namespace {
 

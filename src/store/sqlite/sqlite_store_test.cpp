@@ -188,21 +188,19 @@ class TempFileStore final : public Store {
   std::unique_ptr<Store> inner_;
 };
 
-struct SqliteStoreFactory {
-  static std::unique_ptr<Store> Make() {
-    auto db = std::make_unique<TempDb>();
-    auto store = sqlite::OpenSqliteStore(db->path());
-    if (!store) {
-      ADD_FAILURE() << "OpenSqliteStore failed: " << static_cast<int>(store.error());
-      return nullptr;
-    }
-    return std::make_unique<TempFileStore>(std::move(db), std::move(*store));
+std::unique_ptr<Store> MakeSqliteStore() {
+  auto db = std::make_unique<TempDb>();
+  auto store = sqlite::OpenSqliteStore(db->path());
+  if (!store) {
+    ADD_FAILURE() << "OpenSqliteStore failed: " << static_cast<int>(store.error());
+    return nullptr;
   }
-};
+  return std::make_unique<TempFileStore>(std::move(db), std::move(*store));
+}
 
 }  // namespace
 
-INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContractTest, SqliteStoreFactory);
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest, ::testing::Values(&MakeSqliteStore));
 
 namespace {
 
