@@ -5,8 +5,8 @@
 // statement. A statement whose dialects differ (casts, the rowid of the bounded deletes, functions,
 // the locks, the one-statement grants) stays in its store.
 //
-// Each store reads a statement's result columns, and binds its parameters, in the order listed
-// here; the contract suite (store/testing/store_contract.hpp) runs both stores through them.
+// A record's columns appear in the order sql_columns.hpp gives, which both stores read and bind
+// them in; the contract suite (store/testing/store_contract.hpp) runs both stores through them.
 
 #include <string_view>
 

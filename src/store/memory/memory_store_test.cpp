@@ -11,6 +11,7 @@ std::unique_ptr<Store> MakeMemoryStore() { return memory::NewMemoryStore(); }
 
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest, ::testing::Values(&MakeMemoryStore));
+INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest,
+                         ::testing::Values(StoreBackend{"memory", &MakeMemoryStore}));
 
 }  // namespace latchkey::store::testing

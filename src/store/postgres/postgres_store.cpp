@@ -21,13 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include <boost/json/array.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-
 #include "common/log.hpp"
 #include "store/postgres/connection.hpp"
+#include "store/sql_columns.hpp"
 #include "store/sql_statements.hpp"
 
 namespace latchkey::store::postgres {
@@ -535,260 +531,50 @@ class Pool {
   const std::chrono::milliseconds acquire_timeout_;
 };
 
-// EncodeList stores a list as a JSON array of strings.
-std::string EncodeList(const std::vector<std::string>& values) {
-  boost::json::array array;
-  array.reserve(values.size());
-  for (const auto& v : values) array.emplace_back(boost::json::string_view(v.data(), v.size()));
-  return boost::json::serialize(array);
-}
+// ParamWriter appends a record's fields as parameters, in sql::Columns order (every string as
+// BYTEA, see kMigrations).
+class ParamWriter {
+ public:
+  void Text(std::string_view v) { params_.Bytes(v); }
+  void Blob(std::string_view v) { params_.Bytes(v); }
+  void Int(int64_t v) { params_.Int(v); }
+  void Bool(bool v) { params_.Bool(v); }
+  void List(const std::vector<std::string>& v) { params_.Bytes(sql::EncodeList(v)); }
 
-// DecodeList parses what EncodeList wrote; kCorrupt for anything else. Invalid UTF-8 is accepted
-// because EncodeList passes arbitrary bytes through unchanged.
-Result<std::vector<std::string>> DecodeList(std::string_view text) {
-  boost::json::parse_options options;
-  options.allow_invalid_utf8 = true;
-  boost::system::error_code ec;
-  boost::json::value value =
-      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
-  if (ec || !value.is_array()) return Error::kCorrupt;
-  std::vector<std::string> out;
-  out.reserve(value.get_array().size());
-  for (const auto& element : value.get_array()) {
-    if (!element.is_string()) return Error::kCorrupt;
-    const auto& s = element.get_string();
-    out.emplace_back(s.data(), s.size());
+  Params Take() { return std::move(params_); }
+
+ private:
+  Params params_;
+};
+
+// ReadRecord reads a row as a Record; a list column that does not decode is kCorrupt.
+template <class Record>
+Result<Record> ReadRecord(const Row& row) {
+  Record record;
+  sql::ColumnReader reader(row);
+  sql::Columns(record, reader);
+  if (auto column = reader.FailedColumn()) {
+    common::LogError("postgres store: undecodable list column", {{"column", *column}});
+    return reader.Failure();
   }
-  return out;
+  return record;
 }
 
-Result<ClientRecord> ReadClient(const Row& row) {
-  ClientRecord c;
-  c.client_id = row.Bytes(0);
-  c.client_name = row.Bytes(1);
-  c.secret_hash = row.Bytes(2);
-  c.token_endpoint_auth_method = row.Bytes(3);
-  std::vector<std::string>* lists[] = {&c.redirect_uris, &c.grant_types, &c.scopes,
-                                       &c.post_logout_redirect_uris};
-  for (int i = 0; i < 4; ++i) {
-    auto list = DecodeList(row.Bytes(4 + i));
-    if (!list) {
-      common::LogError("postgres store: undecodable list column", {{"column", 4 + i}});
-      return list.error();
-    }
-    *lists[i] = std::move(*list);
-  }
-  c.access_token_lifetime = row.Int(8);
-  c.access_token_alg = row.Bytes(9);
-  c.id_token_signed_response_alg = row.Bytes(10);
-  c.access_token_format = row.Bytes(11);
-  c.backchannel_logout_uri = row.Bytes(12);
-  c.backchannel_logout_session_required = row.Bool(13);
-  c.introspect_any = row.Bool(14);
-  c.created_at = row.Int(15);
-  c.updated_at = row.Int(16);
-  return c;
-}
-
-Params ClientParams(const ClientRecord& c) {
-  Params p;
-  p.Bytes(c.client_id).Bytes(c.client_name).Bytes(c.secret_hash).Bytes(c.token_endpoint_auth_method);
-  p.Bytes(EncodeList(c.redirect_uris)).Bytes(EncodeList(c.grant_types)).Bytes(EncodeList(c.scopes));
-  p.Bytes(EncodeList(c.post_logout_redirect_uris)).Int(c.access_token_lifetime).Bytes(c.access_token_alg);
-  p.Bytes(c.id_token_signed_response_alg).Bytes(c.access_token_format).Bytes(c.backchannel_logout_uri);
-  p.Bool(c.backchannel_logout_session_required).Bool(c.introspect_any).Int(c.created_at).Int(c.updated_at);
-  return p;
-}
-
-Result<SigningKeyRecord> ReadKey(const Row& row) {
-  SigningKeyRecord k;
-  k.kid = row.Bytes(0);
-  k.alg = row.Bytes(1);
-  k.private_key = row.Bytes(2);
-  k.state = row.Bytes(3);
-  k.created_at = row.Int(4);
-  k.active_from = row.Int(5);
-  k.retired_at = row.Int(6);
-  return k;
-}
-
-Result<UserRecord> ReadUser(const Row& row) {
-  UserRecord u;
-  u.user_id = row.Bytes(0);
-  u.username = row.Bytes(1);
-  u.password_hash = row.Bytes(2);
-  u.status = row.Bytes(3);
-  u.name = row.Bytes(4);
-  u.given_name = row.Bytes(5);
-  u.family_name = row.Bytes(6);
-  u.preferred_username = row.Bytes(7);
-  u.email = row.Bytes(8);
-  u.email_verified = row.Bool(9);
-  u.phone_number = row.Bytes(10);
-  u.phone_number_verified = row.Bool(11);
-  u.address_json = row.Bytes(12);
-  u.picture = row.Bytes(13);
-  u.locale = row.Bytes(14);
-  u.zoneinfo = row.Bytes(15);
-  u.created_at = row.Int(16);
-  u.updated_at = row.Int(17);
-  return u;
-}
-
-Params UserParams(const UserRecord& u) {
-  Params p;
-  p.Bytes(u.user_id).Bytes(u.username).Bytes(u.password_hash).Bytes(u.status).Bytes(u.name);
-  p.Bytes(u.given_name).Bytes(u.family_name).Bytes(u.preferred_username).Bytes(u.email);
-  p.Bool(u.email_verified).Bytes(u.phone_number).Bool(u.phone_number_verified).Bytes(u.address_json);
-  p.Bytes(u.picture).Bytes(u.locale).Bytes(u.zoneinfo).Int(u.created_at).Int(u.updated_at);
-  return p;
-}
-
-Result<SessionRecord> ReadSession(const Row& row) {
-  SessionRecord s;
-  s.id_hash = row.Bytes(0);
-  s.user_id = row.Bytes(1);
-  s.created_at = row.Int(2);
-  s.last_seen_at = row.Int(3);
-  s.auth_time = row.Int(4);
-  s.amr = row.Bytes(5);
-  s.acr = row.Bytes(6);
-  s.revoked = row.Bool(7);
-  return s;
-}
-
-Params SessionParams(const SessionRecord& s) {
-  Params p;
-  p.Bytes(s.id_hash).Bytes(s.user_id).Int(s.created_at).Int(s.last_seen_at).Int(s.auth_time);
-  p.Bytes(s.amr).Bytes(s.acr).Bool(s.revoked);
-  return p;
-}
-
-Result<AuthorizationCodeRecord> ReadCode(const Row& row) {
-  AuthorizationCodeRecord c;
-  c.code_hash = row.Bytes(0);
-  c.client_id = row.Bytes(1);
-  c.user_id = row.Bytes(2);
-  c.session_id_hash = row.Bytes(3);
-  c.redirect_uri = row.Bytes(4);
-  c.redirect_uri_sent = row.Bool(5);
-  c.scope = row.Bytes(6);
-  c.nonce = row.Bytes(7);
-  c.code_challenge = row.Bytes(8);
-  c.code_challenge_method = row.Bytes(9);
-  c.auth_time = row.Int(10);
-  c.amr = row.Bytes(11);
-  c.acr = row.Bytes(12);
-  c.created_at = row.Int(13);
-  c.expires_at = row.Int(14);
-  c.used = row.Bool(15);
-  return c;
-}
-
-Params CodeParams(const AuthorizationCodeRecord& c) {
-  Params p;
-  p.Bytes(c.code_hash).Bytes(c.client_id).Bytes(c.user_id).Bytes(c.session_id_hash).Bytes(c.redirect_uri);
-  p.Bool(c.redirect_uri_sent).Bytes(c.scope).Bytes(c.nonce).Bytes(c.code_challenge);
-  p.Bytes(c.code_challenge_method).Int(c.auth_time).Bytes(c.amr).Bytes(c.acr).Int(c.created_at);
-  p.Int(c.expires_at).Bool(c.used);
-  return p;
-}
-
-Result<RefreshTokenRecord> ReadRefreshToken(const Row& row) {
-  RefreshTokenRecord r;
-  r.token_hash = row.Bytes(0);
-  r.family_id = row.Bytes(1);
-  r.client_id = row.Bytes(2);
-  r.user_id = row.Bytes(3);
-  r.scope = row.Bytes(4);
-  r.session_id_hash = row.Bytes(5);
-  r.auth_time = row.Int(6);
-  r.amr = row.Bytes(7);
-  r.acr = row.Bytes(8);
-  r.created_at = row.Int(9);
-  r.expires_at = row.Int(10);
-  r.family_expires_at = row.Int(11);
-  r.rotated_at = row.Int(12);
-  r.successor_hash = row.Bytes(13);
-  r.revoked = row.Bool(14);
-  return r;
+// RecordParams returns `record`'s columns as the parameters $1..$N.
+template <class Record>
+Params RecordParams(const Record& record) {
+  ParamWriter writer;
+  sql::Columns(record, writer);
+  return writer.Take();
 }
 
 // ReadRefreshTokenWithUser reads a refresh token's columns followed by its user's.
 Result<RefreshTokenWithUser> ReadRefreshTokenWithUser(const Row& row) {
-  auto token = ReadRefreshToken(row);
+  auto token = ReadRecord<RefreshTokenRecord>(row);
   if (!token) return token.error();
-  auto user = ReadUser(row.From(kRefreshTokenColumns));
+  auto user = ReadRecord<UserRecord>(row.From(kRefreshTokenColumns));
   if (!user) return user.error();
   return RefreshTokenWithUser{std::move(*token), std::move(*user)};
-}
-
-Params RefreshTokenParams(const RefreshTokenRecord& r) {
-  Params p;
-  p.Bytes(r.token_hash).Bytes(r.family_id).Bytes(r.client_id).Bytes(r.user_id).Bytes(r.scope);
-  p.Bytes(r.session_id_hash).Int(r.auth_time).Bytes(r.amr).Bytes(r.acr).Int(r.created_at);
-  p.Int(r.expires_at).Int(r.family_expires_at).Int(r.rotated_at).Bytes(r.successor_hash).Bool(r.revoked);
-  return p;
-}
-
-Result<AccessTokenRecord> ReadAccessToken(const Row& row) {
-  AccessTokenRecord t;
-  t.token_hash = row.Bytes(0);
-  t.client_id = row.Bytes(1);
-  t.subject = row.Bytes(2);
-  t.user_id = row.Bytes(3);  // NULL reads as ""
-  t.scope = row.Bytes(4);
-  t.audience = row.Bytes(5);
-  t.grant_id = row.Bytes(6);
-  t.auth_time = row.Int(7);
-  t.created_at = row.Int(8);
-  t.expires_at = row.Int(9);
-  t.revoked = row.Bool(10);
-  return t;
-}
-
-Params AccessTokenParams(const AccessTokenRecord& t) {
-  Params p;
-  p.Bytes(t.token_hash).Bytes(t.client_id).Bytes(t.subject).Bytes(t.user_id).Bytes(t.scope);
-  p.Bytes(t.audience).Bytes(t.grant_id).Int(t.auth_time).Int(t.created_at).Int(t.expires_at);
-  p.Bool(t.revoked);
-  return p;
-}
-
-Result<DeviceCodeRecord> ReadDeviceCode(const Row& row) {
-  DeviceCodeRecord d;
-  d.device_code_hash = row.Bytes(0);
-  d.user_code_hash = row.Bytes(1);
-  d.client_id = row.Bytes(2);
-  d.scope = row.Bytes(3);
-  d.device_info = row.Bytes(4);
-  d.created_at = row.Int(5);
-  d.expires_at = row.Int(6);
-  d.interval = row.Int(7);
-  d.last_polled_at = row.Int(8);
-  d.status = row.Bytes(9);
-  d.user_id = row.Bytes(10);  // NULL reads as ""
-  d.session_id_hash = row.Bytes(11);
-  d.auth_time = row.Int(12);
-  d.amr = row.Bytes(13);
-  d.acr = row.Bytes(14);
-  return d;
-}
-
-Params DeviceCodeParams(const DeviceCodeRecord& d) {
-  Params p;
-  p.Bytes(d.device_code_hash).Bytes(d.user_code_hash).Bytes(d.client_id).Bytes(d.scope);
-  p.Bytes(d.device_info).Int(d.created_at).Int(d.expires_at).Int(d.interval).Int(d.last_polled_at);
-  p.Bytes(d.status).Bytes(d.user_id).Bytes(d.session_id_hash).Int(d.auth_time).Bytes(d.amr).Bytes(d.acr);
-  return p;
-}
-
-Result<ConsentRecord> ReadConsent(const Row& row) {
-  return ConsentRecord{row.Bytes(0), row.Bytes(1), row.Bytes(2), row.Int(3), row.Int(4)};
-}
-
-Result<ThrottleRecord> ReadThrottle(const Row& row) {
-  return ThrottleRecord{row.Bytes(0), row.Int(1), row.Int(2), row.Int(3)};
 }
 
 Result<std::string> ReadFirstBytes(const Row& row) { return row.Bytes(0); }
@@ -884,25 +670,25 @@ class PostgresStore final : public Store {
 
   Result<ClientRecord> GetClient(const std::string& client_id) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, sql::kSelectClient, {client_id}, "get client", ReadClient);
+      return QueryOne(conn, sql::kSelectClient, {client_id}, "get client", ReadRecord<ClientRecord>);
     });
   }
 
   Result<std::vector<ClientRecord>> ListClients() override {
     return WithConnection([&](Connection& conn) {
-      return QueryAll(conn, sql::kSelectAllClients, {}, "list clients", ReadClient);
+      return QueryAll(conn, sql::kSelectAllClients, {}, "list clients", ReadRecord<ClientRecord>);
     });
   }
 
   Result<void> CreateClient(const ClientRecord& client) override {
     return Write([&](Connection& conn) {
-      return Done(Command(conn, sql::kInsertClient, ClientParams(client), "create client"));
+      return Done(Command(conn, sql::kInsertClient, RecordParams(client), "create client"));
     });
   }
 
   Result<void> UpdateClient(const ClientRecord& client) override {
     return Write([&](Connection& conn) {
-      return Updated(Command(conn, sql::kUpdateClient, ClientParams(client), "update client"));
+      return Updated(Command(conn, sql::kUpdateClient, RecordParams(client), "update client"));
     });
   }
 
@@ -914,15 +700,13 @@ class PostgresStore final : public Store {
 
   Result<std::vector<SigningKeyRecord>> ListSigningKeys() override {
     return WithConnection([&](Connection& conn) {
-      return QueryAll(conn, sql::kSelectAllKeys, {}, "list signing keys", ReadKey);
+      return QueryAll(conn, sql::kSelectAllKeys, {}, "list signing keys", ReadRecord<SigningKeyRecord>);
     });
   }
 
   Result<void> AddSigningKey(const SigningKeyRecord& key) override {
     return KeyWrite(key.kid, [&](Connection& conn) {
-      Params p{key.kid, key.alg, key.private_key, key.state};
-      p.Int(key.created_at).Int(key.active_from).Int(key.retired_at);
-      auto inserted = Command(conn, kInsertKey, p, "add signing key");
+      auto inserted = Command(conn, kInsertKey, RecordParams(key), "add signing key");
       // Nothing inserted: a key of this alg has this state already.
       if (inserted && *inserted == 0) return Result<int64_t>(Error::kConflict);
       return inserted;
@@ -959,26 +743,29 @@ class PostgresStore final : public Store {
   }
 
   Result<UserRecord> GetUser(const std::string& user_id) override {
-    return WithConnection(
-        [&](Connection& conn) { return QueryOne(conn, sql::kSelectUser, {user_id}, "get user", ReadUser); });
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, sql::kSelectUser, {user_id}, "get user", ReadRecord<UserRecord>);
+    });
   }
 
   Result<UserRecord> GetUserByUsername(const std::string& username) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, sql::kSelectUserByUsername, {username}, "get user by username", ReadUser);
+      return QueryOne(conn, sql::kSelectUserByUsername, {username}, "get user by username",
+                      ReadRecord<UserRecord>);
     });
   }
 
   Result<std::vector<UserRecord>> ListUsers() override {
-    return WithConnection(
-        [&](Connection& conn) { return QueryAll(conn, sql::kSelectAllUsers, {}, "list users", ReadUser); });
+    return WithConnection([&](Connection& conn) {
+      return QueryAll(conn, sql::kSelectAllUsers, {}, "list users", ReadRecord<UserRecord>);
+    });
   }
 
   // CreateUser: the primary key and the UNIQUE username both fail with unique_violation
   // (kConflict); one statement, so nothing is written then.
   Result<void> CreateUser(const UserRecord& user) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, sql::kInsertUser, UserParams(user), "create user"));
+      return Done(Command(conn, sql::kInsertUser, RecordParams(user), "create user"));
     });
   }
 
@@ -986,7 +773,7 @@ class PostgresStore final : public Store {
   // an absent user_id matches no row (kNotFound), whatever the username.
   Result<void> UpdateUser(const UserRecord& user) override {
     return RevocationWrite([&](Connection& conn) {
-      return Updated(Command(conn, sql::kUpdateUser, UserParams(user), "update user"));
+      return Updated(Command(conn, sql::kUpdateUser, RecordParams(user), "update user"));
     });
   }
 
@@ -997,13 +784,13 @@ class PostgresStore final : public Store {
 
   Result<void> CreateSession(const SessionRecord& session) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, sql::kInsertSession, SessionParams(session), "create session"));
+      return Done(Command(conn, sql::kInsertSession, RecordParams(session), "create session"));
     });
   }
 
   Result<SessionRecord> GetSession(const std::string& id_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, sql::kSelectSession, {id_hash}, "get session", ReadSession);
+      return QueryOne(conn, sql::kSelectSession, {id_hash}, "get session", ReadRecord<SessionRecord>);
     });
   }
 
@@ -1022,7 +809,8 @@ class PostgresStore final : public Store {
 
   Result<std::vector<SessionRecord>> ListUserSessions(const std::string& user_id) override {
     return WithConnection([&](Connection& conn) {
-      return QueryAll(conn, sql::kSelectUserSessions, {user_id}, "list user sessions", ReadSession);
+      return QueryAll(conn, sql::kSelectUserSessions, {user_id}, "list user sessions",
+                      ReadRecord<SessionRecord>);
     });
   }
 
@@ -1046,7 +834,7 @@ class PostgresStore final : public Store {
 
   Result<void> CreateCode(const AuthorizationCodeRecord& code) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, sql::kInsertCode, CodeParams(code), "create code"));
+      return Done(Command(conn, sql::kInsertCode, RecordParams(code), "create code"));
     });
   }
 
@@ -1055,13 +843,15 @@ class PostgresStore final : public Store {
   // only ever goes from unused to used, so that answer cannot go stale in between.
   Result<AuthorizationCodeRecord> RedeemCode(const std::string& code_hash, int64_t now) override {
     return WithConnection([&](Connection& conn) -> Result<AuthorizationCodeRecord> {
-      auto redeemed = QueryOne(conn, kRedeemCode, Params{code_hash}.Int(now), "redeem code", ReadCode);
+      auto redeemed = QueryOne(conn, kRedeemCode, Params{code_hash}.Int(now), "redeem code",
+                               ReadRecord<AuthorizationCodeRecord>);
       if (redeemed) {
         redeemed->used = false;  // as it was before this redemption
         return redeemed;
       }
       if (redeemed.error() != Error::kNotFound) return redeemed.error();
-      auto code = QueryOne(conn, sql::kSelectCode, {code_hash}, "get code", ReadCode);
+      auto code =
+          QueryOne(conn, sql::kSelectCode, {code_hash}, "get code", ReadRecord<AuthorizationCodeRecord>);
       if (!code) return code.error();
       return code->used ? Error::kConflict : Error::kNotFound;
     });
@@ -1069,7 +859,7 @@ class PostgresStore final : public Store {
 
   Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, sql::kSelectCode, {code_hash}, "get code", ReadCode);
+      return QueryOne(conn, sql::kSelectCode, {code_hash}, "get code", ReadRecord<AuthorizationCodeRecord>);
     });
   }
 
@@ -1077,9 +867,9 @@ class PostgresStore final : public Store {
     return WithConnection([&](Connection& conn) {
       return QueryOne(conn, kSelectCodeWithUser, {code_hash}, "get code and user",
                       [](const Row& row) -> Result<CodeWithUser> {
-                        auto code = ReadCode(row);
+                        auto code = ReadRecord<AuthorizationCodeRecord>(row);
                         if (!code) return code.error();
-                        auto user = ReadUser(row.From(kCodeColumns));
+                        auto user = ReadRecord<UserRecord>(row.From(kCodeColumns));
                         if (!user) return user.error();
                         return CodeWithUser{std::move(*code), std::move(*user)};
                       });
@@ -1092,13 +882,14 @@ class PostgresStore final : public Store {
 
   Result<void> CreateRefreshToken(const RefreshTokenRecord& token) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, sql::kInsertRefreshToken, RefreshTokenParams(token), "create refresh token"));
+      return Done(Command(conn, sql::kInsertRefreshToken, RecordParams(token), "create refresh token"));
     });
   }
 
   Result<RefreshTokenRecord> GetRefreshToken(const std::string& token_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, sql::kSelectRefreshToken, {token_hash}, "get refresh token", ReadRefreshToken);
+      return QueryOne(conn, sql::kSelectRefreshToken, {token_hash}, "get refresh token",
+                      ReadRecord<RefreshTokenRecord>);
     });
   }
 
@@ -1131,22 +922,22 @@ class PostgresStore final : public Store {
                                             const RefreshTokenRecord& successor, int64_t now,
                                             int64_t grace_seconds) override {
     auto current = WithConnection([&](Connection& conn) {
-      return QueryOne(conn, kRotateCurrentRefreshToken,
-                      RefreshTokenParams(successor).Bytes(token_hash).Int(now), "rotate refresh token",
-                      ReadRefreshToken);
+      return QueryOne(conn, kRotateCurrentRefreshToken, RecordParams(successor).Bytes(token_hash).Int(now),
+                      "rotate refresh token", ReadRecord<RefreshTokenRecord>);
     });
     if (current) return RotationResult{*current, false};
     if (current.error() != Error::kNotFound) return current.error();
     RotationResult result;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto found = QueryOne(conn, kLockRefreshToken, {token_hash}, "lock refresh token", ReadRefreshToken);
+      auto found = QueryOne(conn, kLockRefreshToken, {token_hash}, "lock refresh token",
+                            ReadRecord<RefreshTokenRecord>);
       if (!found) return found.error();
       const RefreshTokenRecord& previous = *found;
       if (previous.revoked || previous.expires_at <= now || previous.family_expires_at <= now) {
         return Error::kNotFound;
       }
       if (previous.rotated_at == 0) {
-        auto inserted = Command(conn, sql::kInsertRefreshToken, RefreshTokenParams(successor),
+        auto inserted = Command(conn, sql::kInsertRefreshToken, RecordParams(successor),
                                 "insert successor refresh token");
         if (!inserted) return inserted.error();
         auto marked =
@@ -1164,8 +955,8 @@ class PostgresStore final : public Store {
       // successor was used, is answered without alarm; anything else is reuse (RFC 9700 §4.14.2).
       if (grace_seconds > 0 && now - previous.rotated_at <= grace_seconds &&
           previous.successor_hash == successor.token_hash) {
-        auto next =
-            QueryOne(conn, kShareRefreshToken, {previous.successor_hash}, "read successor", ReadRefreshToken);
+        auto next = QueryOne(conn, kShareRefreshToken, {previous.successor_hash}, "read successor",
+                             ReadRecord<RefreshTokenRecord>);
         if (!next && next.error() != Error::kNotFound) return next.error();
         if (next && next->rotated_at == 0 && !next->revoked) {
           result = {previous, true};
@@ -1204,13 +995,14 @@ class PostgresStore final : public Store {
 
   Result<void> CreateAccessToken(const AccessTokenRecord& token) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, kInsertAccessToken, AccessTokenParams(token), "create access token"));
+      return Done(Command(conn, kInsertAccessToken, RecordParams(token), "create access token"));
     });
   }
 
   Result<AccessTokenRecord> GetAccessToken(const std::string& token_hash) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, sql::kSelectAccessToken, {token_hash}, "get access token", ReadAccessToken);
+      return QueryOne(conn, sql::kSelectAccessToken, {token_hash}, "get access token",
+                      ReadRecord<AccessTokenRecord>);
     });
   }
 
@@ -1261,14 +1053,14 @@ class PostgresStore final : public Store {
   // user_id naming no user fails the foreign key (kNotFound).
   Result<void> CreateDeviceCode(const DeviceCodeRecord& code) override {
     return WithConnection([&](Connection& conn) {
-      return Done(Command(conn, kInsertDeviceCode, DeviceCodeParams(code), "create device code"));
+      return Done(Command(conn, kInsertDeviceCode, RecordParams(code), "create device code"));
     });
   }
 
   Result<DeviceCodeRecord> GetDeviceCodeByUserCode(const std::string& user_code_hash) override {
     return WithConnection([&](Connection& conn) {
       return QueryOne(conn, sql::kSelectDeviceCodeByUserCode, {user_code_hash}, "get device code",
-                      ReadDeviceCode);
+                      ReadRecord<DeviceCodeRecord>);
     });
   }
 
@@ -1279,8 +1071,8 @@ class PostgresStore final : public Store {
                                             const DeviceCodeRecord& decision, int64_t now) override {
     DeviceCodeRecord before;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto found =
-          QueryOne(conn, kLockDeviceCodeByUserCode, {user_code_hash}, "lock device code", ReadDeviceCode);
+      auto found = QueryOne(conn, kLockDeviceCodeByUserCode, {user_code_hash}, "lock device code",
+                            ReadRecord<DeviceCodeRecord>);
       if (!found) return found.error();
       if (found->expires_at <= now) return Error::kNotFound;
       if (found->status != "pending") return Error::kConflict;
@@ -1305,7 +1097,8 @@ class PostgresStore final : public Store {
   Result<DeviceCodeRecord> PollDeviceCode(const std::string& device_code_hash, int64_t now) override {
     DeviceCodeRecord before;
     auto r = InTransaction([&](Connection& conn) -> Result<void> {
-      auto found = QueryOne(conn, kLockDeviceCode, {device_code_hash}, "lock device code", ReadDeviceCode);
+      auto found = QueryOne(conn, kLockDeviceCode, {device_code_hash}, "lock device code",
+                            ReadRecord<DeviceCodeRecord>);
       if (!found) return found.error();
       const DeviceCodeRecord next = NextPollState(*found, now);
       Params p{device_code_hash};
@@ -1327,8 +1120,8 @@ class PostgresStore final : public Store {
           Command(conn, kConsumeDeviceCode, Params{device_code_hash}.Int(now), "consume device code");
       if (!consumed) return consumed.error();
       if (*consumed == 1) return {};
-      auto found =
-          QueryOne(conn, sql::kSelectDeviceCode, {device_code_hash}, "get device code", ReadDeviceCode);
+      auto found = QueryOne(conn, sql::kSelectDeviceCode, {device_code_hash}, "get device code",
+                            ReadRecord<DeviceCodeRecord>);
       if (!found) return found.error();
       if (found->expires_at <= now) return Error::kNotFound;
       return Error::kConflict;
@@ -1341,21 +1134,21 @@ class PostgresStore final : public Store {
 
   Result<ConsentRecord> GetConsent(const std::string& user_id, const std::string& client_id) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, sql::kSelectConsent, {user_id, client_id}, "get consent", ReadConsent);
+      return QueryOne(conn, sql::kSelectConsent, {user_id, client_id}, "get consent",
+                      ReadRecord<ConsentRecord>);
     });
   }
 
   Result<void> PutConsent(const ConsentRecord& consent) override {
     return WithConnection([&](Connection& conn) {
-      Params p{consent.user_id, consent.client_id, consent.scope};
-      p.Int(consent.created_at).Int(consent.updated_at);
-      return Done(Command(conn, sql::kPutConsent, p, "put consent"));
+      return Done(Command(conn, sql::kPutConsent, RecordParams(consent), "put consent"));
     });
   }
 
   Result<std::vector<ConsentRecord>> ListUserConsents(const std::string& user_id) override {
     return WithConnection([&](Connection& conn) {
-      return QueryAll(conn, sql::kSelectUserConsents, {user_id}, "list user consents", ReadConsent);
+      return QueryAll(conn, sql::kSelectUserConsents, {user_id}, "list user consents",
+                      ReadRecord<ConsentRecord>);
     });
   }
 
@@ -1367,7 +1160,7 @@ class PostgresStore final : public Store {
 
   Result<ThrottleRecord> GetThrottle(const std::string& key) override {
     return WithConnection([&](Connection& conn) {
-      return QueryOne(conn, sql::kSelectThrottle, {key}, "get throttle", ReadThrottle);
+      return QueryOne(conn, sql::kSelectThrottle, {key}, "get throttle", ReadRecord<ThrottleRecord>);
     });
   }
 
@@ -1375,7 +1168,7 @@ class PostgresStore final : public Store {
                                               int64_t forget_at) override {
     return WithConnection([&](Connection& conn) -> Result<ThrottleRecord> {
       auto counted = QueryOne(conn, kCountThrottleFailure, Params{key}.Int(now).Int(forget_at),
-                              "count throttle failure", ReadThrottle);
+                              "count throttle failure", ReadRecord<ThrottleRecord>);
       if (!counted && counted.error() == Error::kNotFound) return Error::kCorrupt;  // RETURNING gives one row
       return counted;
     });

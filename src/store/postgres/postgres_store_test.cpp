@@ -64,7 +64,8 @@ std::unique_ptr<Store> MakePostgresStore() { return OpenOrFail(FreshSchema()); }
 
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest, ::testing::Values(&MakePostgresStore));
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
+                         ::testing::Values(StoreBackend{"postgres", &MakePostgresStore}));
 
 namespace {
 

@@ -19,12 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include <boost/json/array.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-
 #include "common/log.hpp"
+#include "store/sql_columns.hpp"
 #include "store/sql_statements.hpp"
 #include "store/sqlite/sqlite_testing.hpp"
 
@@ -660,346 +656,72 @@ class Pool {
   std::vector<std::unique_ptr<Connection>> idle_;
 };
 
-// EncodeList stores a list as a JSON array of strings.
-std::string EncodeList(const std::vector<std::string>& values) {
-  boost::json::array array;
-  array.reserve(values.size());
-  for (const auto& v : values) array.emplace_back(boost::json::string_view(v.data(), v.size()));
-  return boost::json::serialize(array);
-}
+// StatementRow is the current row of a statement as sql::ColumnReader reads it.
+class StatementRow {
+ public:
+  explicit StatementRow(Statement& s) : s_(s) {}
 
-// DecodeList parses what EncodeList wrote; kCorrupt for anything else. Invalid UTF-8 is accepted
-// because EncodeList passes arbitrary bytes through unchanged.
-Result<std::vector<std::string>> DecodeList(std::string_view text) {
-  boost::json::parse_options options;
-  options.allow_invalid_utf8 = true;
-  boost::system::error_code ec;
-  boost::json::value value =
-      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
-  if (ec || !value.is_array()) return Error::kCorrupt;
-  std::vector<std::string> out;
-  out.reserve(value.get_array().size());
-  for (const auto& element : value.get_array()) {
-    if (!element.is_string()) return Error::kCorrupt;
-    const auto& s = element.get_string();
-    out.emplace_back(s.data(), s.size());
+  std::string Bytes(int column) const { return s_.ColumnString(column); }
+  int64_t Int(int column) const { return s_.ColumnInt64(column); }
+  bool Bool(int column) const { return s_.ColumnInt64(column) != 0; }
+
+ private:
+  Statement& s_;
+};
+
+// ParamBinder binds a record's fields to ?1, ?2, ... in sql::Columns order; ResultCode() is the first
+// SQLite error, or SQLITE_OK.
+class ParamBinder {
+ public:
+  explicit ParamBinder(Statement& s) : s_(s) {}
+
+  void Text(std::string_view v) { Check(s_.BindText(next_++, v)); }
+  void Blob(std::string_view v) { Check(s_.BindBlob(next_++, v)); }
+  void Int(int64_t v) { Check(s_.BindInt64(next_++, v)); }
+  void Bool(bool v) { Check(s_.BindInt64(next_++, v ? 1 : 0)); }
+  void List(const std::vector<std::string>& v) { Check(s_.BindText(next_++, sql::EncodeList(v))); }
+
+  int ResultCode() const { return rc_; }
+
+ private:
+  void Check(int rc) {
+    if (rc_ == SQLITE_OK) rc_ = rc;
   }
-  return out;
+
+  Statement& s_;
+  int next_ = 1;
+  int rc_ = SQLITE_OK;
+};
+
+// ReadRecord reads the current row as a Record without list columns (sql::Columns order).
+template <class Record>
+Record ReadRecord(Statement& s) {
+  Record record;
+  StatementRow row(s);
+  sql::ColumnReader reader(row);
+  sql::Columns(record, reader);
+  return record;
 }
 
+// BindRecord binds `record`'s columns to ?1..?N and returns the SQLite result code.
+template <class Record>
+int BindRecord(Statement& s, const Record& record) {
+  ParamBinder binder(s);
+  sql::Columns(record, binder);
+  return binder.ResultCode();
+}
+
+// ReadClient reads a client row; a list column that does not decode is an error (kCorrupt).
 Result<ClientRecord> ReadClient(Statement& s) {
   ClientRecord c;
-  c.client_id = s.ColumnString(0);
-  c.client_name = s.ColumnString(1);
-  c.secret_hash = s.ColumnString(2);
-  c.token_endpoint_auth_method = s.ColumnString(3);
-  std::vector<std::string>* lists[] = {&c.redirect_uris, &c.grant_types, &c.scopes,
-                                       &c.post_logout_redirect_uris};
-  for (int i = 0; i < 4; ++i) {
-    auto list = DecodeList(s.ColumnString(4 + i));
-    if (!list) {
-      common::LogError("sqlite store: undecodable list column",
-                       {{"client_id", c.client_id}, {"column", 4 + i}});
-      return list.error();
-    }
-    *lists[i] = std::move(*list);
+  StatementRow row(s);
+  sql::ColumnReader reader(row);
+  sql::Columns(c, reader);
+  if (auto column = reader.FailedColumn()) {
+    common::LogError("sqlite store: undecodable list column",
+                     {{"client_id", c.client_id}, {"column", *column}});
+    return reader.Failure();
   }
-  c.access_token_lifetime = s.ColumnInt64(8);
-  c.access_token_alg = s.ColumnString(9);
-  c.id_token_signed_response_alg = s.ColumnString(10);
-  c.access_token_format = s.ColumnString(11);
-  c.backchannel_logout_uri = s.ColumnString(12);
-  c.backchannel_logout_session_required = s.ColumnInt64(13) != 0;
-  c.introspect_any = s.ColumnInt64(14) != 0;
-  c.created_at = s.ColumnInt64(15);
-  c.updated_at = s.ColumnInt64(16);
-  return c;
-}
-
-// BindClient binds the seventeen columns in ClientRecord order to ?1..?17 (the statements list them
-// in that order; in the table, the columns added by migrations 4 and 5 come last).
-int BindClient(Statement& s, const ClientRecord& c) {
-  int rc = SQLITE_OK;
-  auto check = [&rc](int r) {
-    if (rc == SQLITE_OK) rc = r;
-  };
-  check(s.BindText(1, c.client_id));
-  check(s.BindText(2, c.client_name));
-  check(s.BindBlob(3, c.secret_hash));
-  check(s.BindText(4, c.token_endpoint_auth_method));
-  check(s.BindText(5, EncodeList(c.redirect_uris)));
-  check(s.BindText(6, EncodeList(c.grant_types)));
-  check(s.BindText(7, EncodeList(c.scopes)));
-  check(s.BindText(8, EncodeList(c.post_logout_redirect_uris)));
-  check(s.BindInt64(9, c.access_token_lifetime));
-  check(s.BindText(10, c.access_token_alg));
-  check(s.BindText(11, c.id_token_signed_response_alg));
-  check(s.BindText(12, c.access_token_format));
-  check(s.BindText(13, c.backchannel_logout_uri));
-  check(s.BindInt64(14, c.backchannel_logout_session_required ? 1 : 0));
-  check(s.BindInt64(15, c.introspect_any ? 1 : 0));
-  check(s.BindInt64(16, c.created_at));
-  check(s.BindInt64(17, c.updated_at));
-  return rc;
-}
-
-UserRecord ReadUser(Statement& s) {
-  UserRecord u;
-  u.user_id = s.ColumnString(0);
-  u.username = s.ColumnString(1);
-  u.password_hash = s.ColumnString(2);
-  u.status = s.ColumnString(3);
-  u.name = s.ColumnString(4);
-  u.given_name = s.ColumnString(5);
-  u.family_name = s.ColumnString(6);
-  u.preferred_username = s.ColumnString(7);
-  u.email = s.ColumnString(8);
-  u.email_verified = s.ColumnInt64(9) != 0;
-  u.phone_number = s.ColumnString(10);
-  u.phone_number_verified = s.ColumnInt64(11) != 0;
-  u.address_json = s.ColumnString(12);
-  u.picture = s.ColumnString(13);
-  u.locale = s.ColumnString(14);
-  u.zoneinfo = s.ColumnString(15);
-  u.created_at = s.ColumnInt64(16);
-  u.updated_at = s.ColumnInt64(17);
-  return u;
-}
-
-// BindUser binds the eighteen columns in table order to ?1..?18.
-int BindUser(Statement& s, const UserRecord& u) {
-  int rc = SQLITE_OK;
-  auto check = [&rc](int r) {
-    if (rc == SQLITE_OK) rc = r;
-  };
-  check(s.BindText(1, u.user_id));
-  check(s.BindText(2, u.username));
-  check(s.BindText(3, u.password_hash));
-  check(s.BindText(4, u.status));
-  check(s.BindText(5, u.name));
-  check(s.BindText(6, u.given_name));
-  check(s.BindText(7, u.family_name));
-  check(s.BindText(8, u.preferred_username));
-  check(s.BindText(9, u.email));
-  check(s.BindInt64(10, u.email_verified ? 1 : 0));
-  check(s.BindText(11, u.phone_number));
-  check(s.BindInt64(12, u.phone_number_verified ? 1 : 0));
-  check(s.BindText(13, u.address_json));
-  check(s.BindText(14, u.picture));
-  check(s.BindText(15, u.locale));
-  check(s.BindText(16, u.zoneinfo));
-  check(s.BindInt64(17, u.created_at));
-  check(s.BindInt64(18, u.updated_at));
-  return rc;
-}
-
-SessionRecord ReadSession(Statement& s) {
-  SessionRecord r;
-  r.id_hash = s.ColumnString(0);
-  r.user_id = s.ColumnString(1);
-  r.created_at = s.ColumnInt64(2);
-  r.last_seen_at = s.ColumnInt64(3);
-  r.auth_time = s.ColumnInt64(4);
-  r.amr = s.ColumnString(5);
-  r.acr = s.ColumnString(6);
-  r.revoked = s.ColumnInt64(7) != 0;
-  return r;
-}
-
-// BindSession binds the eight columns in table order to ?1..?8; id_hash as a blob.
-int BindSession(Statement& s, const SessionRecord& r) {
-  int rc = SQLITE_OK;
-  auto check = [&rc](int result) {
-    if (rc == SQLITE_OK) rc = result;
-  };
-  check(s.BindBlob(1, r.id_hash));
-  check(s.BindText(2, r.user_id));
-  check(s.BindInt64(3, r.created_at));
-  check(s.BindInt64(4, r.last_seen_at));
-  check(s.BindInt64(5, r.auth_time));
-  check(s.BindText(6, r.amr));
-  check(s.BindText(7, r.acr));
-  check(s.BindInt64(8, r.revoked ? 1 : 0));
-  return rc;
-}
-
-AuthorizationCodeRecord ReadCode(Statement& s) {
-  AuthorizationCodeRecord c;
-  c.code_hash = s.ColumnString(0);
-  c.client_id = s.ColumnString(1);
-  c.user_id = s.ColumnString(2);
-  c.session_id_hash = s.ColumnString(3);
-  c.redirect_uri = s.ColumnString(4);
-  c.redirect_uri_sent = s.ColumnInt64(5) != 0;
-  c.scope = s.ColumnString(6);
-  c.nonce = s.ColumnString(7);
-  c.code_challenge = s.ColumnString(8);
-  c.code_challenge_method = s.ColumnString(9);
-  c.auth_time = s.ColumnInt64(10);
-  c.amr = s.ColumnString(11);
-  c.acr = s.ColumnString(12);
-  c.created_at = s.ColumnInt64(13);
-  c.expires_at = s.ColumnInt64(14);
-  c.used = s.ColumnInt64(15) != 0;
-  return c;
-}
-
-// BindCode binds the sixteen columns in table order to ?1..?16; the hashes as blobs.
-int BindCode(Statement& s, const AuthorizationCodeRecord& c) {
-  int rc = SQLITE_OK;
-  auto check = [&rc](int result) {
-    if (rc == SQLITE_OK) rc = result;
-  };
-  check(s.BindBlob(1, c.code_hash));
-  check(s.BindText(2, c.client_id));
-  check(s.BindText(3, c.user_id));
-  check(s.BindBlob(4, c.session_id_hash));
-  check(s.BindText(5, c.redirect_uri));
-  check(s.BindInt64(6, c.redirect_uri_sent ? 1 : 0));
-  check(s.BindText(7, c.scope));
-  check(s.BindText(8, c.nonce));
-  check(s.BindText(9, c.code_challenge));
-  check(s.BindText(10, c.code_challenge_method));
-  check(s.BindInt64(11, c.auth_time));
-  check(s.BindText(12, c.amr));
-  check(s.BindText(13, c.acr));
-  check(s.BindInt64(14, c.created_at));
-  check(s.BindInt64(15, c.expires_at));
-  check(s.BindInt64(16, c.used ? 1 : 0));
-  return rc;
-}
-
-RefreshTokenRecord ReadRefreshToken(Statement& s) {
-  RefreshTokenRecord r;
-  r.token_hash = s.ColumnString(0);
-  r.family_id = s.ColumnString(1);
-  r.client_id = s.ColumnString(2);
-  r.user_id = s.ColumnString(3);
-  r.scope = s.ColumnString(4);
-  r.session_id_hash = s.ColumnString(5);
-  r.auth_time = s.ColumnInt64(6);
-  r.amr = s.ColumnString(7);
-  r.acr = s.ColumnString(8);
-  r.created_at = s.ColumnInt64(9);
-  r.expires_at = s.ColumnInt64(10);
-  r.family_expires_at = s.ColumnInt64(11);
-  r.rotated_at = s.ColumnInt64(12);
-  r.successor_hash = s.ColumnString(13);
-  r.revoked = s.ColumnInt64(14) != 0;
-  return r;
-}
-
-// BindRefreshToken binds the fifteen columns in table order to ?1..?15; the hashes as blobs.
-int BindRefreshToken(Statement& s, const RefreshTokenRecord& r) {
-  int rc = SQLITE_OK;
-  auto check = [&rc](int result) {
-    if (rc == SQLITE_OK) rc = result;
-  };
-  check(s.BindBlob(1, r.token_hash));
-  check(s.BindText(2, r.family_id));
-  check(s.BindText(3, r.client_id));
-  check(s.BindText(4, r.user_id));
-  check(s.BindText(5, r.scope));
-  check(s.BindBlob(6, r.session_id_hash));
-  check(s.BindInt64(7, r.auth_time));
-  check(s.BindText(8, r.amr));
-  check(s.BindText(9, r.acr));
-  check(s.BindInt64(10, r.created_at));
-  check(s.BindInt64(11, r.expires_at));
-  check(s.BindInt64(12, r.family_expires_at));
-  check(s.BindInt64(13, r.rotated_at));
-  check(s.BindBlob(14, r.successor_hash));
-  check(s.BindInt64(15, r.revoked ? 1 : 0));
-  return rc;
-}
-
-AccessTokenRecord ReadAccessToken(Statement& s) {
-  AccessTokenRecord t;
-  t.token_hash = s.ColumnString(0);
-  t.client_id = s.ColumnString(1);
-  t.subject = s.ColumnString(2);
-  t.user_id = s.ColumnString(3);  // NULL reads as ""
-  t.scope = s.ColumnString(4);
-  t.audience = s.ColumnString(5);
-  t.grant_id = s.ColumnString(6);
-  t.auth_time = s.ColumnInt64(7);
-  t.created_at = s.ColumnInt64(8);
-  t.expires_at = s.ColumnInt64(9);
-  t.revoked = s.ColumnInt64(10) != 0;
-  return t;
-}
-
-// BindAccessToken binds the eleven columns in table order to ?1..?11; the hash as a blob.
-int BindAccessToken(Statement& s, const AccessTokenRecord& t) {
-  int rc = SQLITE_OK;
-  auto check = [&rc](int result) {
-    if (rc == SQLITE_OK) rc = result;
-  };
-  check(s.BindBlob(1, t.token_hash));
-  check(s.BindText(2, t.client_id));
-  check(s.BindText(3, t.subject));
-  check(s.BindText(4, t.user_id));
-  check(s.BindText(5, t.scope));
-  check(s.BindText(6, t.audience));
-  check(s.BindText(7, t.grant_id));
-  check(s.BindInt64(8, t.auth_time));
-  check(s.BindInt64(9, t.created_at));
-  check(s.BindInt64(10, t.expires_at));
-  check(s.BindInt64(11, t.revoked ? 1 : 0));
-  return rc;
-}
-
-DeviceCodeRecord ReadDeviceCode(Statement& s) {
-  DeviceCodeRecord d;
-  d.device_code_hash = s.ColumnString(0);
-  d.user_code_hash = s.ColumnString(1);
-  d.client_id = s.ColumnString(2);
-  d.scope = s.ColumnString(3);
-  d.device_info = s.ColumnString(4);
-  d.created_at = s.ColumnInt64(5);
-  d.expires_at = s.ColumnInt64(6);
-  d.interval = s.ColumnInt64(7);
-  d.last_polled_at = s.ColumnInt64(8);
-  d.status = s.ColumnString(9);
-  d.user_id = s.ColumnString(10);  // NULL reads as ""
-  d.session_id_hash = s.ColumnString(11);
-  d.auth_time = s.ColumnInt64(12);
-  d.amr = s.ColumnString(13);
-  d.acr = s.ColumnString(14);
-  return d;
-}
-
-// BindDeviceCode binds the fifteen columns in table order to ?1..?15; the hashes as blobs.
-int BindDeviceCode(Statement& s, const DeviceCodeRecord& d) {
-  int rc = SQLITE_OK;
-  auto check = [&rc](int result) {
-    if (rc == SQLITE_OK) rc = result;
-  };
-  check(s.BindBlob(1, d.device_code_hash));
-  check(s.BindBlob(2, d.user_code_hash));
-  check(s.BindText(3, d.client_id));
-  check(s.BindText(4, d.scope));
-  check(s.BindText(5, d.device_info));
-  check(s.BindInt64(6, d.created_at));
-  check(s.BindInt64(7, d.expires_at));
-  check(s.BindInt64(8, d.interval));
-  check(s.BindInt64(9, d.last_polled_at));
-  check(s.BindText(10, d.status));
-  check(s.BindText(11, d.user_id));
-  check(s.BindBlob(12, d.session_id_hash));
-  check(s.BindInt64(13, d.auth_time));
-  check(s.BindText(14, d.amr));
-  check(s.BindText(15, d.acr));
-  return rc;
-}
-
-ConsentRecord ReadConsent(Statement& s) {
-  ConsentRecord c;
-  c.user_id = s.ColumnString(0);
-  c.client_id = s.ColumnString(1);
-  c.scope = s.ColumnString(2);
-  c.created_at = s.ColumnInt64(3);
-  c.updated_at = s.ColumnInt64(4);
   return c;
 }
 
@@ -1087,7 +809,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(sql::kInsertClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, client); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "create client");
       return {};
     });
@@ -1098,7 +820,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(sql::kUpdateClient);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindClient(s, client); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, client); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "update client");
       if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
       return {};
@@ -1129,15 +851,7 @@ class SqliteStore final : public Store {
       int rc = s.Step();
       if (rc == SQLITE_DONE) return out;
       if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list signing keys");
-      SigningKeyRecord key;
-      key.kid = s.ColumnString(0);
-      key.alg = s.ColumnString(1);
-      key.private_key = s.ColumnString(2);
-      key.state = s.ColumnString(3);
-      key.created_at = s.ColumnInt64(4);
-      key.active_from = s.ColumnInt64(5);
-      key.retired_at = s.ColumnInt64(6);
-      out.push_back(std::move(key));
+      out.push_back(ReadRecord<SigningKeyRecord>(s));
     }
   }
 
@@ -1146,13 +860,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(kInsertKey);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      int rc = s.BindText(1, key.kid);
-      if (rc == SQLITE_OK) rc = s.BindText(2, key.alg);
-      if (rc == SQLITE_OK) rc = s.BindText(3, key.private_key);
-      if (rc == SQLITE_OK) rc = s.BindText(4, key.state);
-      if (rc == SQLITE_OK) rc = s.BindInt64(5, key.created_at);
-      if (rc == SQLITE_OK) rc = s.BindInt64(6, key.active_from);
-      if (rc == SQLITE_OK) rc = s.BindInt64(7, key.retired_at);
+      int rc = BindRecord(s, key);
       if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "add signing key");
       if (sqlite3_changes(conn.Db()) == 0) return Error::kConflict;  // a key of this alg has this state
@@ -1214,7 +922,7 @@ class SqliteStore final : public Store {
       int rc = s.Step();
       if (rc == SQLITE_DONE) return out;
       if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list users");
-      out.push_back(ReadUser(s));
+      out.push_back(ReadRecord<UserRecord>(s));
     }
   }
 
@@ -1225,7 +933,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(sql::kInsertUser);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindUser(s, user); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, user); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "create user");
       return {};
     });
@@ -1238,7 +946,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(sql::kUpdateUser);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindUser(s, user); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, user); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       if (int rc = s.Step(); rc != SQLITE_DONE) return Fail(conn.Db(), rc, "update user");
       if (sqlite3_changes(conn.Db()) == 0) return Error::kNotFound;
       return {};
@@ -1262,7 +970,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(sql::kInsertSession);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindSession(s, session); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, session); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       return StepInsertOwnedByUser(conn, s, "create session");
     });
   }
@@ -1278,7 +986,7 @@ class SqliteStore final : public Store {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get session");
-    return ReadSession(s);
+    return ReadRecord<SessionRecord>(s);
   }
 
   Result<void> TouchSession(const std::string& id_hash, int64_t now) override {
@@ -1321,7 +1029,7 @@ class SqliteStore final : public Store {
       int rc = s.Step();
       if (rc == SQLITE_DONE) return out;
       if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list user sessions");
-      out.push_back(ReadSession(s));
+      out.push_back(ReadRecord<SessionRecord>(s));
     }
   }
 
@@ -1365,7 +1073,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(sql::kInsertCode);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindCode(s, code); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, code); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       return StepInsertOwnedByUser(conn, s, "create code");
     });
   }
@@ -1530,7 +1238,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(kInsertAccessToken);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindAccessToken(s, token); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, token); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       return StepInsertOwnedByUser(conn, s, "create access token");
     });
   }
@@ -1546,7 +1254,7 @@ class SqliteStore final : public Store {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get access token");
-    return ReadAccessToken(s);
+    return ReadRecord<AccessTokenRecord>(s);
   }
 
   Result<void> RevokeAccessToken(const std::string& token_hash) override {
@@ -1609,7 +1317,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(kInsertDeviceCode);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      if (int rc = BindDeviceCode(s, code); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, code); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       // Either hash already taken (PRIMARY KEY or UNIQUE) is kConflict; a non-empty user_id naming
       // no user fails the foreign key (kNotFound).
       return StepInsertOwnedByUser(conn, s, "create device code");
@@ -1784,7 +1492,7 @@ class SqliteStore final : public Store {
     rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get consent");
-    return ReadConsent(s);
+    return ReadRecord<ConsentRecord>(s);
   }
 
   Result<void> PutConsent(const ConsentRecord& consent) override {
@@ -1792,12 +1500,7 @@ class SqliteStore final : public Store {
       auto stmt = conn.Prepare(sql::kPutConsent);
       if (!stmt) return stmt.error();
       Statement s(*stmt);
-      int rc = s.BindText(1, consent.user_id);
-      if (rc == SQLITE_OK) rc = s.BindText(2, consent.client_id);
-      if (rc == SQLITE_OK) rc = s.BindText(3, consent.scope);
-      if (rc == SQLITE_OK) rc = s.BindInt64(4, consent.created_at);
-      if (rc == SQLITE_OK) rc = s.BindInt64(5, consent.updated_at);
-      if (rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+      if (int rc = BindRecord(s, consent); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
       return StepInsertOwnedByUser(conn, s, "put consent");
     });
   }
@@ -1815,7 +1518,7 @@ class SqliteStore final : public Store {
       int rc = s.Step();
       if (rc == SQLITE_DONE) return out;
       if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "list user consents");
-      out.push_back(ReadConsent(s));
+      out.push_back(ReadRecord<ConsentRecord>(s));
     }
   }
 
@@ -1941,7 +1644,7 @@ class SqliteStore final : public Store {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get device code");
-    return ReadDeviceCode(s);
+    return ReadRecord<DeviceCodeRecord>(s);
   }
 
   // GetOneUser runs a user SELECT keyed by ?1 = `key`: kNotFound when it yields no row.
@@ -1956,7 +1659,7 @@ class SqliteStore final : public Store {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get user");
-    return ReadUser(s);
+    return ReadRecord<UserRecord>(s);
   }
 
   // SelectThrottle reads one throttle entry on `conn` (inside or outside a transaction): kNotFound
@@ -1969,7 +1672,7 @@ class SqliteStore final : public Store {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get throttle");
-    return ThrottleRecord{s.ColumnString(0), s.ColumnInt64(1), s.ColumnInt64(2), s.ColumnInt64(3)};
+    return ReadRecord<ThrottleRecord>(s);
   }
 
   // ReadCodeIn reads one code on `conn` (inside or outside a transaction): kNotFound when absent.
@@ -1981,7 +1684,7 @@ class SqliteStore final : public Store {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get code");
-    return ReadCode(s);
+    return ReadRecord<AuthorizationCodeRecord>(s);
   }
 
   // InsertRefreshTokenIn inserts `token` on `conn` (inside a transaction): kConflict when the
@@ -1990,7 +1693,7 @@ class SqliteStore final : public Store {
     auto stmt = conn.Prepare(sql::kInsertRefreshToken);
     if (!stmt) return stmt.error();
     Statement s(*stmt);
-    if (int rc = BindRefreshToken(s, token); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
+    if (int rc = BindRecord(s, token); rc != SQLITE_OK) return Fail(conn.Db(), rc, "bind");
     return StepInsertOwnedByUser(conn, s, "create refresh token");
   }
 
@@ -2004,7 +1707,7 @@ class SqliteStore final : public Store {
     int rc = s.Step();
     if (rc == SQLITE_DONE) return Error::kNotFound;
     if (rc != SQLITE_ROW) return Fail(conn.Db(), rc, "get refresh token");
-    return ReadRefreshToken(s);
+    return ReadRecord<RefreshTokenRecord>(s);
   }
 
   // QueryInt64 returns the first column of the single row `sql` yields; kCorrupt when none.

@@ -200,7 +200,8 @@ std::unique_ptr<Store> MakeSqliteStore() {
 
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest, ::testing::Values(&MakeSqliteStore));
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
+                         ::testing::Values(StoreBackend{"sqlite", &MakeSqliteStore}));
 
 namespace {
 

@@ -7,7 +7,8 @@
 // file when destroyed):
 //
 //   std::unique_ptr<Store> MakeMemoryStore() { return NewMemoryStore(); }
-//   INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest, ::testing::Values(&MakeMemoryStore));
+//   INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest,
+//                            ::testing::Values(StoreBackend{"memory", &MakeMemoryStore}));
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -325,12 +327,19 @@ inline ConsentRecord MakeConsent(const std::string& user_id, const std::string& 
   return ConsentRecord{user_id, client_id, scope, at, at + 1};
 }
 
-// StoreFactory returns a fresh, empty store, or nullptr after reporting why with ADD_FAILURE.
-using StoreFactory = std::unique_ptr<Store> (*)();
+// StoreBackend: a backend's name and a function that returns a fresh, empty store of it, or nullptr
+// after reporting why with ADD_FAILURE.
+struct StoreBackend {
+  const char* name;
+  std::unique_ptr<Store> (*make)();
+};
 
-class StoreContractTest : public ::testing::TestWithParam<StoreFactory> {
+// PrintTo shows a backend by its name (in test listings, and so in the CTest names).
+inline void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
+
+class StoreContractTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
-  StoreContractTest() : store_(GetParam()()) {}
+  StoreContractTest() : store_(GetParam().make()) {}
 
   // SetUp stops the test (rather than crash on a null store) when the factory failed.
   void SetUp() override { ASSERT_NE(store_, nullptr) << "the factory returned no store"; }
