@@ -61,6 +61,8 @@
 #   BENCH_PG_HANDLER_THREADS  Latchkey's http.handler_threads in the PostgreSQL part  [its default, 2]
 #   BENCH_ID_TOKEN_ALG    RS256 | ES256: the ID token alg the sign-in flow clients register, both
 #                         servers (flows and PostgreSQL parts)             [RS256, the OIDC default]
+#   BENCH_PG_ACCESS_TOKEN_FORMAT  opaque | jwt: Latchkey's access tokens in the PostgreSQL part's
+#                         flows [opaque: what oidc-provider issues there, stored by the server]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -94,6 +96,9 @@ PG_FSYNC=${BENCH_PG_FSYNC:-on}
 PG_POOL=${BENCH_PG_POOL:-8}
 PG_HANDLER_THREADS=${BENCH_PG_HANDLER_THREADS:-}
 ID_TOKEN_ALG=${BENCH_ID_TOKEN_ALG:-RS256}
+PG_ACCESS_TOKEN_FORMAT=${BENCH_PG_ACCESS_TOKEN_FORMAT:-opaque}
+[[ $PG_ACCESS_TOKEN_FORMAT == opaque || $PG_ACCESS_TOKEN_FORMAT == jwt ]] \
+  || { echo "BENCH_PG_ACCESS_TOKEN_FORMAT must be opaque or jwt" >&2; exit 2; }
 PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
 # The redirect URI of the sign-in flows is never contacted: the driver reads the code from Location.
 FLOW_REDIRECT_URI=http://127.0.0.1:9/callback
@@ -922,7 +927,8 @@ lk_pg_setup() { # lk_pg_setup <config> <admin data dir>: the cc client, the flow
   pgcc_auth=$(basic_auth "$id" "$secret")
   "$LATCHKEY" client create --config "$cfg" --data-dir "$data" --id bench-app --name "Bench App" --public \
       --grant-type authorization_code --grant-type refresh_token --redirect-uri http://127.0.0.1/callback \
-      --scope openid --scope offline_access --id-token-alg "$ID_TOKEN_ALG" --json >/dev/null 2>"$WORK/latchkey-setup.log" \
+      --scope openid --scope offline_access --id-token-alg "$ID_TOKEN_ALG" --access-token-format "$PG_ACCESS_TOKEN_FORMAT" \
+      --json >/dev/null 2>"$WORK/latchkey-setup.log" \
     || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey client create --id bench-app (PostgreSQL) failed"; }
   printf '%s\n' "$pg_password" | "$LATCHKEY" user add bench --password-stdin --config "$cfg" --data-dir "$data" --json \
       >/dev/null 2>"$WORK/latchkey-setup.log" || { cat "$WORK/latchkey-setup.log" >&2; die "latchkey user add (PostgreSQL) failed"; }

@@ -217,6 +217,13 @@ TEST(GrantId, StableDistinctAndNotTheFamily) {
   EXPECT_EQ(GrantId("f1").size(), 22U);
 }
 
+// The PostgreSQL store computes GrantId in SQL when it stores an opaque access token with a refresh
+// rotation (store::CurrentRotation::access_token); its test checks these same values.
+TEST(GrantId, KnownValues) {
+  EXPECT_EQ(GrantId("fam"), "pX1W-mxEjFt0bu5xWpW3C-");
+  EXPECT_EQ(GrantId("fam-27"), "xZ1cLHR-aLTxKkm9zA_SSa");  // both characters base64url changes
+}
+
 // RFC 7662 §2.2: an inactive token's response carries "active": false and nothing else.
 TEST(IntrospectionJson, Rfc7662Section2_2InactiveSaysNothingElse) {
   Introspection in;

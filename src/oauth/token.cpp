@@ -82,26 +82,50 @@ std::string AccessTokenPayload(const AccessTokenClaims& claims) {
   return boost::json::serialize(payload);
 }
 
+namespace {
+
+int64_t AccessTokenLifetime(const store::ClientRecord& client, const TokenPolicy& policy) {
+  return client.access_token_lifetime > 0 ? client.access_token_lifetime : policy.access_token_lifetime;
+}
+
+// OpaqueToken: the opaque access token `value` of `client`, valid from now, and the part of its
+// record that does not depend on the grant.
+OpaqueAccessToken OpaqueToken(std::string value, const store::ClientRecord& client, const TokenPolicy& policy,
+                              const common::Clock& clock) {
+  OpaqueAccessToken token;
+  token.value = std::move(value);
+  token.record.token_hash = crypto::Sha256(token.value);
+  token.record.client_id = client.client_id;
+  token.record.audience = policy.audience;
+  token.record.created_at = clock.NowSeconds();
+  token.record.expires_at = token.record.created_at + AccessTokenLifetime(client, policy);
+  return token;
+}
+
+}  // namespace
+
+OpaqueAccessToken NewOpaqueAccessToken(const store::ClientRecord& client, const TokenPolicy& policy,
+                                       const common::Clock& clock, common::Random& random) {
+  return OpaqueToken(common::Base64UrlEncode(random.Bytes(32)), client, policy, clock);
+}
+
 Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::string subject,
                                        const std::vector<std::string>& scope, const TokenPolicy& policy,
                                        const SigningKeys& keys, const common::Clock& clock,
-                                       common::Random& random, int64_t auth_time, std::string grant_id) {
-  int64_t lifetime =
-      client.access_token_lifetime > 0 ? client.access_token_lifetime : policy.access_token_lifetime;
+                                       common::Random& random, int64_t auth_time, std::string grant_id,
+                                       std::string opaque_value) {
+  const int64_t lifetime = AccessTokenLifetime(client, policy);
   if (client.access_token_format == "opaque") {
-    std::string token = common::Base64UrlEncode(random.Bytes(32));
-    store::AccessTokenRecord record;
-    record.token_hash = crypto::Sha256(token);
-    record.client_id = client.client_id;
+    OpaqueAccessToken token = opaque_value.empty()
+                                  ? NewOpaqueAccessToken(client, policy, clock, random)
+                                  : OpaqueToken(std::move(opaque_value), client, policy, clock);
+    store::AccessTokenRecord& record = token.record;
     record.subject = std::move(subject);
     if (auth_time != 0) record.user_id = record.subject;
     record.scope = common::Join(scope, " ");
-    record.audience = policy.audience;
     record.grant_id = std::move(grant_id);
     record.auth_time = auth_time;
-    record.created_at = clock.NowSeconds();
-    record.expires_at = record.created_at + lifetime;
-    TokenResponse response{std::move(token), "Bearer", lifetime, record.scope};
+    TokenResponse response{std::move(token.value), "Bearer", lifetime, record.scope};
     response.reference = std::move(record);
     return response;
   }

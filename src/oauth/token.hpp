@@ -103,11 +103,26 @@ std::string AccessTokenPayload(const AccessTokenClaims& claims);
 // server_error when no key exists for the algorithm chosen (a configuration fault). `auth_time`
 // is non-zero for tokens issued for a person (and marks them as such, RFC 9068 §2.2.1);
 // `grant_id` names the grant the token belongs to (GrantId), so revoking the grant revokes it.
+// `opaque_value`, when not empty, is the opaque token's value, drawn by the caller beforehand
+// (NewOpaqueAccessToken); otherwise it is drawn here.
 Result<TokenResponse> IssueAccessToken(const store::ClientRecord& client, std::string subject,
                                        const std::vector<std::string>& scope, const TokenPolicy& policy,
                                        const SigningKeys& keys, const common::Clock& clock,
                                        common::Random& random, int64_t auth_time = 0,
-                                       std::string grant_id = {});
+                                       std::string grant_id = {}, std::string opaque_value = {});
+
+// OpaqueAccessToken: an opaque access token's value drawn ahead of IssueAccessToken, and the part
+// of its record known before the grant is read: token_hash, client_id, audience, created_at and
+// expires_at (store::CurrentRotation::access_token).
+struct OpaqueAccessToken {
+  std::string value;
+  store::AccessTokenRecord record;
+};
+
+// NewOpaqueAccessToken draws an opaque access token for `client` (256 random bits), valid for the
+// client's access-token lifetime (else the policy's) from now.
+OpaqueAccessToken NewOpaqueAccessToken(const store::ClientRecord& client, const TokenPolicy& policy,
+                                       const common::Clock& clock, common::Random& random);
 
 // ClientCredentialsGrant decides an RFC 6749 §4.4 request from an authenticated `client`:
 // unauthorized_client unless the client registered the grant (public clients can never use it,

@@ -38,7 +38,7 @@ oauth::Result<oauth::TokenResponse> Provider::UserTokens(const store::ClientReco
                                                          const UserGrant& grant) {
   auto issued = oauth::IssueAccessToken(client, user.user_id, grant.scope, policy_, snapshot.keys.signing,
                                         clock_, random_, grant.auth_time > 0 ? grant.auth_time : 1,
-                                        oauth::GrantId(grant.family_id));
+                                        oauth::GrantId(grant.family_id), grant.opaque_access_token);
   if (!issued) return issued.error();
   if (!Contains(grant.scope, "openid")) return issued;
 
@@ -212,8 +212,10 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
   // Tokens for `user` from the rotated `current` (OIDC Core §12.2: a refreshed ID Token keeps
   // auth_time and carries no nonce).
   auto issue = [&](const store::RefreshTokenRecord& current, const store::UserRecord& user,
-                   std::vector<std::string> scope, bool retried) -> oauth::Result<oauth::TokenResponse> {
+                   std::vector<std::string> scope, bool retried,
+                   std::string opaque_access_token = {}) -> oauth::Result<oauth::TokenResponse> {
     UserGrant grant;
+    grant.opaque_access_token = std::move(opaque_access_token);
     grant.scope = std::move(scope);
     grant.auth_time = current.auth_time;
     grant.amr = current.amr;
@@ -231,12 +233,23 @@ oauth::Result<oauth::TokenResponse> Provider::RefreshGrant(const AuthenticatedCl
 
   // The common case in one step (one round trip on PostgreSQL): a current token of this client,
   // whose user is active, refreshed with its whole scope. Anything else, or a request that narrows
-  // the scope, takes the general path below, which tells the cases apart.
+  // the scope, takes the general path below, which tells the cases apart. An opaque access token is
+  // drawn first, so that a backend that rotates in one statement stores it in that statement too.
   if (!auth.request.params.Has("scope")) {
-    auto rotated = store_.RotateCurrentRefreshToken(
-        {token_hash, client.client_id, successor_hash, now, config_.refresh_token_idle_lifetime});
+    store::CurrentRotation rotation{token_hash, client.client_id, successor_hash, now,
+                                    config_.refresh_token_idle_lifetime};
+    std::string opaque_value;
+    if (client.access_token_format == "opaque") {
+      auto opaque = oauth::NewOpaqueAccessToken(client, policy_, clock_, random_);
+      opaque_value = std::move(opaque.value);
+      rotation.access_token = std::move(opaque.record);
+    }
+    auto rotated = store_.RotateCurrentRefreshToken(rotation);
     if (rotated) {
-      return issue(rotated->token, rotated->user, common::SplitSpaces(rotated->token.scope), false);
+      auto issued = issue(rotated->token, rotated->user, common::SplitSpaces(rotated->token.scope), false,
+                          std::move(opaque_value));
+      if (issued && rotated->access_token_stored) issued->reference.reset();
+      return issued;
     }
     if (rotated.error() != store::Error::kNotFound) return StoreUnavailable();
   }

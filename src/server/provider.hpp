@@ -134,6 +134,7 @@ class Provider {
     int64_t auth_time = 0;
     std::string amr, acr, nonce, session_id_hash;
     std::string family_id;
+    std::string opaque_access_token;  // an opaque access token's value drawn beforehand, or ""
   };
   // UserTokens issues the access token and (for openid) the ID token of `grant`.
   oauth::Result<oauth::TokenResponse> UserTokens(const store::ClientRecord& client, const Snapshot& snapshot,

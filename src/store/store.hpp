@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -298,6 +299,24 @@ struct CodeWithUser {
   UserRecord user;
 };
 
+// AccessTokenRecord: an opaque (reference) access token, stored hashed. Resource servers learn its
+// meaning by introspection (RFC 7662), so revoking it takes effect at once.
+struct AccessTokenRecord {
+  std::string token_hash;  // SHA-256 of the token, raw 32 bytes (may contain NUL)
+  std::string client_id;
+  std::string subject;  // the user id, or the client id for client_credentials
+  std::string user_id;  // the user (UserStore) for tokens issued to a person; "" for clients
+  std::string scope;    // space-separated
+  std::string audience;
+  std::string grant_id;  // the grant (refresh family) it was issued from; "" for client_credentials
+  int64_t auth_time = 0;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;  // expired once expires_at <= now
+  bool revoked = false;
+
+  bool operator==(const AccessTokenRecord&) const = default;
+};
+
 // CurrentRotation: what Store::RotateCurrentRefreshToken is asked to do.
 struct CurrentRotation {
   std::string token_hash;      // the presented token
@@ -305,6 +324,19 @@ struct CurrentRotation {
   std::string successor_hash;  // token_hash of its successor
   int64_t now = 0;
   int64_t idle_lifetime = 0;  // the successor expires idle_lifetime after now, or with its family
+  // access_token: an opaque access token issued with the rotation, or none. Its token_hash,
+  // client_id, audience, created_at and expires_at are given; the rest is the rotated token's grant,
+  // as oauth::IssueAccessToken fills it for a person: subject and user_id the token's user, scope the
+  // token's, auth_time the token's (at least 1), grant_id oauth::GrantId of its family. A backend
+  // that rotates in one statement stores it in that statement and says so; the others leave it to
+  // the caller.
+  std::optional<AccessTokenRecord> access_token;
+};
+
+// CurrentRotated: what Store::RotateCurrentRefreshToken returns: the token as it was, its user, and
+// whether CurrentRotation::access_token was stored with the rotation.
+struct CurrentRotated : RefreshTokenWithUser {
+  bool access_token_stored = false;
 };
 
 // SuccessorOf is the refresh token that replaces `current` (RFC 6749 §6: same family, user, client,
@@ -372,24 +404,6 @@ class RefreshTokenStore {
   // DeleteExpiredRefreshTokens deletes at most `limit` tokens with expires_at <= now or
   // family_expires_at <= now (rotated, revoked or not) and returns how many.
   virtual Result<int64_t> DeleteExpiredRefreshTokens(int64_t now, int64_t limit) = 0;
-};
-
-// AccessTokenRecord: an opaque (reference) access token, stored hashed. Resource servers learn its
-// meaning by introspection (RFC 7662), so revoking it takes effect at once.
-struct AccessTokenRecord {
-  std::string token_hash;  // SHA-256 of the token, raw 32 bytes (may contain NUL)
-  std::string client_id;
-  std::string subject;  // the user id, or the client id for client_credentials
-  std::string user_id;  // the user (UserStore) for tokens issued to a person; "" for clients
-  std::string scope;    // space-separated
-  std::string audience;
-  std::string grant_id;  // the grant (refresh family) it was issued from; "" for client_credentials
-  int64_t auth_time = 0;
-  int64_t created_at = 0;
-  int64_t expires_at = 0;  // expired once expires_at <= now
-  bool revoked = false;
-
-  bool operator==(const AccessTokenRecord&) const = default;
 };
 
 // AccessTokenStore: opaque access tokens. Keys are raw hash bytes, compared exactly. Deleting a
@@ -635,8 +649,8 @@ class Store : public ClientStore,
   // r.idle_lifetime) and returns the token as it was with its user. In every other case it writes
   // nothing and returns kNotFound; the caller then reads the token and tells the cases apart. Of two
   // concurrent calls for one token, at most one succeeds. A backend whose every statement is a round
-  // trip to a server does it in one.
-  virtual Result<RefreshTokenWithUser> RotateCurrentRefreshToken(const CurrentRotation& r) {
+  // trip to a server does it in one, and stores r.access_token in it (CurrentRotation).
+  virtual Result<CurrentRotated> RotateCurrentRefreshToken(const CurrentRotation& r) {
     auto read = GetRefreshTokenWithUser(r.token_hash);
     if (!read) return read.error();
     const RefreshTokenRecord& token = read->token;
@@ -649,7 +663,7 @@ class Store : public ClientStore,
         RotateRefreshToken(r.token_hash, SuccessorOf(token, r.successor_hash, r.now, r.idle_lifetime), r.now,
                            /*grace_seconds=*/0);
     if (!rotated) return rotated.error() == Error::kConflict ? Error::kNotFound : rotated.error();
-    return RefreshTokenWithUser{std::move(rotated->previous), std::move(read->user)};
+    return CurrentRotated{{std::move(rotated->previous), std::move(read->user)}};
   }
 
   // Compact gives back space the backend still holds for data already deleted (SQLite: a TRUNCATE

@@ -287,6 +287,30 @@ class OpaqueTokens(LifecycleBase):
                          200)
         self.assert_inactive(self.introspect(tokens["access_token"]))
 
+    def test_opaque_token_from_a_refresh_works_and_dies_with_its_family(self):
+        # On PostgreSQL the rotation stores this token in its own statement (grant id computed
+        # there); on SQLite the server stores it after the rotation. Either way it must act alike.
+        tokens, _ = self.sign_in(client=OPAQUE, redirect_uri=OPAQUE_CB)
+        r = self.refresh(tokens["refresh_token"], client=OPAQUE)
+        self.assertEqual(r.status_code, 200, r.text)
+        refreshed = r.json()
+        access = refreshed["access_token"]
+        self.assertNotIn(".", access)
+        self.assertNotEqual(access, tokens["access_token"])
+        self.assertEqual(self.userinfo(access).status_code, 200)
+        body = self.introspect(access).json()
+        self.assertIs(body["active"], True)
+        self.assertEqual(body["client_id"], OPAQUE)
+        self.assertEqual(body["username"], "dora")
+        self.assertEqual(body["scope"], tokens["scope"])
+        self.assertEqual(body["exp"] - body["iat"], refreshed["expires_in"])
+        # RFC 7009 §2.1: revoking the refresh token revokes the access tokens of its grant, this one
+        # included (it carries the grant's id).
+        self.assertEqual(self.revoke(refreshed["refresh_token"], auth=(OPAQUE, self.opaque["client_secret"])).status_code,
+                         200)
+        self.assert_inactive(self.introspect(access))
+        self.assertEqual(self.userinfo(access).status_code, 401)
+
     def test_opaque_client_credentials(self):
         token = self.client_token("lc-svc-opaque", self.svc_opaque["client_secret"])
         self.assertNotIn(".", token)

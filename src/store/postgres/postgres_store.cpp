@@ -359,9 +359,14 @@ constexpr std::string_view kRotateCurrentRefreshToken =
     "SELECT * FROM marked";
 // kRotateCurrentRefreshTokenForClient is Store::RotateCurrentRefreshToken in one statement: the
 // checks of kRotateCurrentRefreshToken, plus the client ($2) and an active user, joined in; the
-// successor ($3) is built from the row as SuccessorOf builds it ($4 now, $5 idle lifetime). It
-// returns the token as it was (kSelectRefreshTokenWithUser's columns), or nothing, having written
-// nothing. Racing calls for one token: as for kRotateCurrentRefreshToken, exactly one gets the row.
+// successor ($3) is built from the row as SuccessorOf builds it ($4 now, $5 idle lifetime). When
+// $6 is not empty it also inserts the opaque access token whose hash it is ($7 audience, $8
+// created_at, $9 expires_at), completed from the row as CurrentRotation::access_token says; its
+// grant_id is oauth::GrantId(family_id) computed here: the first 22 characters of the base64url
+// SHA-256 of "grant:" and the family id (22 characters of standard base64 carry no padding, and
+// base64url differs from it only in '-' and '_'). It returns the token as it was
+// (kSelectRefreshTokenWithUser's columns), or nothing, having written nothing. Racing calls for
+// one token: as for kRotateCurrentRefreshToken, exactly one gets the row.
 constexpr std::string_view kRotateCurrentRefreshTokenForClient =
     "WITH marked AS (UPDATE refresh_tokens t SET rotated_at = $4, successor_hash = $3 FROM users u "
     "WHERE t.token_hash = $1 AND t.client_id = $2 AND u.user_id = t.user_id AND u.status = 'active'::BYTEA "
@@ -374,7 +379,12 @@ constexpr std::string_view kRotateCurrentRefreshTokenForClient =
     "inserted AS (INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, "
     "session_id_hash, auth_time, amr, acr, created_at, expires_at, family_expires_at, rotated_at, "
     "successor_hash, revoked) SELECT $3, family_id, client_id, user_id, scope, session_id_hash, auth_time, "
-    "amr, acr, $4, LEAST($4 + $5, family_expires_at), family_expires_at, 0, ''::BYTEA, false FROM marked) "
+    "amr, acr, $4, LEAST($4 + $5, family_expires_at), family_expires_at, 0, ''::BYTEA, false FROM marked), "
+    "access AS (INSERT INTO access_tokens (token_hash, client_id, subject, user_id, scope, audience, "
+    "grant_id, "
+    "auth_time, created_at, expires_at, revoked) SELECT $6, client_id, user_id, user_id, scope, $7, "
+    "convert_to(translate(left(encode(sha256('grant:'::BYTEA || family_id), 'base64'), 22), '+/', '-_'), "
+    "'UTF8'), GREATEST(auth_time, 1), $8, $9, false FROM marked WHERE octet_length($6) > 0) "
     "SELECT * FROM marked";
 // kRevokeRefreshTokens revokes and lists in one statement (an empty $2 or $3 matches any client or
 // session): the families returned are exactly those of the rows this statement revoked.
@@ -900,16 +910,20 @@ class PostgresStore final : public Store {
     });
   }
 
-  Result<RefreshTokenWithUser> RotateCurrentRefreshToken(const CurrentRotation& r) override {
+  Result<CurrentRotated> RotateCurrentRefreshToken(const CurrentRotation& r) override {
+    const AccessTokenRecord none;
+    const AccessTokenRecord& access = r.access_token ? *r.access_token : none;
     auto rotated = WithConnection([&](Connection& conn) {
       Params params{r.token_hash, r.client_id, r.successor_hash};
-      params.Int(r.now).Int(r.idle_lifetime);
+      params.Int(r.now).Int(r.idle_lifetime).Bytes(access.token_hash).Bytes(access.audience);
+      params.Int(access.created_at).Int(access.expires_at);
       return QueryOne(conn, kRotateCurrentRefreshTokenForClient, params, "rotate current refresh token",
                       ReadRefreshTokenWithUser);
     });
-    // A successor that exists already failed the whole statement: nothing was written.
-    if (!rotated && rotated.error() == Error::kConflict) return Error::kNotFound;
-    return rotated;
+    // A successor (or access token) that exists already failed the whole statement: nothing was
+    // written.
+    if (!rotated) return rotated.error() == Error::kConflict ? Error::kNotFound : rotated.error();
+    return CurrentRotated{std::move(*rotated), r.access_token.has_value()};
   }
 
   // RotateRefreshToken first tries the common case, a current token, in one statement

@@ -162,6 +162,41 @@ TEST(PostgresStoreTest, HashesAndTextAreStoredAsBytes) {
             std::vector<std::string>{"32 bytea u"});
 }
 
+// The refresh rotation stores an opaque access token in its one statement, grant id included
+// (computed in SQL: the contract suite checks the value), and a token that fails to insert fails
+// the rotation too: nothing is written.
+TEST(PostgresStoreTest, RotateCurrentRefreshTokenStoresTheAccessTokenInItsStatement) {
+  auto store = OpenOrFail(FreshSchema());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser(MakeUser("u")).has_value());
+  RefreshTokenRecord current = MakeRefreshToken("cur", "u", "fam-27");
+  current.auth_time = 0;  // stored as 1: an access token for a person has an auth_time
+  ASSERT_TRUE(store->CreateRefreshToken(current).has_value());
+  AccessTokenRecord taken = MakeAccessToken("taken", "u");
+  ASSERT_TRUE(store->CreateAccessToken(taken).has_value());
+
+  AccessTokenRecord given;
+  given.token_hash = taken.token_hash;
+  given.client_id = current.client_id;
+  given.created_at = 1500;
+  given.expires_at = 1800;
+  CurrentRotation rotation{current.token_hash, current.client_id, Hash("rt-next"), 1500, 1000, given};
+  EXPECT_EQ(store->RotateCurrentRefreshToken(rotation).error(), Error::kNotFound) << "the hash exists";
+  EXPECT_EQ(*store->GetRefreshToken(current.token_hash), current) << "nothing written";
+  EXPECT_EQ(store->GetRefreshToken(Hash("rt-next")).error(), Error::kNotFound);
+
+  rotation.access_token->token_hash = Hash("at-new");
+  auto rotated = store->RotateCurrentRefreshToken(rotation);
+  ASSERT_TRUE(rotated.has_value());
+  EXPECT_TRUE(rotated->access_token_stored);
+  auto stored = store->GetAccessToken(Hash("at-new"));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->grant_id, "xZ1cLHR-aLTxKkm9zA_SSa");  // oauth::GrantId("fam-27")
+  EXPECT_EQ(stored->auth_time, 1);
+  EXPECT_EQ(stored->audience, "");
+  EXPECT_EQ(stored->user_id, "u");
+}
+
 TEST(PostgresStoreTest, PoolNeverOpensMoreThanItsSize) {
   constexpr int kPool = 2;
   constexpr int kThreads = 8;

@@ -1412,6 +1412,55 @@ TEST_P(StoreContractTest, RotateCurrentRefreshTokenOnlyForACurrentTokenOfThatCli
   EXPECT_EQ(*this->store().GetRefreshToken(Hash("rt-last")), SuccessorOf(next, Hash("rt-last"), 2000, 86400));
 }
 
+// An opaque access token asked for with a current rotation is stored with it, completed from the
+// rotated token, when the backend says it stored it; otherwise nothing is stored for it. Nothing is
+// stored when the rotation does not happen.
+TEST_P(StoreContractTest, RotateCurrentRefreshTokenStoresTheAccessTokenOnlyWhenItSaysSo) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const RefreshTokenRecord current = MakeRefreshToken("cur", "u");
+  ASSERT_TRUE(this->store().CreateRefreshToken(current).has_value());
+  AccessTokenRecord given;
+  given.token_hash = Hash("at-1");
+  given.client_id = current.client_id;
+  given.audience = "https://api.example";
+  given.created_at = 1500;
+  given.expires_at = 1800;
+  CurrentRotation rotation{current.token_hash, "another client", Hash("rt-next"), 1500, 1000, given};
+
+  EXPECT_EQ(this->store().RotateCurrentRefreshToken(rotation).error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetAccessToken(given.token_hash).error(), Error::kNotFound);
+
+  rotation.client_id = current.client_id;
+  auto rotated = this->store().RotateCurrentRefreshToken(rotation);
+  ASSERT_TRUE(rotated.has_value());
+  auto stored = this->store().GetAccessToken(given.token_hash);
+  if (!rotated->access_token_stored) {
+    EXPECT_EQ(stored.error(), Error::kNotFound);
+    return;
+  }
+  AccessTokenRecord expected = given;
+  expected.subject = "u";
+  expected.user_id = "u";
+  expected.scope = current.scope;
+  expected.auth_time = current.auth_time;
+  expected.grant_id = "pX1W-mxEjFt0bu5xWpW3C-";  // oauth::GrantId("fam"), introspection_test.cpp
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(*stored, expected);
+}
+
+// Without an access token, none is stored or said to be.
+TEST_P(StoreContractTest, RotateCurrentRefreshTokenWithoutAnAccessTokenStoresNone) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const RefreshTokenRecord current = MakeRefreshToken("cur", "u");
+  ASSERT_TRUE(this->store().CreateRefreshToken(current).has_value());
+  auto rotated = this->store().RotateCurrentRefreshToken(
+      {current.token_hash, current.client_id, Hash("rt-next"), 1500, 1000});
+  ASSERT_TRUE(rotated.has_value());
+  EXPECT_FALSE(rotated->access_token_stored);
+  // A backend that fills an empty hash in for "none" must not store a token under it.
+  EXPECT_EQ(this->store().GetAccessToken("").error(), Error::kNotFound);
+}
+
 TEST_P(StoreContractTest, ConcurrentCurrentRotationsHaveExactlyOneWinner) {
   constexpr int kThreads = 8;
   constexpr int kRounds = 10;
