@@ -143,14 +143,11 @@ oauth::Result<oauth::TokenResponse> Provider::DeviceGrant(const AuthenticatedCli
   // The device's tokens are not tied to the browser session that approved them: signing out of
   // that browser does not sign the television out.
   grant.family_id = DeviceFamily(hash);
-  auto issued = NewGrantTokens(client, snapshot, *user, grant);
+  store::GrantTokens records;
+  auto issued = NewGrantTokens(client, snapshot, *user, grant, records);
   if (!issued) return issued;
-  // An opaque access token means nothing until its record is stored: stored before the approval is
-  // spent, rather than by Token after this returns.
-  if (issued->reference) {
-    if (!store_.CreateAccessToken(*issued->reference)) return StoreUnavailable();
-    issued->reference.reset();
-  }
+  // The tokens mean nothing until their records are stored: stored before the approval is spent.
+  if (!store_.CreateGrantTokens(records)) return StoreUnavailable();
   if (auto consumed = store_.ConsumeDeviceCode(hash, now); !consumed) {
     // kConflict: a concurrent poll spent the approval after this one read it; its tokens and the
     // ones just written share the family, and the replay revokes both.

@@ -76,9 +76,12 @@ oauth::Result<oauth::TokenResponse> Provider::UserTokens(const store::ClientReco
 oauth::Result<oauth::TokenResponse> Provider::NewGrantTokens(const store::ClientRecord& client,
                                                              const Snapshot& snapshot,
                                                              const store::UserRecord& user,
-                                                             const UserGrant& grant) {
+                                                             const UserGrant& grant,
+                                                             store::GrantTokens& records) {
   auto issued = UserTokens(client, snapshot, user, grant);
   if (!issued) return issued;
+  records.access_token = std::move(issued->reference);
+  issued->reference.reset();
   if (!oauth::IssuesRefreshToken(client, grant.scope)) return issued;
   const int64_t now = clock_.NowSeconds();
   std::string refresh = NewToken(random_);
@@ -95,7 +98,7 @@ oauth::Result<oauth::TokenResponse> Provider::NewGrantTokens(const store::Client
   record.created_at = now;
   record.family_expires_at = now + config_.refresh_token_absolute_lifetime;
   record.expires_at = std::min(now + config_.refresh_token_idle_lifetime, record.family_expires_at);
-  if (!store_.CreateRefreshToken(record)) return StoreUnavailable();
+  records.refresh_token = std::move(record);
   issued->refresh_token = std::move(refresh);
   return issued;
 }
@@ -164,19 +167,15 @@ oauth::Result<oauth::TokenResponse> Provider::CodeGrant(const AuthenticatedClien
   grant.nonce = stored.nonce;
   grant.session_id_hash = stored.session_id_hash;
   grant.family_id = family_id;
-  // Writes the first refresh token of the family. An attempt that fails after this and is retried
-  // leaves that token behind; nobody holds it (the response carrying it was never sent), and it
-  // goes with its family: a replay revokes it, expiry deletes it.
-  auto issued = NewGrantTokens(client, snapshot, *user, grant);
+  // The tokens' records are stored with the redemption, before the code is spent (in one statement
+  // on PostgreSQL). Elsewhere an attempt that fails after writing them leaves them behind; nobody
+  // holds them (the response carrying them was never sent), and they go with their family: a replay
+  // revokes them, expiry deletes them.
+  store::GrantTokens records;
+  auto issued = NewGrantTokens(client, snapshot, *user, grant, records);
   if (!issued) return issued;
-  // An opaque access token means nothing until its record is stored: stored here, before the code
-  // is spent, rather than by Token after this returns.
-  if (issued->reference) {
-    if (!store_.CreateAccessToken(*issued->reference)) return StoreUnavailable();
-    issued->reference.reset();
-  }
 
-  auto redeemed = store_.RedeemCode(code_hash, now);
+  auto redeemed = store_.RedeemCodeWithTokens(code_hash, now, records);
   if (!redeemed) {
     // kConflict: a concurrent redemption spent the code after it was read above. Its tokens and
     // the ones just written share the family: the replay revokes both.

@@ -140,10 +140,12 @@ class Provider {
   oauth::Result<oauth::TokenResponse> UserTokens(const store::ClientRecord& client, const Snapshot& snapshot,
                                                  const store::UserRecord& user, const UserGrant& grant);
   // NewGrantTokens: UserTokens plus the first refresh token of the grant's family, when the client
-  // gets refresh tokens (the authorization code and device code grants).
+  // gets refresh tokens (the authorization code and device code grants). The records of the refresh
+  // token and of an opaque access token go to `records`, for the caller to store before it spends
+  // the grant.
   oauth::Result<oauth::TokenResponse> NewGrantTokens(const store::ClientRecord& client,
                                                      const Snapshot& snapshot, const store::UserRecord& user,
-                                                     const UserGrant& grant);
+                                                     const UserGrant& grant, store::GrantTokens& records);
 
   // Token lifecycle (tokens.cpp).
   // ResolveAccessToken returns the claims of an active access token of this server (JWT or opaque,

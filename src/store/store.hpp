@@ -339,6 +339,13 @@ struct CurrentRotated : RefreshTokenWithUser {
   bool access_token_stored = false;
 };
 
+// GrantTokens: what a code or device grant writes before it spends the code: the first refresh token
+// of the grant's family and an opaque access token, each optional (Store::RedeemCodeWithTokens).
+struct GrantTokens {
+  std::optional<RefreshTokenRecord> refresh_token;
+  std::optional<AccessTokenRecord> access_token;
+};
+
 // SuccessorOf is the refresh token that replaces `current` (RFC 6749 §6: same family, user, client,
 // scope and session; the authentication it carries is the original one): issued at `now`, it
 // expires `idle_lifetime` later or when its family does, whichever is first.
@@ -664,6 +671,32 @@ class Store : public ClientStore,
                            /*grace_seconds=*/0);
     if (!rotated) return rotated.error() == Error::kConflict ? Error::kNotFound : rotated.error();
     return CurrentRotated{{std::move(rotated->previous), std::move(read->user)}};
+  }
+
+  // CreateGrantTokens stores each of `tokens`, one write each: kUnavailable when one cannot be
+  // written (a duplicate hash is not a replay), kNotFound when its user is gone.
+  Result<void> CreateGrantTokens(const GrantTokens& tokens) {
+    auto written = [](Result<void> r) -> Result<void> {
+      if (!r && r.error() == Error::kConflict) return Error::kUnavailable;
+      return r;
+    };
+    if (tokens.refresh_token) {
+      if (auto r = written(CreateRefreshToken(*tokens.refresh_token)); !r) return r;
+    }
+    if (tokens.access_token) return written(CreateAccessToken(*tokens.access_token));
+    return {};
+  }
+
+  // RedeemCodeWithTokens stores `tokens` and then redeems the code, with RedeemCode's answers (and
+  // CreateGrantTokens'): the code is spent only once everything it grants is stored, so a write that
+  // fails leaves it unspent for the client's retry. Here they are separate writes, and tokens written
+  // for a redemption that then fails stay (the caller revokes their family). A backend whose every
+  // statement is a round trip does it all in one statement, which writes nothing unless it spends
+  // the code.
+  virtual Result<AuthorizationCodeRecord> RedeemCodeWithTokens(const std::string& code_hash, int64_t now,
+                                                               const GrantTokens& tokens) {
+    if (auto written = CreateGrantTokens(tokens); !written) return written.error();
+    return RedeemCode(code_hash, now);
   }
 
   // Compact gives back space the backend still holds for data already deleted (SQLite: a TRUNCATE

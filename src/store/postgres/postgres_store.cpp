@@ -312,6 +312,25 @@ constexpr std::string_view kRedeemCode =
     "UPDATE authorization_codes SET used = true WHERE code_hash = $1 AND used = false AND expires_at > $2 "
     "RETURNING code_hash, client_id, user_id, session_id_hash, redirect_uri, redirect_uri_sent, scope, "
     "nonce, code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, used";
+// kRedeemCodeWithTokens is Store::RedeemCodeWithTokens in one statement: kRedeemCode's conditional
+// UPDATE, and, only when it spent the code, the insert of the family's first refresh token
+// ($3..$17, sql::Columns order) and of an opaque access token ($18..$28), each skipped when its hash
+// is empty. A failed insert fails the whole statement: the code stays unspent and nothing is
+// written. Racing redemptions: as for kRedeemCode, exactly one gets the row.
+constexpr std::string_view kRedeemCodeWithTokens =
+    "WITH spent AS (UPDATE authorization_codes SET used = true WHERE code_hash = $1 AND used = false "
+    "AND expires_at > $2 RETURNING code_hash, client_id, user_id, session_id_hash, redirect_uri, "
+    "redirect_uri_sent, scope, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, "
+    "created_at, "
+    "expires_at, used), "
+    "refresh AS (INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, "
+    "session_id_hash, auth_time, amr, acr, created_at, expires_at, family_expires_at, rotated_at, "
+    "successor_hash, revoked) SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 "
+    "FROM spent WHERE octet_length($3) > 0), "
+    "access AS (INSERT INTO access_tokens (token_hash, client_id, subject, user_id, scope, audience, "
+    "grant_id, auth_time, created_at, expires_at, revoked) SELECT $18, $19, $20, NULLIF($21, ''::BYTEA), "
+    "$22, $23, $24, $25, $26, $27, $28 FROM spent WHERE octet_length($18) > 0) "
+    "SELECT * FROM spent";
 constexpr std::string_view kDeleteExpiredCodes =
     "DELETE FROM authorization_codes WHERE code_hash IN (SELECT code_hash FROM authorization_codes WHERE "
     "expires_at <= $1 LIMIT $2)";
@@ -545,6 +564,8 @@ class Pool {
 // BYTEA, see kMigrations).
 class ParamWriter {
  public:
+  explicit ParamWriter(Params start = {}) : params_(std::move(start)) {}
+
   void Text(std::string_view v) { params_.Bytes(v); }
   void Blob(std::string_view v) { params_.Bytes(v); }
   void Int(int64_t v) { params_.Int(v); }
@@ -848,23 +869,42 @@ class PostgresStore final : public Store {
     });
   }
 
-  // RedeemCode: the conditional UPDATE decides the winner in one statement (see kRedeemCode). When
-  // it matched nothing, a read tells kConflict (used) from kNotFound (absent or expired); the code
-  // only ever goes from unused to used, so that answer cannot go stale in between.
-  Result<AuthorizationCodeRecord> RedeemCode(const std::string& code_hash, int64_t now) override {
+  // Redeem runs `statement` (kRedeemCode, or kRedeemCodeWithTokens; $1 is the code), whose
+  // conditional UPDATE decides the winner in one statement. When it matched nothing, a read tells
+  // kConflict (used) from kNotFound (absent or expired); the code only ever goes from unused to
+  // used, so that answer cannot go stale in between. A token the statement could not insert for a
+  // duplicate hash is kUnavailable (not a replay); for a missing user, the read finds the code gone
+  // with that user: kNotFound.
+  Result<AuthorizationCodeRecord> Redeem(const std::string& code_hash, std::string_view statement,
+                                         const Params& params, std::string_view what) {
     return WithConnection([&](Connection& conn) -> Result<AuthorizationCodeRecord> {
-      auto redeemed = QueryOne(conn, kRedeemCode, Params{code_hash}.Int(now), "redeem code",
-                               ReadRecord<AuthorizationCodeRecord>);
+      auto redeemed = QueryOne(conn, statement, params, what, ReadRecord<AuthorizationCodeRecord>);
       if (redeemed) {
         redeemed->used = false;  // as it was before this redemption
         return redeemed;
       }
+      if (redeemed.error() == Error::kConflict) return Error::kUnavailable;
       if (redeemed.error() != Error::kNotFound) return redeemed.error();
       auto code =
           QueryOne(conn, sql::kSelectCode, {code_hash}, "get code", ReadRecord<AuthorizationCodeRecord>);
       if (!code) return code.error();
       return code->used ? Error::kConflict : Error::kNotFound;
     });
+  }
+
+  Result<AuthorizationCodeRecord> RedeemCode(const std::string& code_hash, int64_t now) override {
+    return Redeem(code_hash, kRedeemCode, Params{code_hash}.Int(now), "redeem code");
+  }
+
+  // RedeemCodeWithTokens: kRedeemCodeWithTokens, decided as RedeemCode is.
+  Result<AuthorizationCodeRecord> RedeemCodeWithTokens(const std::string& code_hash, int64_t now,
+                                                       const GrantTokens& tokens) override {
+    Params params{code_hash};
+    params.Int(now);
+    ParamWriter writer(std::move(params));
+    sql::Columns(tokens.refresh_token ? *tokens.refresh_token : RefreshTokenRecord{}, writer);
+    sql::Columns(tokens.access_token ? *tokens.access_token : AccessTokenRecord{}, writer);
+    return Redeem(code_hash, kRedeemCodeWithTokens, writer.Take(), "redeem code with tokens");
   }
 
   Result<AuthorizationCodeRecord> GetCode(const std::string& code_hash) override {

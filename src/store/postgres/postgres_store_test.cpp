@@ -197,6 +197,20 @@ TEST(PostgresStoreTest, RotateCurrentRefreshTokenStoresTheAccessTokenInItsStatem
   EXPECT_EQ(stored->user_id, "u");
 }
 
+// The code grant's redemption is one statement: a redemption that fails writes none of its tokens.
+TEST(PostgresStoreTest, RedeemCodeWithTokensWritesNothingUnlessItSpendsTheCode) {
+  auto store = OpenOrFail(FreshSchema());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser(MakeUser("u")).has_value());
+  const AuthorizationCodeRecord c = MakeCode("a", "u", 2000);
+  ASSERT_TRUE(store->CreateCode(c).has_value());
+  ASSERT_TRUE(store->RedeemCode(c.code_hash, 1999).has_value());
+  GrantTokens late{MakeRefreshToken("late", "u"), MakeAccessToken("late", "u")};
+  EXPECT_EQ(store->RedeemCodeWithTokens(c.code_hash, 1999, late).error(), Error::kConflict);
+  EXPECT_EQ(store->GetRefreshToken(late.refresh_token->token_hash).error(), Error::kNotFound);
+  EXPECT_EQ(store->GetAccessToken(late.access_token->token_hash).error(), Error::kNotFound);
+}
+
 TEST(PostgresStoreTest, PoolNeverOpensMoreThanItsSize) {
   constexpr int kPool = 2;
   constexpr int kThreads = 8;

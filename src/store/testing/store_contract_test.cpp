@@ -832,6 +832,54 @@ TEST_P(StoreContractTest, RedeemExpiredOrUnknownCodeIsNotFound) {
   EXPECT_EQ(this->store().RedeemCode(prefix, 0).error(), Error::kNotFound);
 }
 
+// RedeemCodeWithTokens spends the code as RedeemCode does, with the tokens stored exactly as given
+// once it has; a token that cannot be stored leaves the code unspent.
+TEST_P(StoreContractTest, RedeemCodeWithTokensStoresThemAndSpendsTheCodeOnce) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const AuthorizationCodeRecord c = MakeCode("a", "u", 2000);
+  ASSERT_TRUE(this->store().CreateCode(c).has_value());
+  const AccessTokenRecord taken = MakeAccessToken("taken", "u");
+  ASSERT_TRUE(this->store().CreateAccessToken(taken).has_value());
+  GrantTokens tokens{MakeRefreshToken("first", "u"), MakeAccessToken("at", "u")};
+
+  // A token that cannot be written is not a replay, and the code stays unspent. (The retry draws new
+  // tokens: a backend may keep what it wrote before the failure.)
+  GrantTokens clashing = tokens;
+  clashing.refresh_token->token_hash = Hash("rt-attempt");
+  clashing.access_token->token_hash = taken.token_hash;
+  EXPECT_EQ(this->store().RedeemCodeWithTokens(c.code_hash, 1999, clashing).error(), Error::kUnavailable);
+  EXPECT_FALSE(this->store().GetCode(c.code_hash)->used);
+
+  auto redeemed = this->store().RedeemCodeWithTokens(c.code_hash, 1999, tokens);
+  ASSERT_TRUE(redeemed.has_value());
+  EXPECT_EQ(*redeemed, c) << "the record as it was before: used == false";
+  EXPECT_TRUE(this->store().GetCode(c.code_hash)->used);
+  EXPECT_EQ(*this->store().GetRefreshToken(tokens.refresh_token->token_hash), *tokens.refresh_token);
+  EXPECT_EQ(*this->store().GetAccessToken(tokens.access_token->token_hash), *tokens.access_token);
+
+  // Used: a replay, whatever else it carries; expired or unknown: kNotFound, as for RedeemCode.
+  GrantTokens others{MakeRefreshToken("second", "u"), std::nullopt};
+  EXPECT_EQ(this->store().RedeemCodeWithTokens(c.code_hash, 1999, others).error(), Error::kConflict);
+  const AuthorizationCodeRecord expired = MakeCode("b", "u", 1000);
+  ASSERT_TRUE(this->store().CreateCode(expired).has_value());
+  GrantTokens more{MakeRefreshToken("third", "u"), std::nullopt};
+  EXPECT_EQ(this->store().RedeemCodeWithTokens(expired.code_hash, 1999, more).error(), Error::kNotFound);
+  EXPECT_FALSE(this->store().GetCode(expired.code_hash)->used);
+  EXPECT_EQ(this->store().RedeemCodeWithTokens(Hash("missing"), 1999, {}).error(), Error::kNotFound);
+}
+
+// Without tokens it is RedeemCode.
+TEST_P(StoreContractTest, RedeemCodeWithoutTokensStoresNone) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const AuthorizationCodeRecord c = MakeCode("a", "u", 2000);
+  ASSERT_TRUE(this->store().CreateCode(c).has_value());
+  ASSERT_TRUE(this->store().RedeemCodeWithTokens(c.code_hash, 1999, {}).has_value());
+  EXPECT_TRUE(this->store().GetCode(c.code_hash)->used);
+  // A backend that fills an empty hash in for "none" must not store a token under it.
+  EXPECT_EQ(this->store().GetRefreshToken("").error(), Error::kNotFound);
+  EXPECT_EQ(this->store().GetAccessToken("").error(), Error::kNotFound);
+}
+
 TEST_P(StoreContractTest, DeleteExpiredCodesCountsAndKeepsLiveOnes) {
   ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
   ASSERT_TRUE(this->store().CreateCode(MakeCode("past", "u", 50)).has_value());
