@@ -1,6 +1,8 @@
 #include "crypto/key.hpp"
 
 #include "crypto/digest.hpp"
+#include "crypto/ecdsa_presign.hpp"
+#include "crypto/owned.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -19,18 +21,14 @@ namespace latchkey::crypto {
 
 namespace {
 
-// The one set of OpenSSL ownership aliases for this module.
-template <class T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
+using internal::Owned;
+using BnPtr = Owned<BIGNUM, BN_free>;
+using BioPtr = Owned<BIO, BIO_free_all>;
+using PkeyCtxPtr = Owned<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using MdCtxPtr = Owned<EVP_MD_CTX, EVP_MD_CTX_free>;
+using ParamBldPtr = Owned<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using ParamPtr = Owned<OSSL_PARAM, OSSL_PARAM_free>;
+using EcdsaSigPtr = Owned<ECDSA_SIG, ECDSA_SIG_free>;
 
 constexpr int kMinRsaBits = 2048;
 constexpr size_t kP256Bytes = 32;
@@ -402,13 +400,22 @@ Result<std::string> Sign(const Key& key, SignatureScheme scheme, std::string_vie
     }
     return std::string(reinterpret_cast<char*>(buf), len);
   }
+  if (scheme == SignatureScheme::kEcdsaP256Sha256) {
+    // JWS carries ECDSA signatures as fixed-width R || S (RFC 7518 §3.4), written so directly.
+    std::string raw(2 * kP256Bytes, '\0');
+    unsigned char digest[kSha256Bytes];
+    if (Sha256Of(data, digest) &&
+        internal::SignP256Digest(key.Raw(), digest, reinterpret_cast<unsigned char*>(raw.data()))) {
+      return raw;
+    }
+  }
   if (!SignDigestWithCache(key, scheme, data, out, &len)) return Error::kInternal;
   if (key.Type() == KeyType::kRsa) {
     rsa_sig.resize(len);
     return rsa_sig;
   }
 
-  // JWS carries ECDSA signatures as fixed-width R || S (RFC 7518 §3.4), not DER.
+  // The fallback's DER signature, as R || S.
   const unsigned char* p = buf;
   EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
   if (!sig) return Error::kInternal;

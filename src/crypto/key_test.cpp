@@ -3,11 +3,16 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "crypto/ecdsa_presign.hpp"
 
 namespace latchkey::crypto {
 namespace {
@@ -320,6 +325,66 @@ TEST(KeyTest, CachedVerifyContextsStayApart) {
     EXPECT_TRUE(Verify(*fresh, SignatureScheme::kEcdsaP256Sha256, "m", sig));
     EXPECT_FALSE(Verify(CachedKey(KeyType::kEcP256), SignatureScheme::kEcdsaP256Sha256, "m", sig));
   }
+}
+
+// ES256 signs from nonces precomputed in batches (ecdsa_presign.hpp). Across several batches every
+// signature verifies and every R (the x coordinate of kG) is new: a nonce is never used twice
+// (SEC 1 v2 §4.1.3; a repeated k gives the private key away).
+TEST(KeyTest, PresignedEs256NoncesAreUsedOnce) {
+  auto key = GenerateKey(KeyType::kEcP256);
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(internal::PresignedNoncesHeld(key->Raw()), 0U);
+  std::set<std::string> rs;
+  const size_t count = 3 * internal::kPresignBatch + 1;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string message = "message " + std::to_string(i);
+    auto sig = Sign(*key, SignatureScheme::kEcdsaP256Sha256, message);
+    ASSERT_TRUE(sig.has_value());
+    ASSERT_EQ(sig->size(), 64U);
+    EXPECT_TRUE(Verify(*key->PublicOnly(), SignatureScheme::kEcdsaP256Sha256, message, *sig));
+    EXPECT_FALSE(Verify(*key->PublicOnly(), SignatureScheme::kEcdsaP256Sha256, message + "!", *sig));
+    rs.insert(sig->substr(0, 32));
+    // The supply is refilled only when empty: after i + 1 signatures, batch - 1 - i mod batch remain.
+    EXPECT_EQ(internal::PresignedNoncesHeld(key->Raw()),
+              internal::kPresignBatch - 1 - (i % internal::kPresignBatch));
+  }
+  EXPECT_EQ(rs.size(), count);
+  // The same message signed twice gets two different signatures (no nonce reuse, no caching).
+  EXPECT_NE(*Sign(*key, SignatureScheme::kEcdsaP256Sha256, "same"),
+            *Sign(*key, SignatureScheme::kEcdsaP256Sha256, "same"));
+}
+
+// A forked child starts without the parent's nonces: after a fork, parent and child both signing
+// must never produce the same R.
+TEST(KeyTest, ForkedChildNeverReusesPresignedNonces) {
+  auto key = GenerateKey(KeyType::kEcP256);
+  ASSERT_TRUE(key.has_value());
+  ASSERT_TRUE(Sign(*key, SignatureScheme::kEcdsaP256Sha256, "before").has_value());
+  ASSERT_EQ(internal::PresignedNoncesHeld(key->Raw()), internal::kPresignBatch - 1);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    int status = internal::PresignedNoncesHeld(key->Raw()) == 0 ? 0 : 2;
+    auto sig = Sign(*key, SignatureScheme::kEcdsaP256Sha256, "child");
+    if (!sig || !Verify(*key, SignatureScheme::kEcdsaP256Sha256, "child", *sig)) status = 3;
+    const std::string r = sig ? sig->substr(0, 32) : std::string(32, '\0');
+    if (write(fds[1], r.data(), r.size()) != static_cast<ssize_t>(r.size())) status = 4;
+    _exit(status);
+  }
+  close(fds[1]);
+  auto parent_sig = Sign(*key, SignatureScheme::kEcdsaP256Sha256, "parent");
+  ASSERT_TRUE(parent_sig.has_value());
+  std::string child_r(32, '\0');
+  EXPECT_EQ(read(fds[0], child_r.data(), child_r.size()), 32);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(child_r, parent_sig->substr(0, 32));
 }
 
 }  // namespace
