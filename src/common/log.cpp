@@ -1,6 +1,7 @@
 #include "common/log.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -70,10 +71,11 @@ void AppendTimestamp(std::string& out) {
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     cached_secs = secs;
   }
-  char frac[16];
-  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
+  const int millis = static_cast<int>(ms % 1000);
+  const char frac[] = {'.', static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
+                       static_cast<char>('0' + millis % 10), 'Z'};
   out += cached;
-  out += frac;
+  out.append(frac, sizeof frac);
 }
 
 std::string Timestamp() {
@@ -110,16 +112,19 @@ void Emit(LogLevel level, const std::string& text, Sink& sink);
 void MakeValidUtf8(boost::json::value& v) {
   if (v.is_string()) {
     const auto& str = v.as_string();
-    std::string fixed = ToValidUtf8(std::string_view(str.data(), str.size()));
-    if (fixed.size() != str.size() || std::string_view(fixed) != std::string_view(str.data(), str.size())) {
-      v = fixed;
-    }
+    const std::string_view text(str.data(), str.size());
+    if (!IsValidUtf8(text)) v = ToValidUtf8(text);
   } else if (v.is_object()) {
-    boost::json::object fixed;
-    for (auto& [k, child] : v.as_object()) {
+    auto& object = v.as_object();
+    bool keys_valid = true;
+    for (auto& [k, child] : object) {
       MakeValidUtf8(child);
-      fixed[ToValidUtf8(std::string_view(k.data(), k.size()))] = std::move(child);
+      keys_valid = keys_valid && IsValidUtf8(std::string_view(k.data(), k.size()));
     }
+    if (keys_valid) return;
+    boost::json::object fixed;
+    for (auto& [k, child] : object)
+      fixed[ToValidUtf8(std::string_view(k.data(), k.size()))] = std::move(child);
     v = std::move(fixed);
   } else if (v.is_array()) {
     for (auto& child : v.as_array()) MakeValidUtf8(child);
@@ -140,7 +145,12 @@ std::string FormatLine(LogLevel level, std::string_view msg, boost::json::object
   line["msg"] = msg;
   for (auto& [k, v] : fields) {
     MakeValidUtf8(v);
-    line[ToValidUtf8(std::string_view(k.data(), k.size()))] = std::move(v);
+    const std::string_view key(k.data(), k.size());
+    if (IsValidUtf8(key)) {
+      line[key] = std::move(v);
+    } else {
+      line[ToValidUtf8(key)] = std::move(v);
+    }
   }
   std::string text = boost::json::serialize(line);
   text.push_back('\n');
@@ -218,9 +228,14 @@ void LogRequest(const RequestLogLine& line) {
   text += R"(,"bytes":)";
   text += std::to_string(line.bytes);
   char duration[32];
-  std::snprintf(duration, sizeof duration, "%.3f", line.duration_ms);
+  const auto written =
+      std::to_chars(duration, duration + sizeof duration, line.duration_ms, std::chars_format::fixed, 3);
   text += R"(,"duration_ms":)";
-  text += duration;
+  if (written.ec == std::errc()) {
+    text.append(duration, written.ptr);
+  } else {
+    text += "0";  // beyond 10^28 ms: not a duration this server measures
+  }
   text += R"(,"remote":)";
   AppendJsonString(text, line.remote);
   if (!line.peer.empty() && line.peer != line.remote) {

@@ -25,7 +25,12 @@ TEST(LogRequest, WritesOneParseableJsonLine) {
   EXPECT_EQ(line.at("status").as_int64(), 200);
   EXPECT_EQ(line.at("bytes").as_int64(), 550);
   EXPECT_DOUBLE_EQ(line.at("duration_ms").to_number<double>(), 1.25);
-  EXPECT_EQ(std::string(line.at("ts").as_string()).size(), 24u);  // 2026-01-02T03:04:05.678Z
+  const std::string ts(line.at("ts").as_string());
+  ASSERT_EQ(ts.size(), 24u);  // 2026-01-02T03:04:05.678Z (RFC 3339 §5.6, UTC, milliseconds)
+  EXPECT_EQ(ts[19], '.');
+  for (size_t i = 20; i < 23; ++i) EXPECT_TRUE(ts[i] >= '0' && ts[i] <= '9') << ts;
+  EXPECT_EQ(ts[23], 'Z');
+  EXPECT_NE(out.find(R"("duration_ms":1.250,)"), std::string::npos) << out;
 }
 
 // Behind a trusted proxy both addresses are logged; a direct request's line has no "peer".
@@ -59,8 +64,9 @@ TEST(LogRequest, EscapesHostilePaths) {
 // bytes; the line must still parse (Boost.JSON's parser rejects ill-formed UTF-8).
 TEST(Log, FieldsWithIllFormedUtf8StayValidJson) {
   testing::internal::CaptureStderr();
-  LogInfo("audit",
-          {{"username", "bad\xff\xc3(\xe2\x82"}, {"nested", boost::json::object{{"k\xfe", "v\x80"}}}});
+  LogInfo("audit", {{"username", "bad\xff\xc3(\xe2\x82"},
+                    {"nested", boost::json::object{{"k\xfe", "v\x80"}}},
+                    {"key\xc3", "value"}});
   FlushLogs();
   std::string out = testing::internal::GetCapturedStderr();
   boost::system::error_code ec;
@@ -68,6 +74,7 @@ TEST(Log, FieldsWithIllFormedUtf8StayValidJson) {
   ASSERT_FALSE(ec) << out;
   EXPECT_EQ(parsed.as_object().at("username").as_string(), "bad\xEF\xBF\xBD\xEF\xBF\xBD(\xEF\xBF\xBD");
   EXPECT_EQ(parsed.as_object().at("nested").as_object().at("k\xEF\xBF\xBD").as_string(), "v\xEF\xBF\xBD");
+  EXPECT_EQ(parsed.as_object().at("key\xEF\xBF\xBD").as_string(), "value");
 }
 
 TEST(LogRequest, SilentBelowConfiguredLevel) {

@@ -87,6 +87,21 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t& bad) {
   return need + 1;
 }
 
+bool IsValidUtf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t bad = 0;
+    const std::size_t n = Utf8SequenceLength(text.substr(i), bad);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 std::string ToValidUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());

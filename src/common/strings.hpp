@@ -29,6 +29,9 @@ int HexDigitValue(char c);
 // subpart that one U+FFFD replaces (Unicode §3.9, "substitution of maximal subparts").
 std::size_t Utf8SequenceLength(std::string_view s, std::size_t& bad);
 
+// IsValidUtf8: `text` is well-formed UTF-8 (ToValidUtf8 would return it unchanged).
+bool IsValidUtf8(std::string_view text);
+
 // ToValidUtf8 returns `text` with every ill-formed UTF-8 subpart replaced by U+FFFD.
 std::string ToValidUtf8(std::string_view text);
 

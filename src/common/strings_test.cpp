@@ -26,7 +26,12 @@ TEST(Strings, ToValidUtf8ReplacesMaximalSubparts) {
       {"\xf4\x90\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},  // > U+10FFFF
       {std::string("a\0b", 3), std::string("a\0b", 3)},                          // NUL is valid UTF-8
   };
-  for (const auto& c : cases) EXPECT_EQ(ToValidUtf8(c.in), c.want) << c.in;
+  for (const auto& c : cases) {
+    EXPECT_EQ(ToValidUtf8(c.in), c.want) << c.in;
+    EXPECT_EQ(IsValidUtf8(c.in), c.in == c.want) << c.in;
+  }
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_FALSE(IsValidUtf8("ok\xc3"));  // truncated at the end
 }
 
 TEST(Strings, TrimAndSplit) {
