@@ -501,7 +501,8 @@ function renderPg() {
   const us = (v) => (v == null ? 'n/a' : v.toFixed(1));
   p(`PostgreSQL ${meta.pg_version} (throw-away cluster, unix socket, fsync ${meta.pg_fsync}${meta.pg_fsync === 'on' ? ', synchronous_commit on: every commit waits for its WAL flush' : ', synchronous_commit off, full_page_writes off'}), ` +
     `${meta.pg_pool} connections per server process (Latchkey \`storage_pool_size\`, oidc-provider \`pg.Pool\` max); ` +
-    `Latchkey \`http.handler_threads\` ${meta.pg_handler_threads || '2 (its default)'}. ` +
+    `Latchkey \`http.handler_threads\` ${meta.pg_handler_threads || '2 (its default)'}, ` +
+    `\`http.network_threads\` ${meta.pg_network_threads || `${meta.cores} (its default, one per core)`}. ` +
     'oidc-provider stores through bench/oidc-provider-pg-adapter.mjs (npm `pg`, one jsonb table, named prepared statements). ' +
     'Two nodes = two server processes on one database behind one issuer; client_credentials: one wrk, its threads alternating ' +
     'between the nodes; flows: VU i goes to node i mod 2. Server CPU = both processes. PostgreSQL CPU = the postmaster and all its ' +

@@ -59,6 +59,7 @@
 #                         PostgreSQL server                                             [on]
 #   BENCH_PG_POOL         database connections per process, both servers (storage_pool_size) [8]
 #   BENCH_PG_HANDLER_THREADS  Latchkey's http.handler_threads in the PostgreSQL part  [its default, 2]
+#   BENCH_PG_NETWORK_THREADS  Latchkey's http.network_threads in the PostgreSQL part  [its default, one per core]
 #   BENCH_ID_TOKEN_ALG    RS256 | ES256: the ID token alg the sign-in flow clients register, both
 #                         servers (flows and PostgreSQL parts)             [RS256, the OIDC default]
 #   BENCH_PG_ACCESS_TOKEN_FORMAT  opaque | jwt: Latchkey's access tokens in the PostgreSQL part's
@@ -95,6 +96,7 @@ SDK_LOGINS=${BENCH_SDK_LOGINS:-200}
 PG_FSYNC=${BENCH_PG_FSYNC:-on}
 PG_POOL=${BENCH_PG_POOL:-8}
 PG_HANDLER_THREADS=${BENCH_PG_HANDLER_THREADS:-}
+PG_NETWORK_THREADS=${BENCH_PG_NETWORK_THREADS:-}
 ID_TOKEN_ALG=${BENCH_ID_TOKEN_ALG:-RS256}
 PG_ACCESS_TOKEN_FORMAT=${BENCH_PG_ACCESS_TOKEN_FORMAT:-opaque}
 [[ $PG_ACCESS_TOKEN_FORMAT == opaque || $PG_ACCESS_TOKEN_FORMAT == jwt ]] \
@@ -120,6 +122,7 @@ for v in FLOW_VUS FLOW_DURATION FLOW_WARMUP FLOW_MAX_OPS LOGIN_VUS LOGIN_DURATIO
 done
 case "$PG_FSYNC" in on|off) ;; *) die "BENCH_PG_FSYNC must be on or off (got '$PG_FSYNC')";; esac
 [[ -z "$PG_HANDLER_THREADS" || "$PG_HANDLER_THREADS" =~ ^[0-9]+$ ]] || die "BENCH_PG_HANDLER_THREADS must be a whole number (got '$PG_HANDLER_THREADS')"
+[[ -z "$PG_NETWORK_THREADS" || "$PG_NETWORK_THREADS" =~ ^[0-9]+$ ]] || die "BENCH_PG_NETWORK_THREADS must be a whole number (got '$PG_NETWORK_THREADS')"
 
 # ---------------------------------------------------------------- processes
 SERVER_PIDS=()
@@ -907,7 +910,14 @@ pg_flows() { # pg_flows <server> <store> <pids (comma list)> <issuer> <nodes (co
 lk_pg_config() { # lk_pg_config <file> <storage>; every node shares one key-encryption key
   [[ -s "$WORK/kek" ]] || (umask 077 && openssl rand -base64 32 >"$WORK/kek")
   printf 'storage: "%s"\nstorage_pool_size: %s\nkeys:\n  encryption_key_file: "%s"\n' "$2" "$PG_POOL" "$WORK/kek" >"$1"
-  [[ -z "$PG_HANDLER_THREADS" ]] || printf 'http:\n  handler_threads: %s\n' "$PG_HANDLER_THREADS" >>"$1"
+  lk_pg_http_settings >>"$1"
+}
+
+lk_pg_http_settings() { # the http: block of the PostgreSQL part's Latchkey configs (nothing: defaults)
+  [[ -n "$PG_HANDLER_THREADS$PG_NETWORK_THREADS" ]] || return 0
+  echo 'http:'
+  [[ -z "$PG_HANDLER_THREADS" ]] || echo "  handler_threads: $PG_HANDLER_THREADS"
+  [[ -z "$PG_NETWORK_THREADS" ]] || echo "  network_threads: $PG_NETWORK_THREADS"
 }
 
 lk_start_node() { # lk_start_node <config> <data dir> <port> <issuer>; sets lk_pid
@@ -1003,7 +1013,7 @@ if want_part pg; then
     # The same flows on SQLite (one node, same settings otherwise): what PostgreSQL adds per operation.
     cfg="$WORK/latchkey-sqlite.yaml"
     printf 'storage: sqlite\nkeys:\n  encryption_key_file: "%s"\n' "$WORK/kek" >"$cfg"
-    [[ -z "$PG_HANDLER_THREADS" ]] || printf 'http:\n  handler_threads: %s\n' "$PG_HANDLER_THREADS" >>"$cfg"
+    lk_pg_http_settings >>"$cfg"
     data="$WORK/latchkey-pg-sqlite"
     mkdir -p "$data"
     lk_pg_setup "$cfg" "$data"
@@ -1132,7 +1142,7 @@ node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map
   "login_vus=$LOGIN_VUS" "login_duration=$LOGIN_DURATION" "login_warmup=$LOGIN_WARMUP" "login_max=$LOGIN_MAX" \
   "revoke_tokens=$REVOKE_TOKENS" "device_codes=$DEVICE_CODES" "soak_seconds=$SOAK_SECONDS" \
   "commit_dirty=$(git -C "$ROOT" status --porcelain -- bench docs/benchmarks.md 2>/dev/null | grep -q . && echo yes || echo no)" \
-  "pg_version=${PG_VERSION:-}" "pg_fsync=$PG_FSYNC" "pg_pool=$PG_POOL" "pg_handler_threads=$PG_HANDLER_THREADS" \
+  "pg_version=${PG_VERSION:-}" "pg_fsync=$PG_FSYNC" "pg_pool=$PG_POOL" "pg_handler_threads=$PG_HANDLER_THREADS" "pg_network_threads=$PG_NETWORK_THREADS" \
   "flows_status=$FLOWS_STATUS" >"$WORK/meta.json"
 
 node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" "$FLOWS_JSONL" "$SOAK_JSON" "$CLIENT_JSONL" "$PG_JSONL" >"$RESULTS/latest.md"
