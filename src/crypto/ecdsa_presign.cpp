@@ -106,10 +106,14 @@ bool SignP256Digest(EVP_PKEY* key, const unsigned char* digest, unsigned char* o
   supply->nonces.pop_back();
   EcdsaSigPtr sig(
       ECDSA_do_sign_ex(digest, kP256Bytes, nonce.k_inverse.get(), nonce.r.get(), supply->ec.get()));
-  if (!sig) return false;  // s = 0 (probability about 2^-256): the caller signs the usual way
+  // No signature: s = 0 (probability about 2^-256); the caller signs the usual way.
+  return sig && WriteP256Signature(sig.get(), out);
+}
+
+bool WriteP256Signature(const ECDSA_SIG* sig, unsigned char* out) {
   const BIGNUM* r = nullptr;
   const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
+  ECDSA_SIG_get0(sig, &r, &s);
   return BN_bn2binpad(r, out, kP256Bytes) == kP256Bytes &&
          BN_bn2binpad(s, out + kP256Bytes, kP256Bytes) == kP256Bytes;
 }

@@ -3,6 +3,7 @@
 // Internal to crypto/: ECDSA P-256 signing from precomputed nonces. Not a public interface; only
 // key.cpp includes it.
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include <cstddef>
@@ -24,6 +25,10 @@ constexpr size_t kPresignBatch = 16;
 // computes s = k^-1 (e + r d) mod n. Every nonce is used once and cleared after use. A fork starts
 // the child with no nonces, so parent and child never sign with the same one.
 bool SignP256Digest(EVP_PKEY* key, const unsigned char* digest, unsigned char* out);
+
+// WriteP256Signature writes `sig` as JWS carries an ECDSA P-256 signature: R || S, 32 bytes each
+// (RFC 7518 §3.4), to `out` (64 bytes). False when a value does not fit.
+bool WriteP256Signature(const ECDSA_SIG* sig, unsigned char* out);
 
 // PresignedNoncesHeld: nonces this thread holds for `key`, ready for use (for tests).
 size_t PresignedNoncesHeld(EVP_PKEY* key);

@@ -418,14 +418,8 @@ Result<std::string> Sign(const Key& key, SignatureScheme scheme, std::string_vie
   // The fallback's DER signature, as R || S.
   const unsigned char* p = buf;
   EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
-  if (!sig) return Error::kInternal;
-  const BIGNUM* r = nullptr;
-  const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
   std::string raw(2 * kP256Bytes, '\0');
-  auto* dst = reinterpret_cast<unsigned char*>(raw.data());
-  if (BN_bn2binpad(r, dst, kP256Bytes) != static_cast<int>(kP256Bytes) ||
-      BN_bn2binpad(s, dst + kP256Bytes, kP256Bytes) != static_cast<int>(kP256Bytes)) {
+  if (!sig || !internal::WriteP256Signature(sig.get(), reinterpret_cast<unsigned char*>(raw.data()))) {
     return Error::kInternal;
   }
   return raw;
