@@ -87,7 +87,10 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t& bad) {
   return need + 1;
 }
 
-bool IsValidUtf8(std::string_view text) {
+namespace {
+
+// ValidPrefix is the length of the longest well-formed UTF-8 prefix of `text`.
+std::size_t ValidPrefix(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     if (static_cast<unsigned char>(text[i]) < 0x80) {
@@ -96,31 +99,29 @@ bool IsValidUtf8(std::string_view text) {
     }
     std::size_t bad = 0;
     const std::size_t n = Utf8SequenceLength(text.substr(i), bad);
-    if (n == 0) return false;
+    if (n == 0) break;
     i += n;
   }
-  return true;
+  return i;
 }
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view text) { return ValidPrefix(text) == text.size(); }
 
 std::string ToValidUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (static_cast<unsigned char>(text[i]) < 0x80) {
-      out.push_back(text[i++]);
-      continue;
-    }
+  for (;;) {
+    const std::size_t valid = ValidPrefix(text);
+    out.append(text.substr(0, valid));
+    text.remove_prefix(valid);
+    if (text.empty()) return out;
     std::size_t bad = 0;
-    if (std::size_t n = Utf8SequenceLength(text.substr(i), bad); n != 0) {
-      out.append(text.substr(i, n));
-      i += n;
-    } else {
-      out.append("\xEF\xBF\xBD");  // U+FFFD
-      i += bad;
-    }
+    Utf8SequenceLength(text, bad);
+    out.append("\xEF\xBF\xBD");  // U+FFFD for the maximal ill-formed subpart
+    text.remove_prefix(bad);
   }
-  return out;
 }
 
 }  // namespace latchkey::common
