@@ -60,6 +60,8 @@
 #   BENCH_PG_POOL         database connections per process, both servers (storage_pool_size) [8]
 #   BENCH_PG_HANDLER_THREADS  Latchkey's http.handler_threads in the PostgreSQL part  [its default, 2]
 #   BENCH_PG_NETWORK_THREADS  Latchkey's http.network_threads in the PostgreSQL part  [its default, one per core]
+#   BENCH_PG_PAIRED_ROUNDS  paired rounds of refresh grants, one node of each server, alternated
+#                         (0: none)                                                       [3]
 #   BENCH_ID_TOKEN_ALG    RS256 | ES256: the ID token alg the sign-in flow clients register, both
 #                         servers (flows and PostgreSQL parts)             [RS256, the OIDC default]
 #   BENCH_PG_ACCESS_TOKEN_FORMAT  opaque | jwt: Latchkey's access tokens in the PostgreSQL part's
@@ -97,6 +99,7 @@ PG_FSYNC=${BENCH_PG_FSYNC:-on}
 PG_POOL=${BENCH_PG_POOL:-8}
 PG_HANDLER_THREADS=${BENCH_PG_HANDLER_THREADS:-}
 PG_NETWORK_THREADS=${BENCH_PG_NETWORK_THREADS:-}
+PG_PAIRED_ROUNDS=${BENCH_PG_PAIRED_ROUNDS:-3}
 ID_TOKEN_ALG=${BENCH_ID_TOKEN_ALG:-RS256}
 PG_ACCESS_TOKEN_FORMAT=${BENCH_PG_ACCESS_TOKEN_FORMAT:-opaque}
 [[ $PG_ACCESS_TOKEN_FORMAT == opaque || $PG_ACCESS_TOKEN_FORMAT == jwt ]] \
@@ -123,6 +126,7 @@ done
 case "$PG_FSYNC" in on|off) ;; *) die "BENCH_PG_FSYNC must be on or off (got '$PG_FSYNC')";; esac
 [[ -z "$PG_HANDLER_THREADS" || "$PG_HANDLER_THREADS" =~ ^[0-9]+$ ]] || die "BENCH_PG_HANDLER_THREADS must be a whole number (got '$PG_HANDLER_THREADS')"
 [[ -z "$PG_NETWORK_THREADS" || "$PG_NETWORK_THREADS" =~ ^[0-9]+$ ]] || die "BENCH_PG_NETWORK_THREADS must be a whole number (got '$PG_NETWORK_THREADS')"
+[[ "$PG_PAIRED_ROUNDS" =~ ^[0-9]+$ ]] || die "BENCH_PG_PAIRED_ROUNDS must be a whole number (got '$PG_PAIRED_ROUNDS')"
 
 # ---------------------------------------------------------------- processes
 SERVER_PIDS=()
@@ -885,26 +889,29 @@ pg_wrk() { # pg_wrk <server> <store> <pids (comma list)> <url> <basic> [<port of
 }
 
 pg_flows() { # pg_flows <server> <store> <pids (comma list)> <issuer> <nodes (comma list of URLs) or ""> driver-args...
-  local server=$1 store=$2 pids=$3 iss=$4 nodes=$5 out rc=0 n
+  # PG_FLOWS_ROUND (set by the paired rounds): refresh grants only, rows of kind "paired" with that round.
+  local server=$1 store=$2 pids=$3 iss=$4 nodes=$5 out rc=0 n kind=flows scenarios=code,refresh tag=""
   shift 5
   n=$(awk -F, '{print NF}' <<<"$pids")
-  out="$WORK/pg-flows-$server-$store-$n.jsonl"
+  if [[ -n "${PG_FLOWS_ROUND:-}" ]]; then kind=paired; scenarios=refresh; tag="-round$PG_FLOWS_ROUND"; fi
+  out="$WORK/pg-flows-$server-$store-$n$tag.jsonl"
   : >"$out"
-  log "$server on $store, $n node(s): code flows and refresh grants (bench/flows.mjs)"
+  log "$server on $store, $n node(s): ${tag:+paired round $PG_FLOWS_ROUND: }$scenarios (bench/flows.mjs)"
   (pin "${BENCH_WRK_CPUS:-}" node "$BENCH/flows.mjs" --server="$server" --pid="$pids" --issuer="$iss" ${nodes:+--nodes="$nodes"} \
-      --scenarios=code,refresh --vus="$FLOW_VUS" --duration="$FLOW_DURATION" --warmup="$FLOW_WARMUP" --max-ops="$FLOW_MAX_OPS" \
+      --scenarios="$scenarios" --vus="$FLOW_VUS" --duration="$FLOW_DURATION" --warmup="$FLOW_WARMUP" --max-ops="$FLOW_MAX_OPS" \
       --clk-tck="$CLK_TCK" --redirect-uri="$FLOW_REDIRECT_URI" --pg-postmaster="$PG_PM" --psql="$PG_BIN/psql" \
-      --pg-uri="$(pg_uri postgres)" --out="$out" "$@") 2> >(tee "$RAW/pg-$server-$store-$n-flows.txt" >&2) || rc=$?
+      --pg-uri="$(pg_uri postgres)" --out="$out" "$@") 2> >(tee "$RAW/pg-$server-$store-$n$tag-flows.txt" >&2) || rc=$?
   if [[ $rc -eq 3 ]]; then
-    log "!!! $server on $store: some code-flow or refresh operations FAILED; see $RAW/pg-$server-$store-$n-flows.txt"
+    log "!!! $server on $store: some code-flow or refresh operations FAILED; see $RAW/pg-$server-$store-$n$tag-flows.txt"
     [[ $FLOWS_STATUS -eq 1 ]] || FLOWS_STATUS=3
   elif [[ $rc -ne 0 ]]; then
-    log "!!! $server on $store: the flow driver failed (exit $rc); see $RAW/pg-$server-$store-$n-flows.txt"
+    log "!!! $server on $store: the flow driver failed (exit $rc); see $RAW/pg-$server-$store-$n$tag-flows.txt"
     FLOWS_STATUS=1
   fi
-  node -e 'const fs=require("fs");const [f,store]=process.argv.slice(1);
-    for (const l of fs.readFileSync(f,"utf8").split("\n").filter(Boolean)) console.log(JSON.stringify({kind:"flows",store,...JSON.parse(l)}));' \
-    "$out" "$store" >>"$PG_JSONL"
+  node -e 'const fs=require("fs");const [f,store,kind,round]=process.argv.slice(1);
+    for (const l of fs.readFileSync(f,"utf8").split("\n").filter(Boolean))
+      console.log(JSON.stringify({kind,store,...(round ? {round:Number(round)} : {}),...JSON.parse(l)}));' \
+    "$out" "$store" "$kind" "${PG_FLOWS_ROUND:-}" >>"$PG_JSONL"
 }
 
 lk_pg_config() { # lk_pg_config <file> <storage>; every node shares one key-encryption key
@@ -1055,6 +1062,45 @@ if want_part pg; then
     done
     grep -i 'server_error\|pg pool error' "$WORK/oidc-provider-pg.log" | head -3 | sed 's/^/[bench] oidc-provider: /' >&2 || true
   fi
+
+  # Paired rounds: refresh grants on one node of each server, both running (each idle while the
+  # other is measured), measured one right after the other, the order swapped every round (A B, B A,
+  # A B, ...). The speed of a core on a shared virtual machine drifts by tens of percent within
+  # minutes, and the rows above measure the two servers minutes apart; within a round both see the
+  # same machine. The report gives each round's ratio and their median.
+  if want latchkey && want oidc-provider && [[ $PG_PAIRED_ROUNDS -gt 0 ]]; then
+    pg_psql postgres "CREATE DATABASE latchkey_paired" >/dev/null
+    pg_psql postgres "CREATE DATABASE oidc_provider_paired" >/dev/null
+    cfg="$WORK/latchkey-pg-paired.yaml"
+    lk_pg_config "$cfg" "$(pg_uri latchkey_paired)"
+    mkdir -p "$WORK/latchkey-pg-paired-admin" "$WORK/latchkey-pg-paired-node"
+    lk_pg_setup "$cfg" "$WORK/latchkey-pg-paired-admin"
+    lk_port=$(free_port)
+    lk_base="http://127.0.0.1:$lk_port"
+    log "starting Latchkey on $lk_base (PostgreSQL) for the paired rounds"
+    lk_start_node "$cfg" "$WORK/latchkey-pg-paired-node" "$lk_port" "$lk_base"
+    wait_http "$lk_pid" "$lk_base/.well-known/openid-configuration" "Latchkey (paired rounds)"
+    op_port=$(free_port)
+    op_base="http://127.0.0.1:$op_port"
+    log "starting oidc-provider $OP_VERSION on $op_base (flows mode, PostgreSQL adapter) for the paired rounds"
+    op_start_node flows oidc_provider_paired "$op_port" "$op_base" "$WORK/oidc-provider-pg-paired-keys.json"
+    wait_http "$op_pid" "$op_base/.well-known/openid-configuration" "oidc-provider (paired rounds)"
+    for round in $(seq "$PG_PAIRED_ROUNDS"); do
+      order=(latchkey oidc-provider)
+      [[ $((round % 2)) -eq 1 ]] || order=(oidc-provider latchkey)
+      for sv in "${order[@]}"; do
+        if [[ $sv == latchkey ]]; then
+          PG_FLOWS_ROUND=$round pg_flows latchkey postgresql "$lk_pid" "$lk_base" "" --client-id=bench-app \
+            --username=bench --password="$pg_password"
+        else
+          PG_FLOWS_ROUND=$round pg_flows oidc-provider postgresql "$op_pid" "$op_base" "" --client-id=bench-app \
+            --username=bench --password=any
+        fi
+      done
+    done
+    stop_pid "$lk_pid"
+    stop_pid "$op_pid"
+  fi
   pg_stop
 fi
 
@@ -1143,6 +1189,7 @@ node -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map
   "revoke_tokens=$REVOKE_TOKENS" "device_codes=$DEVICE_CODES" "soak_seconds=$SOAK_SECONDS" \
   "commit_dirty=$(git -C "$ROOT" status --porcelain -- bench docs/benchmarks.md 2>/dev/null | grep -q . && echo yes || echo no)" \
   "pg_version=${PG_VERSION:-}" "pg_fsync=$PG_FSYNC" "pg_pool=$PG_POOL" "pg_handler_threads=$PG_HANDLER_THREADS" "pg_network_threads=$PG_NETWORK_THREADS" \
+  "pg_paired_rounds=$PG_PAIRED_ROUNDS" \
   "flows_status=$FLOWS_STATUS" >"$WORK/meta.json"
 
 node "$BENCH/report.mjs" "$WORK/meta.json" "$RESULTS_JSONL" "$FLOWS_JSONL" "$SOAK_JSON" "$CLIENT_JSONL" "$PG_JSONL" >"$RESULTS/latest.md"
