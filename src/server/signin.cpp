@@ -139,25 +139,23 @@ store::Result<std::optional<Provider::ActiveSession>> Provider::CurrentSession(c
   // Only an answer from the store that there is no such session (or user) signs the browser out. A
   // store that could not be read says nothing about it: taken as "signed out", it would send a
   // signed-in person to the login page and answer prompt=none with login_required.
-  auto session = store_.GetSession(id_hash);
-  if (!session) {
-    if (session.error() == store::Error::kNotFound) return NoSession();
-    return session.error();
+  // The session and its user in one read (one round trip on PostgreSQL); a session whose user is
+  // gone is gone too (deleting a user deletes their sessions).
+  auto read = store_.GetSessionWithUser(id_hash);
+  if (!read) {
+    if (read.error() == store::Error::kNotFound) return NoSession();
+    return read.error();
   }
-  if (session->revoked) return NoSession();
+  store::SessionRecord& session = read->session;
+  if (session.revoked) return NoSession();
   const int64_t now = clock_.NowSeconds();
-  if (now >= session->created_at + config_.session_absolute_lifetime) return NoSession();
-  if (now >= session->last_seen_at + config_.session_idle_lifetime) return NoSession();
-  auto user = store_.GetUser(session->user_id);
-  if (!user) {
-    if (user.error() == store::Error::kNotFound) return NoSession();
-    return user.error();
-  }
-  if (user->status != "active") return NoSession();
+  if (now >= session.created_at + config_.session_absolute_lifetime) return NoSession();
+  if (now >= session.last_seen_at + config_.session_idle_lifetime) return NoSession();
+  if (read->user.status != "active") return NoSession();
   // The idle clock moves at most once a minute: one write per minute of activity, not per request.
   // A failed touch is not an error: the session was read, and the next request tries again.
-  if (now - session->last_seen_at >= 60 && store_.TouchSession(id_hash, now)) session->last_seen_at = now;
-  return NoSession(ActiveSession{std::move(*session), std::move(*user)});
+  if (now - session.last_seen_at >= 60 && store_.TouchSession(id_hash, now)) session.last_seen_at = now;
+  return NoSession(ActiveSession{std::move(session), std::move(read->user)});
 }
 
 std::optional<std::string> Provider::HintSubject(std::string_view id_token_hint,
@@ -265,7 +263,7 @@ http::Response Provider::IssueCode(const Interaction& interaction, const ActiveS
   record.created_at = now;
   record.expires_at = now + config_.code_lifetime;
   // The session signs in to this client: logout will notify it (Back-Channel Logout §2.7).
-  if (!store_.CreateCode(record) || !store_.AddSessionClient(record.session_id_hash, record.client_id)) {
+  if (!store_.CreateCodeForSession(record)) {
     return ErrorRedirect(interaction, oauth::ErrorCode::kTemporarilyUnavailable, "please try again", status);
   }
   metrics_.Increment("latchkey_authorization_codes_issued_total", {});

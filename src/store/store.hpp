@@ -299,6 +299,13 @@ struct CodeWithUser {
   UserRecord user;
 };
 
+// SessionWithUser: a browser session as stored and the user it belongs to
+// (Store::GetSessionWithUser).
+struct SessionWithUser {
+  SessionRecord session;
+  UserRecord user;
+};
+
 // AccessTokenRecord: an opaque (reference) access token, stored hashed. Resource servers learn its
 // meaning by introspection (RFC 7662), so revoking it takes effect at once.
 struct AccessTokenRecord {
@@ -633,21 +640,31 @@ class Store : public ClientStore,
   // together: kNotFound when either is absent. A backend whose every read is a round trip to a
   // server answers both in one.
   virtual Result<RefreshTokenWithUser> GetRefreshTokenWithUser(const std::string& token_hash) {
-    auto token = GetRefreshToken(token_hash);
-    if (!token) return token.error();
-    auto user = GetUser(token->user_id);
-    if (!user) return user.error();
-    return RefreshTokenWithUser{std::move(*token), std::move(*user)};
+    return WithItsUser<RefreshTokenWithUser>(GetRefreshToken(token_hash));
   }
 
   // GetCodeWithUser returns GetCode(code_hash) and GetUser of its user_id, read together: kNotFound
   // when either is absent.
   virtual Result<CodeWithUser> GetCodeWithUser(const std::string& code_hash) {
-    auto code = GetCode(code_hash);
-    if (!code) return code.error();
-    auto user = GetUser(code->user_id);
-    if (!user) return user.error();
-    return CodeWithUser{std::move(*code), std::move(*user)};
+    return WithItsUser<CodeWithUser>(GetCode(code_hash));
+  }
+
+  // GetSessionWithUser returns GetSession(id_hash) and GetUser of its user_id, read together:
+  // kNotFound when either is absent. A backend whose every read is a round trip to a server answers
+  // both in one (the session check of every /authorize with a signed-in browser).
+  virtual Result<SessionWithUser> GetSessionWithUser(const std::string& id_hash) {
+    return WithItsUser<SessionWithUser>(GetSession(id_hash));
+  }
+
+  // CreateCodeForSession stores the code `c` and records that its session signed in to its client
+  // (AddSessionClient(c.session_id_hash, c.client_id), which logout reads), with their answers:
+  // kNotFound for an absent session, kConflict for a code hash already stored. Here they are two
+  // writes, and a code written before a failed AddSessionClient stays, never handed out, until it
+  // expires. A backend whose every statement is a round trip does both in one statement, which
+  // writes neither unless both succeed.
+  virtual Result<void> CreateCodeForSession(const AuthorizationCodeRecord& c) {
+    if (auto created = CreateCode(c); !created) return created;
+    return AddSessionClient(c.session_id_hash, c.client_id);
   }
 
   // RotateCurrentRefreshToken is the common refresh grant as one step: when r.token_hash is current
@@ -704,6 +721,17 @@ class Store : public ClientStore,
   // writer kept it busy past the busy timeout); the caller tries again later. Nothing to do for
   // a backend without such space.
   virtual Result<void> Compact() { return {}; }
+
+ private:
+  // WithItsUser pairs a record read with GetUser of its user_id, as `Joined` ({record, user}):
+  // the read's error, or kNotFound when the user is absent.
+  template <class Joined, class Record>
+  Result<Joined> WithItsUser(Result<Record> record) {
+    if (!record) return record.error();
+    auto user = GetUser(record->user_id);
+    if (!user) return user.error();
+    return Joined{std::move(*record), std::move(*user)};
+  }
 };
 
 }  // namespace latchkey::store

@@ -304,6 +304,24 @@ constexpr std::string_view kSelectCodeWithUser =
     "u.phone_number_verified, u.address_json, u.picture, u.locale, u.zoneinfo, u.created_at, u.updated_at "
     "FROM authorization_codes c JOIN users u ON u.user_id = c.user_id WHERE c.code_hash = $1";
 constexpr int kCodeColumns = 16;
+// kSelectSessionWithUser: sql::kSelectSession's columns, then sql::kSelectUser's, in one round trip.
+constexpr std::string_view kSelectSessionWithUser =
+    "SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.auth_time, s.amr, s.acr, s.revoked, "
+    "u.user_id, u.username, u.password_hash, u.status, u.name, u.given_name, u.family_name, "
+    "u.preferred_username, u.email, u.email_verified, u.phone_number, u.phone_number_verified, "
+    "u.address_json, u.picture, u.locale, u.zoneinfo, u.created_at, u.updated_at "
+    "FROM sessions s JOIN users u ON u.user_id = s.user_id WHERE s.id_hash = $1";
+constexpr int kSessionColumns = 8;
+// CreateCodeForSessionSql is Store::CreateCodeForSession in one statement: sql::kInsertCode (its
+// $1..$16) with sql::kAddSessionClient's insert for the code's session ($4) and client ($2) as a
+// data-modifying WITH. Either failing (a duplicate code, an absent session or user) fails both.
+const std::string& CreateCodeForSessionSql() {
+  static const std::string statement =
+      "WITH session_client AS (INSERT INTO session_clients (id_hash, client_id) VALUES ($4, $2) ON CONFLICT "
+      "DO NOTHING) " +
+      std::string(sql::kInsertCode);
+  return statement;
+}
 // kRedeemCode is the single-use check and the mark in one statement (RFC 6749 §4.1.2, §10.5: a code
 // is used at most once). Of two concurrent redemptions, the second blocks on the first's row lock
 // and then re-evaluates `used = false` against the row the first committed (READ COMMITTED's
@@ -599,13 +617,15 @@ Params RecordParams(const Record& record) {
   return writer.Take();
 }
 
-// ReadRefreshTokenWithUser reads a refresh token's columns followed by its user's.
-Result<RefreshTokenWithUser> ReadRefreshTokenWithUser(const Row& row) {
-  auto token = ReadRecord<RefreshTokenRecord>(row);
-  if (!token) return token.error();
-  auto user = ReadRecord<UserRecord>(row.From(kRefreshTokenColumns));
+// ReadWithUser reads a `Record`'s first `kColumns` columns followed by its user's, as `Joined`
+// ({record, user}: RefreshTokenWithUser, CodeWithUser, SessionWithUser).
+template <class Joined, class Record, int kColumns>
+Result<Joined> ReadWithUser(const Row& row) {
+  auto record = ReadRecord<Record>(row);
+  if (!record) return record.error();
+  auto user = ReadRecord<UserRecord>(row.From(kColumns));
   if (!user) return user.error();
-  return RefreshTokenWithUser{std::move(*token), std::move(*user)};
+  return Joined{std::move(*record), std::move(*user)};
 }
 
 Result<std::string> ReadFirstBytes(const Row& row) { return row.Bytes(0); }
@@ -850,6 +870,13 @@ class PostgresStore final : public Store {
                          "delete expired sessions");
   }
 
+  Result<SessionWithUser> GetSessionWithUser(const std::string& id_hash) override {
+    return WithConnection([&](Connection& conn) {
+      return QueryOne(conn, kSelectSessionWithUser, {id_hash}, "get session and user",
+                      ReadWithUser<SessionWithUser, SessionRecord, kSessionColumns>);
+    });
+  }
+
   // AddSessionClient: the foreign key names the session: a missing one is kNotFound.
   Result<void> AddSessionClient(const std::string& id_hash, const std::string& client_id) override {
     return WithConnection([&](Connection& conn) {
@@ -866,6 +893,12 @@ class PostgresStore final : public Store {
   Result<void> CreateCode(const AuthorizationCodeRecord& code) override {
     return WithConnection([&](Connection& conn) {
       return Done(Command(conn, sql::kInsertCode, RecordParams(code), "create code"));
+    });
+  }
+
+  Result<void> CreateCodeForSession(const AuthorizationCodeRecord& code) override {
+    return WithConnection([&](Connection& conn) {
+      return Done(Command(conn, CreateCodeForSessionSql(), RecordParams(code), "create code for session"));
     });
   }
 
@@ -916,13 +949,7 @@ class PostgresStore final : public Store {
   Result<CodeWithUser> GetCodeWithUser(const std::string& code_hash) override {
     return WithConnection([&](Connection& conn) {
       return QueryOne(conn, kSelectCodeWithUser, {code_hash}, "get code and user",
-                      [](const Row& row) -> Result<CodeWithUser> {
-                        auto code = ReadRecord<AuthorizationCodeRecord>(row);
-                        if (!code) return code.error();
-                        auto user = ReadRecord<UserRecord>(row.From(kCodeColumns));
-                        if (!user) return user.error();
-                        return CodeWithUser{std::move(*code), std::move(*user)};
-                      });
+                      ReadWithUser<CodeWithUser, AuthorizationCodeRecord, kCodeColumns>);
     });
   }
 
@@ -946,7 +973,7 @@ class PostgresStore final : public Store {
   Result<RefreshTokenWithUser> GetRefreshTokenWithUser(const std::string& token_hash) override {
     return WithConnection([&](Connection& conn) {
       return QueryOne(conn, kSelectRefreshTokenWithUser, {token_hash}, "get refresh token and user",
-                      ReadRefreshTokenWithUser);
+                      ReadWithUser<RefreshTokenWithUser, RefreshTokenRecord, kRefreshTokenColumns>);
     });
   }
 
@@ -958,7 +985,7 @@ class PostgresStore final : public Store {
       params.Int(r.now).Int(r.idle_lifetime).Bytes(access.token_hash).Bytes(access.audience);
       params.Int(access.created_at).Int(access.expires_at);
       return QueryOne(conn, kRotateCurrentRefreshTokenForClient, params, "rotate current refresh token",
-                      ReadRefreshTokenWithUser);
+                      ReadWithUser<RefreshTokenWithUser, RefreshTokenRecord, kRefreshTokenColumns>);
     });
     // A successor (or access token) that exists already failed the whole statement: nothing was
     // written.

@@ -1045,6 +1045,69 @@ TEST_P(StoreContractTest, CodeWithUserIsBothRecordsAsStored) {
   EXPECT_EQ(this->store().GetCodeWithUser(other.code_hash).error(), Error::kNotFound);
 }
 
+// GetSessionWithUser is GetSession and GetUser read together: every field of both, the session in
+// whatever state (revoked, expired: the caller decides), and kNotFound for an absent session or one
+// whose user was deleted.
+TEST_P(StoreContractTest, SessionWithUserIsBothRecordsAsStored) {
+  UserRecord u = MakeUser("u");
+  u.status = "disabled";
+  u.address_json = R"({"country":"\u00e9"})";
+  ASSERT_TRUE(this->store().CreateUser(u).has_value());
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("v")).has_value());
+  SessionRecord revoked = MakeSession("s", "u", 10);
+  const SessionRecord live = MakeSession("t", "v");
+  ASSERT_TRUE(this->store().CreateSession(revoked).has_value());
+  ASSERT_TRUE(this->store().CreateSession(live).has_value());
+  ASSERT_TRUE(this->store().RevokeSession(revoked.id_hash).has_value());
+  revoked.revoked = true;
+
+  auto got = this->store().GetSessionWithUser(revoked.id_hash);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->session, revoked);
+  EXPECT_EQ(got->user, *this->store().GetUser("u"));
+  EXPECT_EQ(got->user.status, "disabled");
+  auto got_live = this->store().GetSessionWithUser(live.id_hash);
+  ASSERT_TRUE(got_live.has_value());
+  EXPECT_EQ(got_live->session, live);
+  EXPECT_EQ(got_live->user, MakeUser("v"));
+
+  EXPECT_EQ(this->store().GetSessionWithUser(Hash("missing")).error(), Error::kNotFound);
+  ASSERT_TRUE(this->store().DeleteUser("v").has_value());
+  EXPECT_EQ(this->store().GetSessionWithUser(live.id_hash).error(), Error::kNotFound);
+}
+
+// CreateCodeForSession stores the code and records its client among its session's clients (what
+// logout notifies): a second code of the same session and client is no error; an absent session is
+// kNotFound and a code hash already stored kConflict, and neither adds a client to a session.
+TEST_P(StoreContractTest, CreatingACodeForASessionRecordsItsClient) {
+  ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
+  const SessionRecord s = MakeSession("s", "u");
+  ASSERT_TRUE(this->store().CreateSession(s).has_value());
+  AuthorizationCodeRecord first = MakeCode("a", "u");
+  first.session_id_hash = s.id_hash;
+  first.client_id = "app";
+  AuthorizationCodeRecord second = MakeCode("b", "u");
+  second.session_id_hash = s.id_hash;
+  second.client_id = "app";
+  ASSERT_TRUE(this->store().CreateCodeForSession(first).has_value());
+  ASSERT_TRUE(this->store().CreateCodeForSession(second).has_value())
+      << "the session has this client already";
+  EXPECT_EQ(*this->store().GetCode(first.code_hash), first);
+  EXPECT_EQ(*this->store().GetCode(second.code_hash), second);
+  EXPECT_EQ(*this->store().ListSessionClients(s.id_hash), std::vector<std::string>{"app"});
+
+  AuthorizationCodeRecord again = first;
+  again.client_id = "other";
+  EXPECT_EQ(this->store().CreateCodeForSession(again).error(), Error::kConflict);
+  EXPECT_EQ(*this->store().GetCode(first.code_hash), first) << "the stored code is unchanged";
+  EXPECT_EQ(*this->store().ListSessionClients(s.id_hash), std::vector<std::string>{"app"});
+
+  AuthorizationCodeRecord orphan = MakeCode("c", "u");
+  orphan.session_id_hash = Hash("ghost");
+  EXPECT_EQ(this->store().CreateCodeForSession(orphan).error(), Error::kNotFound);
+  EXPECT_TRUE(this->store().ListSessionClients(Hash("ghost"))->empty());
+}
+
 TEST_P(StoreContractTest, RotatingACurrentRefreshTokenLinksAndInsertsTheSuccessor) {
   ASSERT_TRUE(this->store().CreateUser(MakeUser("u")).has_value());
   const RefreshTokenRecord first = MakeRefreshToken("1", "u");
