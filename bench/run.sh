@@ -61,7 +61,7 @@
 #   BENCH_PG_HANDLER_THREADS  Latchkey's http.handler_threads in the PostgreSQL part  [its default, 2]
 #   BENCH_PG_NETWORK_THREADS  Latchkey's http.network_threads in the PostgreSQL part  [its default, one per core]
 #   BENCH_PG_PAIRED_ROUNDS  paired rounds of refresh grants, one node of each server, alternated
-#                         (0: none)                                                       [3]
+#                         (0: none)                                                       [5]
 #   BENCH_ID_TOKEN_ALG    RS256 | ES256: the ID token alg the sign-in flow clients register, both
 #                         servers (flows and PostgreSQL parts)             [RS256, the OIDC default]
 #   BENCH_PG_ACCESS_TOKEN_FORMAT  opaque | jwt: Latchkey's access tokens in the PostgreSQL part's
@@ -99,7 +99,7 @@ PG_FSYNC=${BENCH_PG_FSYNC:-on}
 PG_POOL=${BENCH_PG_POOL:-8}
 PG_HANDLER_THREADS=${BENCH_PG_HANDLER_THREADS:-}
 PG_NETWORK_THREADS=${BENCH_PG_NETWORK_THREADS:-}
-PG_PAIRED_ROUNDS=${BENCH_PG_PAIRED_ROUNDS:-3}
+PG_PAIRED_ROUNDS=${BENCH_PG_PAIRED_ROUNDS:-5}
 ID_TOKEN_ALG=${BENCH_ID_TOKEN_ALG:-RS256}
 PG_ACCESS_TOKEN_FORMAT=${BENCH_PG_ACCESS_TOKEN_FORMAT:-opaque}
 [[ $PG_ACCESS_TOKEN_FORMAT == opaque || $PG_ACCESS_TOKEN_FORMAT == jwt ]] \
@@ -1067,25 +1067,25 @@ if want_part pg; then
   # other is measured), measured one right after the other, the order swapped every round (A B, B A,
   # A B, ...). The speed of a core on a shared virtual machine drifts by tens of percent within
   # minutes, and the rows above measure the two servers minutes apart; within a round both see the
-  # same machine. The report gives each round's ratio and their median.
+  # same machine. Each server keeps its one-node database and configuration from above, so both
+  # start from the tables (and PostgreSQL's statistics of them) their measured rows left. The
+  # report gives each round's ratio and their median.
   if want latchkey && want oidc-provider && [[ $PG_PAIRED_ROUNDS -gt 0 ]]; then
-    pg_psql postgres "CREATE DATABASE latchkey_paired" >/dev/null
-    pg_psql postgres "CREATE DATABASE oidc_provider_paired" >/dev/null
-    cfg="$WORK/latchkey-pg-paired.yaml"
-    lk_pg_config "$cfg" "$(pg_uri latchkey_paired)"
-    mkdir -p "$WORK/latchkey-pg-paired-admin" "$WORK/latchkey-pg-paired-node"
-    lk_pg_setup "$cfg" "$WORK/latchkey-pg-paired-admin"
+    mkdir -p "$WORK/latchkey-pg-paired-node"
     lk_port=$(free_port)
     lk_base="http://127.0.0.1:$lk_port"
-    log "starting Latchkey on $lk_base (PostgreSQL) for the paired rounds"
-    lk_start_node "$cfg" "$WORK/latchkey-pg-paired-node" "$lk_port" "$lk_base"
+    log "starting Latchkey on $lk_base (PostgreSQL, database latchkey_1) for the paired rounds"
+    lk_start_node "$WORK/latchkey-pg-1.yaml" "$WORK/latchkey-pg-paired-node" "$lk_port" "$lk_base"
     wait_http "$lk_pid" "$lk_base/.well-known/openid-configuration" "Latchkey (paired rounds)"
     op_port=$(free_port)
     op_base="http://127.0.0.1:$op_port"
-    log "starting oidc-provider $OP_VERSION on $op_base (flows mode, PostgreSQL adapter) for the paired rounds"
-    op_start_node flows oidc_provider_paired "$op_port" "$op_base" "$WORK/oidc-provider-pg-paired-keys.json"
+    log "starting oidc-provider $OP_VERSION on $op_base (flows mode, database oidc_provider_1) for the paired rounds"
+    op_start_node flows oidc_provider_1 "$op_port" "$op_base" "$WORK/oidc-provider-pg-1-keys.json"
     wait_http "$op_pid" "$op_base/.well-known/openid-configuration" "oidc-provider (paired rounds)"
-    for round in $(seq "$PG_PAIRED_ROUNDS"); do
+    # Round 0 is a warm-up, in the report but not in the median: a fresh Node.js process is slower
+    # in its first minute (its JIT compiler), and the rows above gave oidc-provider's refresh grants
+    # a code-flow run before them.
+    for round in $(seq 0 "$PG_PAIRED_ROUNDS"); do
       order=(latchkey oidc-provider)
       [[ $((round % 2)) -eq 1 ]] || order=(oidc-provider latchkey)
       for sv in "${order[@]}"; do
