@@ -613,7 +613,7 @@ function renderPg() {
     p('Both servers run side by side, each idle while the other is measured; in each round one is measured right after the ' +
       'other, and the order is swapped every round. The rows above measure the two servers minutes apart, and the speed of ' +
       'a core on a shared virtual machine drifts by tens of percent within minutes; within a round both see the same machine. ' +
-      'Round 0 is a warm-up (a fresh Node.js process is slower in its first minute) and is not in the median.');
+      'Round 0 is a warm-up (oidc-provider has been slower in the first rounds of a fresh process) and is not in the median.');
     p();
     p('| Round | Measured first | Latchkey ops/s | Latchkey server CPU µs per grant | oidc-provider ops/s | oidc-provider server CPU µs per grant | Latchkey / oidc-provider, grants per server CPU-s |');
     p('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');

@@ -1082,9 +1082,9 @@ if want_part pg; then
     log "starting oidc-provider $OP_VERSION on $op_base (flows mode, database oidc_provider_1) for the paired rounds"
     op_start_node flows oidc_provider_1 "$op_port" "$op_base" "$WORK/oidc-provider-pg-1-keys.json"
     wait_http "$op_pid" "$op_base/.well-known/openid-configuration" "oidc-provider (paired rounds)"
-    # Round 0 is a warm-up, in the report but not in the median: a fresh Node.js process is slower
-    # in its first minute (its JIT compiler), and the rows above gave oidc-provider's refresh grants
-    # a code-flow run before them.
+    # Round 0 is a warm-up, in the report but not in the median: in the first runs of this part
+    # oidc-provider's first rounds in a fresh process were up to twice as slow as its later ones,
+    # and the rows above gave each server's refresh grants a code-flow run before them.
     for round in $(seq 0 "$PG_PAIRED_ROUNDS"); do
       order=(latchkey oidc-provider)
       [[ $((round % 2)) -eq 1 ]] || order=(oidc-provider latchkey)
